@@ -1,0 +1,46 @@
+# Every target creates .venv when missing and installs into it: a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint format bench chat serve teams-app clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/cloudoptima demo
+	@if [ -t 0 ] && [ -t 1 ]; then $(BIN)/cloudoptima chat --demo; fi
+
+chat: $(STAMP)
+	$(BIN)/cloudoptima chat --demo
+
+serve: $(STAMP)
+	$(BIN)/cloudoptima serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	.ci/ensure-postgres
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	.ci/ensure-postgres
+	$(BIN)/python benchmarks/ingest.py $(BENCH_ARGS)
+
+teams-app: $(STAMP)
+	$(BIN)/cloudoptima teams-app
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

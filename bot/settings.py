@@ -1,0 +1,153 @@
+"""The one settings object. Environment variables `CLOUDOPTIMA_*` or a `.env` file set it.
+
+No other module reads `os.environ`. A bad configuration stops the start with one message that lists
+every invalid or missing setting (`core.errors.ConfigurationError`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.commands import CoreConfig
+from core.db import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
+from core.errors import CloudOptimaError, ConfigurationError
+from core.models import CostType
+from core.scopes import Scope, check_no_overlap, parse_scope
+
+ENV_PREFIX = "CLOUDOPTIMA_"
+
+
+def _split_list(value: Any) -> Any:
+    """Lists come as JSON (`["a","b"]`) or comma/space separated text (`a,b`)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part for part in text.replace(",", " ").split() if part]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting, with its default. Secrets are `SecretStr` (never logged or printed)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # -- storage -------------------------------------------------------------------------------
+    database_url: str = Field(
+        "sqlite:///cloudoptima.db",
+        description="SQLAlchemy URL; SQLite file in the working directory by default, "
+        "postgresql://user@host/db in production",
+    )
+    db_pool_size: int = Field(DEFAULT_POOL_SIZE, ge=1, le=100)
+    db_max_overflow: int = Field(DEFAULT_MAX_OVERFLOW, ge=0, le=100)
+
+    # -- Azure ---------------------------------------------------------------------------------
+    demo: bool = Field(False, description="Serve a simulated Azure tenant instead of Azure")
+    azure_auth: Literal["default", "client_secret", "managed_identity"] = "default"
+    azure_tenant_id: str | None = None
+    azure_client_id: str | None = None
+    azure_client_secret: SecretStr | None = None
+    scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Scopes to ingest: subscription GUIDs or ARM scope paths, comma separated",
+    )
+    cost_type: CostType = CostType.ACTUAL
+    reingest_previous_month_until_day: int = Field(7, ge=0, le=28)
+    backfill_days: int = Field(90, ge=1, le=400, description="Days pulled on a scope's first run")
+    query_chunk_days: int = Field(
+        7, ge=1, le=31, description="Days per Cost Management query (memory vs. API calls)"
+    )
+    azure_max_retries: int = Field(5, ge=0, le=20)
+    azure_max_retry_wait_seconds: float = Field(300, gt=0, le=3600)
+
+    # -- chat and server -----------------------------------------------------------------------
+    host: str = "0.0.0.0"  # a server in a container listens on every interface
+    port: int = Field(3978, ge=1, le=65535)
+    top_n: int = Field(10, ge=1, le=50)
+    admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Principals allowed admin actions: slack:U123, teams:<aad id>",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    _split_scopes = field_validator("scopes", "admins", mode="before")(_split_list)
+
+    @field_validator("scopes")
+    @classmethod
+    def _scopes_are_valid(cls, value: list[str]) -> list[str]:
+        problems: list[str] = []
+        parsed: list[Scope] = []
+        for text in value:
+            try:
+                parsed.append(parse_scope(text))
+            except CloudOptimaError as exc:
+                problems.append(exc.user_message().replace("\n", " "))
+        problems.extend(check_no_overlap(parsed))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return [scope.path for scope in parsed]
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _report_every_problem(cls, data: Any, handler: Any) -> Settings:
+        """Collect field errors and cross-field problems into one ConfigurationError."""
+        problems: list[str] = []
+        settings: Settings | None = None
+        try:
+            settings = handler(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = ".".join(str(part) for part in error["loc"]) or "settings"
+                message = str(error["msg"]).removeprefix("Value error, ")
+                problems.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+        raw = {k.lower(): v for k, v in (data or {}).items()} if isinstance(data, dict) else {}
+        problems.extend(_cross_field_problems(raw))
+        if problems:
+            raise ConfigurationError(problems)
+        assert settings is not None
+        return settings
+
+    # -- derived -------------------------------------------------------------------------------
+    @property
+    def scope_list(self) -> list[Scope]:
+        return [parse_scope(path) for path in self.scopes]
+
+    def core_config(self) -> CoreConfig:
+        return CoreConfig(
+            default_cost_type=self.cost_type, top_n=self.top_n, admins=frozenset(self.admins)
+        )
+
+
+def _cross_field_problems(raw: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    demo = str(raw.get("demo", "")).lower() in ("1", "true", "yes", "on")
+    auth = str(raw.get("azure_auth") or "default")
+    if auth == "client_secret":
+        for name in ("azure_tenant_id", "azure_client_id", "azure_client_secret"):
+            if not raw.get(name):
+                problems.append(
+                    f"{ENV_PREFIX}{name.upper()}: required when AZURE_AUTH=client_secret"
+                )
+    if not demo and not raw.get("scopes"):
+        problems.append(
+            f"{ENV_PREFIX}SCOPES: set at least one scope to ingest (or CLOUDOPTIMA_DEMO=true "
+            "for the simulated tenant)"
+        )
+    return problems
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; raises ConfigurationError listing every problem."""
+    return Settings(**overrides)

@@ -1,0 +1,81 @@
+"""The small interfaces the core needs from the outside world. Adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from core.models import CostType
+from core.scopes import Scope
+
+
+@dataclass(frozen=True, slots=True)
+class CostRow:
+    """One day of cost for one group of dimensions, normalized from the provider's format.
+
+    Missing dimensions are '' (never None) so that they take part in the natural key.
+    """
+
+    usage_date: date
+    subscription_id: str
+    subscription_name: str
+    resource_group: str
+    resource_id: str
+    service_name: str
+    meter_category: str
+    location: str
+    charge_type: str
+    currency: str
+    cost: Decimal
+    cost_usd: Decimal | None = None
+    quantity: Decimal | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CostDay:
+    """Every cost row of one scope, cost type and day: complete, so rows absent from it vanished."""
+
+    usage_date: date
+    rows: list[CostRow]
+
+
+class CostSource(Protocol):
+    """Where cost data comes from (Azure Cost Management, the simulated tenant, a test)."""
+
+    def days(
+        self, scope: Scope, cost_type: CostType, start: date, end: date
+    ) -> AsyncIterator[CostDay]:
+        """Yield each day from `start` to `end` (inclusive), in order, exactly once, complete.
+
+        A day without any cost is yielded with no rows. Implementations bound their memory by a
+        chunk of days, never by the whole window. Errors are `core.errors.CloudOptimaError`s.
+        """
+        ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that only moves when told to (tests, the demo's fixed "today")."""
+
+    current: datetime
+
+    def now(self) -> datetime:
+        return self.current
+
+    def today(self) -> date:
+        return self.current.date()
