@@ -79,10 +79,13 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Principals allowed admin actions: slack:U123, teams:<aad id>",
     )
+    viewers: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="If set, only these principals may read costs (admins always may)"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 
-    _split_scopes = field_validator("scopes", "admins", mode="before")(_split_list)
+    _split_lists = field_validator("scopes", "admins", "viewers", mode="before")(_split_list)
 
     @field_validator("scopes")
     @classmethod
@@ -126,7 +129,10 @@ class Settings(BaseSettings):
 
     def core_config(self) -> CoreConfig:
         return CoreConfig(
-            default_cost_type=self.cost_type, top_n=self.top_n, admins=frozenset(self.admins)
+            default_cost_type=self.cost_type,
+            top_n=self.top_n,
+            admins=frozenset(self.admins),
+            viewers=None if self.viewers is None else frozenset(self.viewers),
         )
 
 

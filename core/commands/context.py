@@ -38,8 +38,10 @@ class CoreConfig:
 
     default_cost_type: CostType = CostType.ACTUAL
     top_n: int = 10
-    #: Principals (`slack:U123`, `teams:29:abc`, `console:*`) allowed to run admin actions.
+    #: Principals (`slack:U123`, `teams:<aad-object-id>`, `console:*`) allowed admin actions.
     admins: frozenset[str] = field(default_factory=frozenset)
+    #: Principals allowed to read costs; None means everyone who can reach the bot.
+    viewers: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

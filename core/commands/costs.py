@@ -12,6 +12,7 @@ from core.errors import UserInputError
 from core.models import CostType
 from core.money import format_money, format_percent
 from core.periods import looks_like_period, parse_period
+from core.permissions import Role, require
 from core.reports import (
     ACCEPTED_DIMENSIONS,
     ACCEPTED_FILTERS,
@@ -161,6 +162,7 @@ def costs_command(cmd: ParsedCommand, ctx: CommandContext) -> Reply:
 
     Examples: `costs`, `costs 7d by resource-group`, `costs mtd by tag:team sub:prod`.
     """
+    require(ctx, Role.VIEWER, "see costs")
     query = parse_costs_args(cmd.args, ctx)
     breakdown = cost_breakdown(ctx.engine, query)
     freshness = data_freshness(ctx.engine, query.cost_type)

@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
 from core.models.costs import CostRecord, CostScope, CostType, IngestionRun, RunStatus
+from core.models.events import ProcessedEvent
 
-__all__ = ["CostRecord", "CostScope", "CostType", "IngestionRun", "RunStatus"]
+__all__ = ["CostRecord", "CostScope", "CostType", "IngestionRun", "ProcessedEvent", "RunStatus"]
