@@ -45,6 +45,7 @@ def _fmt(value: Decimal, unit: str) -> str:
 def render_png(chart: Chart, *, width_px: int = 800, height_px: int = 300) -> bytes:
     """The series as a small line chart PNG (~20-40 KB)."""
     import matplotlib
+    import matplotlib.dates
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
@@ -53,16 +54,16 @@ def render_png(chart: Chart, *, width_px: int = 800, height_px: int = 300) -> by
     dpi = 100
     fig, ax = plt.subplots(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     try:
-        days = [p.day for p in chart.points]
+        days = matplotlib.dates.date2num([p.day for p in chart.points])
         values = [float(p.value) for p in chart.points]  # drawing only; figures stay Decimal
         ax.plot(days, values, color="#0078d4", linewidth=2)
         ax.fill_between(days, values, color="#0078d4", alpha=0.12)
         ax.set_title(chart.title, loc="left", fontsize=11)
         ax.set_ylabel(chart.unit)
         ax.set_ylim(bottom=0)
-        locator = AutoDateLocator()
+        locator = AutoDateLocator()  # type: ignore[no-untyped-call]
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
         ax.grid(axis="y", alpha=0.3)
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
