@@ -54,7 +54,7 @@ def render_png(chart: Chart, *, width_px: int = 800, height_px: int = 300) -> by
     dpi = 100
     fig, ax = plt.subplots(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     try:
-        days = matplotlib.dates.date2num([p.day for p in chart.points])
+        days = matplotlib.dates.date2num([p.day for p in chart.points])  # type: ignore[no-untyped-call]
         values = [float(p.value) for p in chart.points]  # drawing only; figures stay Decimal
         ax.plot(days, values, color="#0078d4", linewidth=2)
         ax.fill_between(days, values, color="#0078d4", alpha=0.12)
