@@ -2,5 +2,15 @@
 
 from core.models.costs import CostRecord, CostScope, CostType, IngestionRun, RunStatus
 from core.models.events import ProcessedEvent
+from core.models.outbox import OutboxMessage, OutboxStatus
 
-__all__ = ["CostRecord", "CostScope", "CostType", "IngestionRun", "ProcessedEvent", "RunStatus"]
+__all__ = [
+    "CostRecord",
+    "CostScope",
+    "CostType",
+    "IngestionRun",
+    "OutboxMessage",
+    "OutboxStatus",
+    "ProcessedEvent",
+    "RunStatus",
+]

@@ -1,0 +1,44 @@
+"""The notification outbox: every message to send, written in the transaction that decided it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import Column, Index, String
+from sqlmodel import Field, SQLModel
+
+from core.dbtypes import BigId, JsonDocument, UTCDateTime
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"  # waiting for its next attempt (next_attempt_at)
+    SENDING = "sending"  # claimed by a dispatcher until lease_until
+    SENT = "sent"
+    DEAD = "dead"  # gave up after the last attempt or a permanent failure
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__: ClassVar[str] = "outbox_message"
+    __table_args__: ClassVar[Any] = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
+    #: One message per key, ever (e.g. `alert:42:slack:C123`): enqueueing twice is a no-op.
+    idempotency_key: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
+    target_kind: str = Field(sa_column=Column(String(16), nullable=False))
+    target_address: str = Field(sa_column=Column(String(1024), nullable=False))
+    #: The card, serialized by core.views_codec; rendered for its channel at send time.
+    card: dict[str, Any] = Field(sa_column=Column(JsonDocument, nullable=False))
+    #: What produced it (`budget_alert`, `digest` …) and that thing's id, for `alerts` listings.
+    source: str = Field(sa_column=Column(String(32), nullable=False))
+    source_id: str = Field(sa_column=Column(String(64), nullable=False, default=""))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    claim_token: str | None = Field(default=None, sa_column=Column(String(64)))
+    last_error: str | None = Field(default=None, sa_column=Column(String(2000)))
+    provider_message_id: str | None = Field(default=None, sa_column=Column(String(255)))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
