@@ -67,6 +67,26 @@ def serve() -> None:
         asyncio.run(run_server(container))
 
 
+@app.command()
+def chat(
+    command: Annotated[
+        str | None, typer.Option("--command", "-c", help="Run one command and exit")
+    ] = None,
+    demo: Annotated[bool, typer.Option(help="Use the simulated tenant's settings")] = False,
+) -> None:
+    """Talk to CloudOptima in the terminal: type `help`, a command, or a button's number."""
+    from adapters.console.chat import ConsoleChat, is_error
+
+    settings = settings_or_exit(**({"demo": True} if demo else {}))
+    container = container_for(settings)
+    upgrade(container.engine)
+    session = ConsoleChat(container.core)
+    if command is not None:
+        reply = session.ask(command)
+        raise typer.Exit(1 if is_error(reply) else 0)
+    session.run()
+
+
 def main() -> None:
     try:
         app()

@@ -11,7 +11,7 @@ from core.commands.registry import registry
 from core.errors import UserInputError
 from core.models import CostType
 from core.money import format_money, format_percent
-from core.periods import looks_like_period, parse_period
+from core.periods import ACCEPTED_PERIODS, looks_like_period, parse_period
 from core.permissions import Role, require
 from core.reports import (
     ACCEPTED_DIMENSIONS,
@@ -78,7 +78,9 @@ def parse_costs_args(args: tuple[str, ...], ctx: CommandContext) -> BreakdownQue
                     "'by' needs a dimension after it.", accepted=ACCEPTED_DIMENSIONS
                 )
             if dimension is not None:
-                raise UserInputError("Group by one dimension at a time.")
+                raise UserInputError(
+                    "Group by one dimension at a time.", accepted=ACCEPTED_DIMENSIONS
+                )
             dimension = parse_dimension(words[i + 1])
             i += 2
             continue
@@ -99,14 +101,15 @@ def parse_costs_args(args: tuple[str, ...], ctx: CommandContext) -> BreakdownQue
         elif ":" in word and not looks_like_period(word):
             if lowered.startswith("tag:") and "=" not in word:
                 raise UserInputError(
-                    f"'{word}' alone is ambiguous: group with `by {word}`, or filter with "
-                    f"`{word}=<value>`."
+                    f"'{word}' alone is ambiguous.",
+                    hint=f"Group with `by {word}`, or filter with `{word}=<value>`.",
                 )
             filters.append(parse_filter(word))
         elif looks_like_period(word):
             if period_token is not None:
                 raise UserInputError(
-                    f"Two periods given ('{period_token}' and '{word}'); give one."
+                    f"Two periods given ('{period_token}' and '{word}'); give one.",
+                    accepted=ACCEPTED_PERIODS,
                 )
             period_token = word
         else:
@@ -276,7 +279,9 @@ def costs_drilldown(value: str, ctx: CommandContext) -> Reply:
 
     cmd = parse(value)
     if cmd.name != "costs":
-        raise UserInputError("That button carries no costs query.")
+        raise UserInputError(
+            "That button carries no costs query.", hint="Run the costs command again."
+        )
     reply = costs_command(cmd, ctx)
     note = Context(f"Drill-down requested by {ctx.requester.display_name}")
     view = reply.card

@@ -1,0 +1,106 @@
+"""Cards as terminal text: aligned tables, a sparkline for charts, buttons as numbered choices.
+
+`render_card` is pure (card in, rich renderables out); `render_text` turns them into plain text
+for tests, pipes and one-shot commands.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table as RichTable
+from rich.text import Text as RichText
+
+from core.charts import chart_caption, sparkline
+from core.views import (
+    Actions,
+    Align,
+    Button,
+    Card,
+    Chart,
+    Context,
+    Divider,
+    Facts,
+    Header,
+    Severity,
+    Table,
+    Text,
+)
+
+_BORDER = {
+    Severity.INFO: "blue",
+    Severity.SUCCESS: "green",
+    Severity.WARNING: "yellow",
+    Severity.ERROR: "red",
+}
+
+
+def buttons_of(card: Card) -> list[Button]:
+    """Every button of the card, in order: choice 1 is the first."""
+    return [
+        button for block in card.blocks if isinstance(block, Actions) for button in block.buttons
+    ]
+
+
+def render_card(card: Card) -> RenderableType:
+    parts: list[RenderableType] = []
+    choice = 0
+    title = card.title
+    for block in card.blocks:
+        match block:
+            case Header(text):
+                title = text
+            case Text(text):
+                parts.append(RichText(text))
+            case Facts(facts):
+                grid = RichTable.grid(padding=(0, 2))
+                grid.add_column(style="bold")
+                grid.add_column()
+                for fact in facts:
+                    grid.add_row(fact.label, fact.value)
+                parts.append(grid)
+            case Table(columns, rows, footer):
+                table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+                for column in columns:
+                    table.add_column(
+                        column.title,
+                        justify="right" if column.align is Align.RIGHT else "left",
+                        overflow="fold",
+                    )
+                for row in rows:
+                    table.add_row(*row)
+                parts.append(table)
+                if footer:
+                    parts.append(RichText(footer, style="dim"))
+            case Chart() as chart:
+                line = sparkline([p.value for p in chart.points])
+                parts.append(RichText(line, style="cyan"))
+                parts.append(RichText(chart_caption(chart), style="dim"))
+            case Context(text):
+                parts.append(RichText(text, style="dim"))
+            case Divider():
+                parts.append(RichText("─" * 40, style="dim"))
+            case Actions(buttons):
+                labels = []
+                for button in buttons:
+                    choice += 1
+                    labels.append(f"[{choice}] {button.label}")
+                parts.append(RichText("   ".join(labels), style="bold magenta"))
+    return Panel(
+        Group(*parts),
+        title=RichText(title, style="bold"),
+        title_align="left",
+        border_style=_BORDER[card.severity],
+        expand=False,
+    )
+
+
+def render_text(card: Card, *, width: int = 100) -> str:
+    """The card as plain text (no colour codes), `width` columns wide at most."""
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, legacy_windows=False)
+    console.print(render_card(card))
+    return buffer.getvalue()

@@ -1,0 +1,70 @@
+"""One settings object; a bad configuration lists every problem at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import Settings, load_settings
+from core.errors import ConfigurationError
+from core.models import CostType
+
+SUB = "8f1c2b9e-4d3a-4e6b-9a7c-2f5d1e0b3c4a"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    for name in list(__import__("os").environ):
+        if name.startswith("CLOUDOPTIMA_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults_need_only_a_scope(monkeypatch):
+    monkeypatch.setenv("CLOUDOPTIMA_SCOPES", SUB)
+    settings = load_settings()
+    assert settings.database_url == "sqlite:///cloudoptima.db"
+    assert settings.scopes == [f"/subscriptions/{SUB}"]
+    assert settings.cost_type is CostType.ACTUAL
+    assert settings.azure_auth == "default"
+
+
+def test_every_problem_is_reported_in_one_message(monkeypatch):
+    monkeypatch.setenv("CLOUDOPTIMA_AZURE_AUTH", "client_secret")
+    monkeypatch.setenv("CLOUDOPTIMA_PORT", "eighty")
+    monkeypatch.setenv("CLOUDOPTIMA_COST_TYPE", "Cheap")
+    monkeypatch.setenv("CLOUDOPTIMA_SCOPES", f"{SUB},/subscriptions/{SUB}/resourceGroups/web,nope")
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    text = info.value.user_message()
+    for expected in (
+        "CLOUDOPTIMA_PORT",
+        "CLOUDOPTIMA_COST_TYPE",
+        "'nope' is not an Azure cost scope",
+        "would be counted twice",
+        "CLOUDOPTIMA_AZURE_TENANT_ID: required",
+        "CLOUDOPTIMA_AZURE_CLIENT_ID: required",
+        "CLOUDOPTIMA_AZURE_CLIENT_SECRET: required",
+    ):
+        assert expected in text
+    assert text.startswith("Invalid configuration (6 problem(s))")
+
+
+def test_missing_scopes_are_fine_in_demo_mode(monkeypatch):
+    with pytest.raises(ConfigurationError, match="CLOUDOPTIMA_SCOPES"):
+        load_settings()
+    monkeypatch.setenv("CLOUDOPTIMA_DEMO", "true")
+    assert load_settings().demo
+
+
+def test_dotenv_file_is_read_and_secrets_stay_secret(tmp_path):
+    (tmp_path / ".env").write_text(
+        f'CLOUDOPTIMA_SCOPES=["{SUB}"]\n'
+        "CLOUDOPTIMA_AZURE_AUTH=client_secret\n"
+        "CLOUDOPTIMA_AZURE_TENANT_ID=t\nCLOUDOPTIMA_AZURE_CLIENT_ID=c\n"
+        "CLOUDOPTIMA_AZURE_CLIENT_SECRET=hunter2\n"
+        "CLOUDOPTIMA_ADMINS=slack:U1, teams:abc\n"
+    )
+    settings = Settings()
+    assert settings.azure_client_secret.get_secret_value() == "hunter2"
+    assert "hunter2" not in repr(settings)
+    assert settings.core_config().admins == frozenset({"slack:U1", "teams:abc"})

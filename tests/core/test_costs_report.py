@@ -1,0 +1,140 @@
+"""`costs` on real SQLite and PostgreSQL, checked against sums computed straight from the rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from core.app import CloudOptima
+from core.commands import Requester
+from core.commands.context import CoreConfig
+from core.ingest import CostIngestor, Window
+from core.models import CostType
+from core.periods import parse_period
+from core.reports import BreakdownQuery, cost_breakdown, parse_dimension, parse_filter
+from core.scopes import parse_scope
+from core.views import Actions, Facts, Severity, Table
+from tests.fakes import FakeCostSource, make_row
+
+SCOPE = parse_scope("/subscriptions/00000000-0000-0000-0000-000000000001")
+TODAY = date(2026, 11, 27)
+
+
+def rows_for(day: date) -> list:
+    rows = []
+    for n in range(9):
+        tags = {"team": ["web", "data", "ml"][n % 3]} if n % 4 else {}
+        cost = Decimal(n + 1) * Decimal("1.12345678") + Decimal(day.toordinal() % 7)
+        rows.append(make_row(day, n, cost=str(cost), tags=tags))
+    rows.append(make_row(day, 99, cost="5.00", currency="USD", service_name="Marketplace"))
+    return rows
+
+
+@pytest.fixture
+async def loaded(engine, clock):
+    source = FakeCostSource(rows_for)
+    await CostIngestor(engine, clock).run(
+        source, SCOPE, CostType.ACTUAL, Window(date(2026, 8, 1), TODAY)
+    )
+    return engine
+
+
+def expected(period, key_of) -> dict[str, Decimal]:
+    sums: dict[str, Decimal] = defaultdict(Decimal)
+    day = period.start
+    while day <= period.end:
+        for row in rows_for(day):
+            if row.currency == "EUR":
+                sums[key_of(row)] += row.cost
+        day += timedelta(days=1)
+    return dict(sums)
+
+
+@pytest.mark.parametrize(
+    ("dimension", "key_of"),
+    [
+        ("service", lambda r: r.service_name),
+        ("resource-group", lambda r: r.resource_group),
+        ("tag:team", lambda r: r.tags.get("team", "(untagged)")),
+    ],
+)
+async def test_breakdown_matches_an_independent_sum_to_the_cent(loaded, dimension, key_of):
+    periods = parse_period("30d", TODAY)
+    result = cost_breakdown(
+        loaded, BreakdownQuery(periods, parse_dimension(dimension), CostType.ACTUAL, top_n=50)
+    )
+    want = expected(periods.current, key_of)
+    want_previous = expected(periods.previous, key_of)
+    assert result.currency == "EUR"
+    assert {r.key: r.cost for r in result.rows} == want
+    assert {r.key: r.previous for r in result.rows} == {k: want_previous[k] for k in want}
+    assert result.total == sum(want.values())
+    assert result.other_currencies == {"USD": Decimal("150.00")}
+    assert sum(v for _, v in result.daily) == result.total
+    assert len(result.daily) == 30
+
+
+async def test_top_n_folds_the_rest_into_one_line(loaded):
+    periods = parse_period("7d", TODAY)
+    result = cost_breakdown(
+        loaded, BreakdownQuery(periods, parse_dimension("resource"), CostType.ACTUAL, top_n=3)
+    )
+    assert len(result.rows) == 3
+    count, rest, _ = result.rest
+    assert count == 6
+    assert sum(r.cost for r in result.rows) + rest == result.total
+    assert result.rows[0].label.startswith("vm-8 (rg-2)")
+
+
+async def test_filters_narrow_the_rows(loaded):
+    periods = parse_period("7d", TODAY)
+    query = BreakdownQuery(
+        periods,
+        parse_dimension("service"),
+        CostType.ACTUAL,
+        filters=(parse_filter("rg:RG-1"), parse_filter("tag:team=data")),
+    )
+    result = cost_breakdown(loaded, query)
+    want = expected(
+        periods.current,
+        lambda r: (
+            r.service_name if (r.resource_group, r.tags.get("team")) == ("rg-1", "data") else None
+        ),
+    )
+    want.pop(None, None)
+    assert {r.key: r.cost for r in result.rows} == want
+
+
+async def test_costs_command_renders_total_table_chart_and_drilldowns(loaded, clock):
+    app = CloudOptima(loaded, clock)
+    reply = app.handle_text("costs 30d by service", Requester("slack", "U1"))
+    assert reply.card.severity is Severity.INFO
+    facts = next(b for b in reply.card.blocks if isinstance(b, Facts)).facts
+    want_total = sum(expected(parse_period("30d", TODAY).current, lambda r: "all").values())
+    assert facts[0].value == f"€{want_total.quantize(Decimal('0.01')):,}"
+    table = next(b for b in reply.card.blocks if isinstance(b, Table))
+    assert [c.title for c in table.columns] == ["Service", "Cost", "Share", "Change"]
+    buttons = next(b for b in reply.card.blocks if isinstance(b, Actions)).buttons
+    assert buttons[0].value.startswith("costs 2026-10-28..2026-11-26 by resource-group")
+
+    drilled = app.handle_action(buttons[0].action_id, buttons[0].value, Requester("slack", "U2"))
+    assert drilled.replace_original
+    assert drilled.card.title == "Costs by resource-group — 2026-10-28 to 2026-11-26"
+    assert "Drill-down requested by U2" in drilled.card.blocks[-1].text
+
+
+async def test_no_data_says_so_and_how_to_get_it(engine, clock):
+    reply = CloudOptima(engine, clock).handle_text("costs 7d", Requester("console", "u"))
+    assert "No actual costs recorded" in reply.card.summary
+    assert "cloudoptima ingest" in reply.card.blocks[-1].text
+
+
+async def test_viewers_list_refuses_others(loaded, clock):
+    app = CloudOptima(loaded, clock, CoreConfig(viewers=frozenset({"slack:U1"})))
+    assert app.handle_text("costs", Requester("slack", "U1")).card.severity is Severity.INFO
+    refused = app.handle_text("costs", Requester("slack", "U2"))
+    assert refused.card.severity is Severity.ERROR
+    assert "not allowed to see costs" in refused.card.summary

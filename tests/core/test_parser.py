@@ -1,0 +1,162 @@
+"""The command grammar: specific errors for bad input, never an unexpected exception."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.app import CloudOptima
+from core.commands import Requester, parse
+from core.commands.context import CommandContext, CoreConfig
+from core.commands.costs import parse_costs_args
+from core.errors import UserInputError
+from core.models import CostType
+from core.ports import FixedClock
+from core.reports import DimensionKind, FilterKind
+from core.views import Severity, Visibility
+
+NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+
+
+def ctx(**config) -> CommandContext:
+    return CommandContext(
+        Requester("console", "u"), engine=None, clock=FixedClock(NOW), config=CoreConfig(**config)
+    )
+
+
+def test_empty_input_means_help():
+    assert parse("").name == "help"
+    assert parse("   ").name == "help"
+
+
+def test_leading_slash_command_and_flags_are_understood():
+    cmd = parse('/optima costs 7d by rg rg:"my group" --public')
+    assert cmd.name == "costs"
+    assert cmd.args == ("7d", "by", "rg", "rg:my group")
+    assert cmd.public
+
+
+def test_smart_quotes_from_chat_apps_count_as_quotes():
+    assert parse("costs rg:“my group”").args == ("rg:my group",)
+
+
+def test_an_unclosed_quote_is_a_user_error():
+    with pytest.raises(UserInputError, match="quote is not closed"):
+        parse('costs rg:"oops')
+
+
+def test_a_bad_flag_is_a_user_error():
+    with pytest.raises(UserInputError, match="not a valid flag"):
+        parse("costs --Évil")
+
+
+def test_costs_defaults_to_30_days_by_service():
+    query = parse_costs_args((), ctx())
+    assert query.dimension.kind is DimensionKind.SERVICE
+    assert (query.periods.current.start, query.periods.current.end) == (
+        date(2026, 10, 28),
+        date(2026, 11, 26),
+    )
+    assert (query.periods.previous.start, query.periods.previous.end) == (
+        date(2026, 9, 28),
+        date(2026, 10, 27),
+    )
+    assert query.cost_type is CostType.ACTUAL and query.top_n == 10
+
+
+def test_costs_words_in_any_order():
+    query = parse_costs_args(
+        ("sub:Production", "by", "tag:Team", "mtd", "top", "5", "amortized"), ctx()
+    )
+    assert query.dimension.kind is DimensionKind.TAG and query.dimension.tag_key == "team"
+    assert query.filters[0].kind is FilterKind.SUBSCRIPTION
+    assert query.periods.current.start == date(2026, 11, 1)
+    assert query.top_n == 5 and query.cost_type is CostType.AMORTIZED
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("by",), "'by' needs a dimension"),
+        (("by", "colour"), "not a dimension I can group by"),
+        (("42x",), "don't understand '42x'"),
+        (("400d",), "out of range"),
+        (("7d", "30d"), "Two periods"),
+        (("top", "0"), "out of range"),
+        (("top", "many"), "needs a number"),
+        (("top", "٣"), "needs a number"),
+        (("tag:env",), "ambiguous"),
+        (("tag:env=",), "tag:<key>=<value>"),
+        (("planet:mars",), "not a filter I know"),
+        (("2026-02-01..2026-01-01",), "ends before it starts"),
+        (("2027-01-01..2027-01-31",), "in the future"),
+        (("2026-13-01..2026-13-05",), "does not exist"),
+    ],
+)
+def test_bad_costs_arguments_get_a_specific_message(args, message):
+    with pytest.raises(UserInputError, match=message) as info:
+        parse_costs_args(args, ctx())
+    assert info.value.hint  # every refusal says what is accepted or what to do
+
+
+def test_unknown_command_suggests_the_closest_one(sqlite_engine):
+    app = CloudOptima(sqlite_engine, FixedClock(NOW))
+    reply = app.handle_text("costz 7d", Requester("console", "u"))
+    assert reply.card.severity is Severity.ERROR
+    assert "Did you mean `costs`?" in reply.card.blocks[-1].text
+    assert reply.visibility is Visibility.PRIVATE
+
+
+_words = st.sampled_from(
+    [
+        "costs",
+        "cost",
+        "help",
+        "by",
+        "top",
+        "service",
+        "rg",
+        "tag:env",
+        "tag:env=prod",
+        "sub:x",
+        "7d",
+        "30d",
+        "0d",
+        "mtd",
+        "ytd",
+        "last-month",
+        "2026-01-01..2026-01-31",
+        "--public",
+        '"',
+        "amortized",
+        "actual",
+        "10",
+        "-1",
+        "1e9",
+        "NaN",
+        "٣",
+        "..",
+        ":",
+        "=",
+    ]
+)
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.lists(st.one_of(_words, st.text(max_size=12)), max_size=8).map(" ".join),
+    )
+)
+def test_any_input_gives_a_reply_or_a_user_error_never_an_exception(sqlite_engine, text):
+    app = CloudOptima(sqlite_engine, FixedClock(NOW))
+    reply = app.handle_text(text, Requester("console", "u"))
+    assert reply.card.title
+    # An internal error would be answered with a logged reference: that must never happen.
+    assert "went wrong on our side" not in reply.card.summary
