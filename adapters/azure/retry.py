@@ -64,7 +64,7 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 
 class CostManagementRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
-    """Retries throttled (429) and failed calls up to `max_retries` times.
+    """Retries throttled (429) and failed calls up to `max_retries` times, POST included.
 
     The wait before a retry is the longest of every `*-retry-after` header Cost Management sent
     and `Retry-After`, capped at `max_wait_seconds`; without any such header it backs off
@@ -92,6 +92,9 @@ class CostManagementRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
         kwargs.setdefault("retry_backoff_factor", backoff_factor)
         kwargs.setdefault("retry_backoff_max", min(120.0, self.max_wait_seconds))
         super().__init__(**kwargs)
+        # Every Cost Management call CloudOptima makes (query, forecast) is a read sent as a
+        # POST: retry it like a GET on connection errors and 408/429/500/502/503/504.
+        self._method_whitelist = frozenset(self._method_whitelist | {"POST"})
 
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
         # A query is a read even though it is a POST: retrying a throttled one is safe.

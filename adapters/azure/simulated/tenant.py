@@ -483,6 +483,8 @@ class SimulatedTenant:
         self.spike: Spike
         self._generate(rng)
         self._restated_from = self.days - RESTATED_DAYS
+        self._day_cache: dict[tuple[int, bool, int], list[SimRow]] = {}
+        self._cost_row_cache: dict[tuple[int, bool, int], list[CostRow]] = {}
         self.denied_scopes: set[str] = set()
         #: The simulated endpoints. New ones (Advisor, metrics, prices …) register here too.
         self.router = Router()
@@ -576,29 +578,38 @@ class SimulatedTenant:
     ) -> Iterator[SimRow]:
         """Every cost row (current generation) from start to end, by day then line."""
         amortized = str(cost_type) == CostType.AMORTIZED
-        series_list = (
-            self._series
-            if subscription_id is None
-            else [s for s in self._series if s.line.subscription.id == subscription_id]
-        )
         first = max(0, (start - self.first_day).days) if start else 0
         last = min(self.days - 1, (end - self.first_day).days) if end else self.days - 1
         for t in range(first, last + 1):
-            day = self.first_day + timedelta(days=t)
-            restatement = self._restatement(t)
-            fx = 1.08 + 0.012 * math.sin(t / 17)
-            for series in series_list:
-                values = series.amortized if amortized and series.amortized else series.costs
-                cost = values[t]
-                if cost is None:
-                    continue
-                if restatement is not None:
-                    factor = restatement.get(series.line.index)
-                    if factor == 0.0:
-                        continue  # the vanished row
-                    if factor is not None:
-                        cost = round(cost * factor, 8)
-                yield _sim_row(day, series.line, cost, fx)
+            for row in self._day(t, amortized):
+                if subscription_id is None or row.line.subscription.id == subscription_id:
+                    yield row
+
+    def _day(self, t: int, amortized: bool) -> list[SimRow]:
+        """Day `t`'s rows in this generation, computed once (recent days again after restate)."""
+        generation = self.generation if t >= self._restated_from else 0
+        key = (t, amortized, generation)
+        cached = self._day_cache.get(key)
+        if cached is not None:
+            return cached
+        day = self.first_day + timedelta(days=t)
+        restatement = self._restatement(t)
+        fx = 1.08 + 0.012 * math.sin(t / 17)
+        rows: list[SimRow] = []
+        for series in self._series:
+            values = series.amortized if amortized and series.amortized else series.costs
+            cost = values[t]
+            if cost is None:
+                continue
+            if restatement is not None:
+                factor = restatement.get(series.line.index)
+                if factor == 0.0:
+                    continue  # the vanished row
+                if factor is not None:
+                    cost = round(cost * factor, 8)
+            rows.append(_sim_row(day, series.line, cost, fx))
+        self._day_cache[key] = rows
+        return rows
 
     def cost_rows(
         self,
@@ -609,8 +620,20 @@ class SimulatedTenant:
         subscription_id: str | None = None,
     ) -> Iterator[CostRow]:
         """Ground truth as `CostRow`s (tags as Azure spells them; ids lower-case)."""
-        for row in self.rows(cost_type, start, end, subscription_id=subscription_id):
-            yield row.to_cost_row()
+        amortized = str(cost_type) == CostType.AMORTIZED
+        first = max(0, (start - self.first_day).days) if start else 0
+        last = min(self.days - 1, (end - self.first_day).days) if end else self.days - 1
+        for t in range(first, last + 1):
+            generation = self.generation if t >= self._restated_from else 0
+            key = (t, amortized, generation)
+            rows = self._cost_row_cache.get(key)
+            if rows is None:
+                rows = self._cost_row_cache[key] = [
+                    r.to_cost_row() for r in self._day(t, amortized)
+                ]
+            for row in rows:
+                if subscription_id is None or row.subscription_id == subscription_id:
+                    yield row
 
     # -- generation --------------------------------------------------------------------------
 

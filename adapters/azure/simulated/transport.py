@@ -56,14 +56,16 @@ def arm_error(
 
 
 def request_json(request: HttpRequest) -> Any:
-    """The request body parsed as JSON (None when empty)."""
+    """The request body: parsed JSON, or the form fields of a form post (None when empty)."""
     content = request.content
-    if content is None or content == b"" or content == "":
+    if isinstance(content, Mapping):  # form data (token requests)
+        return dict(content)
+    if content is None or content in (b"", ""):
         return None
     if isinstance(content, bytes | bytearray):
         content = content.decode()
     if not isinstance(content, str):
-        content = content.read()
+        return None
     return json.loads(content)
 
 
