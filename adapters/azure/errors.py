@@ -7,6 +7,7 @@ short, known-safe part of the message make it into the user-facing error.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from azure.core.exceptions import (
     AzureError,
@@ -32,6 +33,21 @@ COST_MANAGEMENT = "Azure Cost Management"
 _AADSTS = re.compile(r"AADSTS\d+")
 
 
+def _is_sign_in_failure(exc: AzureError) -> bool:
+    """A credential's failure (Entra, managed identity, CLI …) rather than an API's 401.
+
+    Both are `ClientAuthenticationError`s; a credential's has no response, or one from a token
+    endpoint (`login.microsoftonline.com/…/oauth2/…`, the managed identity endpoint).
+    """
+    if not isinstance(exc, ClientAuthenticationError):
+        return False
+    if exc.response is None:
+        return True
+    url = str(getattr(exc.response.request, "url", "")).lower()
+    host = urlsplit(url).hostname or ""
+    return "/oauth2/" in url or "/msi/" in url or host.startswith("login.")
+
+
 def reader_role_for(scope: Scope) -> str:
     """The least-privileged role that lets an identity query costs at `scope`."""
     if scope.kind is ScopeKind.BILLING_ACCOUNT:
@@ -53,8 +69,8 @@ def map_azure_error(
     exc: AzureError, *, scope: Scope, service: str = COST_MANAGEMENT, what: str = "cost query"
 ) -> CloudOptimaError:
     """Translate one Azure SDK error raised while working on `scope`."""
-    if isinstance(exc, ClientAuthenticationError) and exc.response is None:
-        # The credential itself failed (no HTTP answer from ARM): bad secret, no identity …
+    if _is_sign_in_failure(exc):
+        # The credential itself failed (bad secret, no managed identity …), not Azure's API.
         found = _AADSTS.search(str(exc.message or ""))
         code = found.group(0) if found else "authentication"
         return PermissionDeniedError(

@@ -124,7 +124,7 @@ def test_weekends_are_cheaper_where_compute_is_shut_down(shared_tenant):
     weekend = [v for d, v in totals.items() if d.weekday() >= 5]
     weekday = [v for d, v in totals.items() if d.weekday() < 5]
     assert statistics.mean(weekend) < Decimal("0.7") * statistics.mean(weekday)
-    # … and in the shared_tenant as a whole, less markedly.
+    # … and in the tenant as a whole, less markedly.
     everything = daily_totals(shared_tenant.cost_rows(end=TODAY - timedelta(1)))
     weekend_all = statistics.mean(v for d, v in everything.items() if d.weekday() >= 5)
     weekday_all = statistics.mean(v for d, v in everything.items() if d.weekday() < 5)
