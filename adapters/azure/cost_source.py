@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import AzureError
@@ -366,8 +366,11 @@ class AzureCostSource:
         still go through the SDK's pipeline.
         """
         try:
-            stream = await self._client.query.usage(
-                scope.path, body, params=dict(params), stream=True
+            stream: Any = await self._client.query.usage(
+                scope.path,
+                cast(Any, body),  # a plain dict is sent verbatim (the models lack `include`)
+                params=dict(params),
+                stream=True,
             )
             if stream is None:
                 return None

@@ -100,7 +100,8 @@ def map_azure_error(
                 hint="Check the scope's id and that the identity can see it.",
             )
         if status == 429:
-            wait = retry_after_seconds(exc.response.headers) if exc.response is not None else None
+            headers = getattr(exc.response, "headers", None) or {}
+            wait = retry_after_seconds(headers)
             return ThrottledError(
                 f"{service} throttled the {what} for {scope} and the retries are spent.",
                 retry_after_seconds=wait,

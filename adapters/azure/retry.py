@@ -8,6 +8,8 @@ sent. This policy retries 429 for every method and waits for the longest of thos
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import logging
 import re
 from collections.abc import Mapping
@@ -101,6 +103,21 @@ class CostManagementRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
         if response.http_response.status_code == 429:
             return bool(settings["total"])
         return bool(super().is_retry(settings, response))
+
+    async def sleep(
+        self,
+        settings: dict[str, Any],
+        transport: Any,
+        response: PipelineResponse[Any, Any] | None = None,
+    ) -> None:
+        # The answer being retried is dropped: release its connection before waiting (a
+        # streamed response is otherwise held open until garbage collection).
+        if response is not None:
+            with contextlib.suppress(Exception):
+                closed = response.http_response.close()
+                if inspect.isawaitable(closed):
+                    await closed
+        await super().sleep(settings, transport, response)
 
     def get_retry_after(self, response: PipelineResponse[Any, Any]) -> float | None:
         wait = retry_after_seconds(response.http_response.headers)

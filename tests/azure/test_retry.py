@@ -12,7 +12,7 @@ from azure.mgmt.costmanagement.aio import CostManagementClient
 
 from adapters.azure.cost_source import query_body
 from adapters.azure.retry import CostManagementRetryPolicy, retry_after_seconds
-from adapters.azure.simulated import THROTTLED_HEADERS, StaticTokenCredential
+from adapters.azure.simulated import THROTTLED_HEADERS, SimulatedTransport, StaticTokenCredential
 from core.errors import ThrottledError
 from core.models import CostType
 from core.scopes import parse_scope
@@ -144,3 +144,23 @@ def test_policy_rejects_nonsense_limits():
         CostManagementRetryPolicy(max_retries=-1)
     with pytest.raises(ValueError):
         CostManagementRetryPolicy(max_wait_seconds=0)
+
+
+async def test_a_throttled_answer_is_closed_before_the_retry(tenant):
+    class RecordingTransport(SimulatedTransport):
+        def __init__(self, router):
+            super().__init__(router)
+            self.responses = []
+
+        async def send(self, request, **kwargs):
+            response = await super().send(request, **kwargs)
+            self.responses.append(response)
+            return response
+
+    tenant.throttle_queries(1)
+    transport = RecordingTransport(tenant.router)
+
+    await pull_one_day(tenant, transport)
+
+    assert [r.status_code for r in transport.responses] == [429, 200]
+    assert transport.responses[0].is_closed

@@ -766,10 +766,10 @@ class SimulatedTenant:
             for values in (series.costs, series.amortized):
                 if values is None:
                     continue
-                for t, value in enumerate(values):
-                    if value is not None:
+                for t, maybe in enumerate(values):
+                    if maybe is not None:
                         partial = TODAY_PARTIAL if t == self.days - 1 else 1.0
-                        values[t] = round(value * partial, 8)
+                        values[t] = round(maybe * partial, 8)
 
     def _add_reservation(self, reserved: list[_Series], t0: int) -> None:
         """A one-year VM reservation bought on day `t0` for `reserved` (~38% below PAYG).

@@ -92,6 +92,8 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     name: str
+    #: Whether callers must present the simulated bearer token (ARM does; retail prices don't).
+    authenticated: bool = True
 
 
 class Router:
@@ -105,9 +107,23 @@ class Router:
         self._calls: Counter[str] = Counter()
         self._faults: dict[tuple[str, int], Fault] = {}
 
-    def add(self, method: str, pattern: str, handler: Handler, *, name: str = "") -> Route:
+    def add(
+        self,
+        method: str,
+        pattern: str,
+        handler: Handler,
+        *,
+        name: str = "",
+        authenticated: bool = True,
+    ) -> Route:
         """Register a handler; `pattern` is matched (case-insensitively) against the full URL."""
-        route = Route(method.upper(), re.compile(pattern, re.IGNORECASE), handler, name or pattern)
+        route = Route(
+            method.upper(),
+            re.compile(pattern, re.IGNORECASE),
+            handler,
+            name or pattern,
+            authenticated,
+        )
         self._routes.append(route)
         return route
 
@@ -124,13 +140,19 @@ class Router:
         for i in range(times):
             self._faults[(route_name, start + i)] = fault
 
-    async def dispatch(self, request: HttpRequest) -> SimulatedResponse:
+    async def dispatch(
+        self, request: HttpRequest, *, token: str | None = None
+    ) -> SimulatedResponse:
+        """Answer `request`; routes that need authentication want `Bearer <token>`."""
         for route in self._routes:
             if route.method != request.method.upper():
                 continue
             match = route.pattern.search(request.url)
             if match is None:
                 continue
+            bearer = request.headers.get("Authorization", "")
+            if route.authenticated and token is not None and bearer != f"Bearer {token}":
+                return arm_error(401, "InvalidAuthenticationToken", "The access token is invalid.")
             call = self._calls[route.name]
             self._calls[route.name] += 1
             fault = self._faults.pop((route.name, call), None)
@@ -172,7 +194,7 @@ class SimulatedHttpResponse(AsyncHttpResponse):
         return self._status
 
     @property
-    def headers(self) -> CaseInsensitiveDict:  # type: ignore[override]
+    def headers(self) -> CaseInsensitiveDict:
         return self._headers
 
     @property
@@ -221,7 +243,7 @@ class SimulatedHttpResponse(AsyncHttpResponse):
 
     def raise_for_status(self) -> None:
         if self._status >= 400:
-            raise HttpResponseError(response=self)  # type: ignore[arg-type]
+            raise HttpResponseError(response=self)
 
     async def read(self) -> bytes:
         return self._content
@@ -255,7 +277,8 @@ class SimulatedTransport(AsyncHttpTransport):  # type: ignore[type-arg]
     """Serves a `Router` to SDK clients; records requests and the sleeps of retry policies.
 
     Sleeping is recorded and skipped (the simulation needs no real waiting); pass `sleep` to
-    also wait for real. `require_token` answers 401 to requests without the simulated bearer.
+    also wait for real. Routes that need authentication answer 401 to requests without
+    `Bearer <require_token>` (None: no check).
     """
 
     def __init__(
@@ -273,23 +296,14 @@ class SimulatedTransport(AsyncHttpTransport):  # type: ignore[type-arg]
         self._require_token = require_token
         self._record_limit = record_limit
 
-    async def send(self, request: HttpRequest, **kwargs: Any) -> SimulatedHttpResponse:  # type: ignore[override]
+    async def send(self, request: HttpRequest, **kwargs: Any) -> SimulatedHttpResponse:
         if len(self.requests) < self._record_limit:
             try:
                 body = request_json(request)
             except ValueError:
                 body = request.content
             self.requests.append(RecordedRequest(request.method, request.url, body))
-        if self._require_token is not None and not request.url.startswith(
-            "https://login.microsoftonline.com"
-        ):
-            auth = request.headers.get("Authorization", "")
-            if auth != f"Bearer {self._require_token}":
-                return SimulatedHttpResponse(
-                    request,
-                    arm_error(401, "InvalidAuthenticationToken", "The access token is invalid."),
-                )
-        answer = await self.router.dispatch(request)
+        answer = await self.router.dispatch(request, token=self._require_token)
         return SimulatedHttpResponse(request, answer)
 
     async def sleep(self, duration: float) -> None:
