@@ -18,7 +18,7 @@ import math
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -443,7 +443,7 @@ _GROWTH = 0.001
 _FAST_GROWTH = {"vmss": 0.004, "cosmos": 0.003}
 SPIKE_RESOURCE = "dbw-data-analytics-01"
 SPIKE_DAYS_AGO = 9
-SPIKE_FACTOR = 6.0
+SPIKE_FACTOR = 10.0
 RESERVATION_DAYS_AGO = 75
 RESERVED_VMS = 3
 
@@ -458,12 +458,12 @@ class _Series:
     amortized: list[float | None] | None = None
 
 
-@dataclass
+@dataclass(kw_only=True, eq=False)
 class SimulatedTenant:
     """The fictional tenant. Build it with a seed and the day that counts as today."""
 
+    today: date
     seed: int = 42
-    today: date = field(default_factory=lambda: date(2026, 11, 27))
     days: int = 120
     #: Rows per Query API page (Azure: up to 5,000; 1,000 on older api-versions).
     page_size: int = 1000
