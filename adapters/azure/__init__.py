@@ -1,0 +1,71 @@
+"""Azure adapters: Cost Management behind the `CostSource` port, and a simulated tenant.
+
+The composition root calls the factories below; every client they build is closed by the
+returned object's `aclose()` (or `async with`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from azure.core.credentials_async import AsyncTokenCredential
+
+from adapters.azure.cost_source import AzureCostSource
+from adapters.azure.credentials import make_credential
+from adapters.azure.retry import CostManagementRetryPolicy
+
+if TYPE_CHECKING:
+    from adapters.azure.simulated import SimulatedTenant
+
+__all__ = [
+    "AzureCostSource",
+    "CostManagementRetryPolicy",
+    "build_cost_source",
+    "build_simulated_cost_source",
+    "make_credential",
+]
+
+
+def build_cost_source(
+    *,
+    credential: AsyncTokenCredential,
+    chunk_days: int = 7,
+    max_retries: int = 5,
+    max_retry_wait_seconds: float = 300.0,
+    transport: Any = None,
+    close_credential: bool = True,
+    **client_kwargs: Any,
+) -> AzureCostSource:
+    """An `AzureCostSource` over the async `CostManagementClient`.
+
+    `transport` replaces the HTTP layer (the simulated tenant, tests); by default aiohttp.
+    With `close_credential` the source's `aclose()` also closes `credential`.
+    """
+    from azure.mgmt.costmanagement.aio import CostManagementClient
+
+    policy = CostManagementRetryPolicy(
+        max_retries=max_retries, max_wait_seconds=max_retry_wait_seconds
+    )
+    if transport is not None:
+        client_kwargs["transport"] = transport
+    client = CostManagementClient(credential, retry_policy=policy, **client_kwargs)
+    close = credential.close if close_credential else None
+    return AzureCostSource(client, chunk_days=chunk_days, on_close=close)
+
+
+def build_simulated_cost_source(
+    tenant: SimulatedTenant,
+    *,
+    chunk_days: int = 7,
+    max_retries: int = 5,
+    max_retry_wait_seconds: float = 300.0,
+    transport: Any = None,
+) -> AzureCostSource:
+    """The same `AzureCostSource`, real SDK client included, answered by `tenant`."""
+    return build_cost_source(
+        credential=tenant.credential(),
+        chunk_days=chunk_days,
+        max_retries=max_retries,
+        max_retry_wait_seconds=max_retry_wait_seconds,
+        transport=transport if transport is not None else tenant.transport(),
+    )

@@ -1,0 +1,35 @@
+"""A simulated Azure tenant served to the real SDK clients through an azure-core transport."""
+
+from adapters.azure.simulated.cost_query import (
+    THROTTLED_HEADERS,
+    CostQueryEndpoint,
+    drop_column,
+    set_column,
+)
+from adapters.azure.simulated.tenant import Line, SimRow, SimulatedTenant, Spike, Subscription
+from adapters.azure.simulated.transport import (
+    Fault,
+    Router,
+    SimulatedResponse,
+    SimulatedTransport,
+    StaticTokenCredential,
+    arm_error,
+)
+
+__all__ = [
+    "THROTTLED_HEADERS",
+    "CostQueryEndpoint",
+    "Fault",
+    "Line",
+    "Router",
+    "SimRow",
+    "SimulatedResponse",
+    "SimulatedTenant",
+    "SimulatedTransport",
+    "Spike",
+    "StaticTokenCredential",
+    "Subscription",
+    "arm_error",
+    "drop_column",
+    "set_column",
+]
