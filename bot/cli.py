@@ -5,15 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from datetime import date
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from bot.container import Container, build
+from bot.ingestion import ScopeFailure, plan_ingestion, run_ingestion
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
+from core.costs_store import DayCounts
 from core.db import current_revision, upgrade
 from core.errors import CloudOptimaError
+from core.ingest import RunSummary
+from core.models import CostType
+from core.scopes import Scope, parse_scope
 
 app = typer.Typer(
     name="cloudoptima",
@@ -85,6 +94,140 @@ def chat(
         reply = session.ask(command)
         raise typer.Exit(1 if is_error(reply) else 0)
     session.run()
+
+
+def _parse_day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a date; use YYYY-MM-DD") from None
+
+
+def ingest_with_progress(
+    container: Container,
+    *,
+    days: int | None = None,
+    since: date | None = None,
+    cost_type: CostType | None = None,
+    console: Console | None = None,
+) -> tuple[list[RunSummary], list[ScopeFailure]]:
+    """Plan and run the ingestion of every scope with a progress bar; returns what happened."""
+    console = console or Console(stderr=True)
+    settings = container.settings
+    cost_type = cost_type or settings.cost_type
+    today = container.clock.now().date()
+    plans = plan_ingestion(
+        container.engine,
+        container.scopes(),
+        cost_type,
+        today,
+        backfill_days=settings.backfill_days,
+        previous_month_until_day=settings.reingest_previous_month_until_day,
+        days=days,
+        since=since,
+    )
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
+        task = progress.add_task("Ingesting", total=sum(p.window.days for p in plans))
+
+        def on_day(scope: Scope, day: date, _counts: DayCounts) -> None:
+            progress.update(task, advance=1, description=f"{scope.path[-12:]} {day}")
+
+        async def run() -> tuple[list[RunSummary], list[ScopeFailure]]:
+            async with container.cost_source() as source:  # type: ignore[attr-defined]
+                return await run_ingestion(
+                    container.engine, container.clock, source, plans, cost_type, progress=on_day
+                )
+
+        result = asyncio.run(run())
+        progress.update(task, completed=progress.tasks[0].total)
+    return result
+
+
+def print_runs(console: Console, done: list[RunSummary], failed: list[ScopeFailure]) -> None:
+    table = Table("Scope", "Window", "Inserted", "Updated", "Unchanged", "Removed", "Time")
+    for run in done:
+        window = f"{run.window.start}..{run.window.end}"
+        if run.resumed_from:
+            window += f" (resumed {run.resumed_from})"
+        c = run.counts
+        table.add_row(
+            parse_scope(run.scope).short_name,
+            window,
+            f"{c.inserted:,}",
+            f"{c.updated:,}",
+            f"{c.unchanged:,}",
+            f"{c.removed:,}",
+            f"{run.duration_ms / 1000:.1f} s",
+        )
+    if done:
+        console.print(table)
+    for failure in failed:
+        console.print(f"[red]Failed[/] {failure.scope}: {failure.message}")
+
+
+@app.command()
+def ingest(
+    days: Annotated[
+        int | None, typer.Option(min=1, max=400, help="Pull this many days back")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Pull from this day (YYYY-MM-DD)")] = None,
+    cost_type: Annotated[
+        CostType | None, typer.Option(help="Override CLOUDOPTIMA_COST_TYPE")
+    ] = None,
+    demo: Annotated[bool, typer.Option(help="Ingest the simulated tenant")] = False,
+) -> None:
+    """Pull costs for the configured scopes (first run: backfill; then the re-ingest window)."""
+    start = _parse_day(since)
+    settings = settings_or_exit(**({"demo": True} if demo else {}))
+    container = container_for(settings)
+    upgrade(container.engine)
+    done, failed = ingest_with_progress(container, days=days, since=start, cost_type=cost_type)
+    print_runs(Console(), done, failed)
+    if failed:
+        raise typer.Exit(1)
+
+
+DEMO_QUESTIONS = (
+    "costs 30d by service",
+    "costs 7d by resource-group",
+    "costs mtd by tag:team",
+)
+
+
+@app.command()
+def demo() -> None:
+    """Migrate, ingest the simulated tenant, show a restated re-pull and sample answers."""
+    from adapters.console.chat import ConsoleChat
+
+    settings = settings_or_exit(demo=True)
+    container = container_for(settings)
+    console = Console()
+    upgrade(container.engine)
+    console.rule("[bold]1. Ingesting the simulated Azure tenant through the real Azure SDK")
+    done, failed = ingest_with_progress(container)
+    print_runs(console, done, failed)
+    console.rule("[bold]2. Azure restates recent days; the next pull updates exactly those rows")
+    container.tenant.restate()
+    done, failed = ingest_with_progress(container)
+    print_runs(console, done, failed)
+    console.rule("[bold]3. Asking CloudOptima")
+    chat = ConsoleChat(container.core, console=console)
+    for question in DEMO_QUESTIONS:
+        console.print(f"[bold cyan]optima>[/] {question}")
+        chat.ask(question)
+    console.print("[bold cyan]optima>[/] 1   [dim](pressing the first button)[/]")
+    chat.ask("1")
+    if failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -64,6 +64,36 @@ def backfill_window(today: date, days: int) -> Window:
     return Window(today - timedelta(days=days - 1), today)
 
 
+def has_succeeded_before(engine: Engine, scope: Scope, cost_type: CostType) -> bool:
+    with Session(engine) as session:
+        found = session.exec(
+            select(IngestionRun.id)
+            .join(CostScope, col(CostScope.id) == col(IngestionRun.scope_id))
+            .where(
+                col(CostScope.path) == scope.path,
+                col(IngestionRun.cost_type) == str(cost_type),
+                col(IngestionRun.status) == RunStatus.SUCCEEDED,
+            )
+            .limit(1)
+        ).first()
+    return found is not None
+
+
+def planned_window(
+    engine: Engine,
+    scope: Scope,
+    cost_type: CostType,
+    today: date,
+    *,
+    backfill_days: int,
+    previous_month_until_day: int,
+) -> Window:
+    """A scope's first run backfills `backfill_days`; later runs re-pull the default window."""
+    if has_succeeded_before(engine, scope, cost_type):
+        return default_window(today, previous_month_until_day=previous_month_until_day)
+    return backfill_window(today, backfill_days)
+
+
 def month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 

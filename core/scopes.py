@@ -63,6 +63,20 @@ class Scope:
     def __str__(self) -> str:
         return self.path
 
+    @property
+    def short_name(self) -> str:
+        """`sub 8f1c2b9e`, `rg web (8f1c2b9e)`, `mg finance`: for narrow tables and logs."""
+        parts = self.path.split("/")
+        match self.kind:
+            case ScopeKind.SUBSCRIPTION:
+                return f"sub {parts[2][:8]}"
+            case ScopeKind.RESOURCE_GROUP:
+                return f"rg {parts[4]} ({parts[2][:8]})"
+            case ScopeKind.MANAGEMENT_GROUP:
+                return f"mg {parts[-1]}"
+            case _:
+                return f"billing {parts[-1]}"
+
     def contains(self, other: Scope) -> bool:
         """True when `other` lies inside this scope (by path; management groups can't be seen)."""
         return other.path != self.path and other.path.startswith(self.path + "/")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from core.actions import ActionId
@@ -60,8 +62,32 @@ _COST_TYPES = {"actual": CostType.ACTUAL, "amortized": CostType.AMORTIZED}
 USAGE = "costs [period] [by <dimension>] [filters] [top N] [actual|amortized]"
 
 
-def parse_costs_args(args: tuple[str, ...], ctx: CommandContext) -> BreakdownQuery:
+@dataclass(frozen=True, slots=True)
+class CostsRequest:
+    """A parsed costs command: the query, and how to reproduce its period in a button."""
+
+    query: BreakdownQuery
+    period_token: str
+    #: The day relative periods were computed from (buttons pin it: a click tomorrow shows
+    #: the same period as the message it sits on).
+    as_of: date
+
+
+def _parse_as_of(word: str, today: date) -> date:
+    try:
+        day = date.fromisoformat(word.partition(":")[2])
+    except ValueError:
+        raise UserInputError(
+            f"'{word}' needs a date: asof:YYYY-MM-DD.", accepted=["asof:YYYY-MM-DD"]
+        ) from None
+    if day > today:
+        raise UserInputError(f"'{word}' lies in the future.", accepted=["asof:YYYY-MM-DD"])
+    return day
+
+
+def parse_costs_args(args: tuple[str, ...], ctx: CommandContext) -> CostsRequest:
     """Turn the words after `costs` into a query; any order, each part at most once."""
+    as_of = ctx.today()
     period_token: str | None = None
     dimension: Dimension | None = None
     filters: list[CostFilter] = []
@@ -98,6 +124,8 @@ def parse_costs_args(args: tuple[str, ...], ctx: CommandContext) -> BreakdownQue
             continue
         if lowered in _COST_TYPES:
             cost_type = _COST_TYPES[lowered]
+        elif lowered.startswith("asof:"):
+            as_of = _parse_as_of(word, ctx.today())
         elif ":" in word and not looks_like_period(word):
             if lowered.startswith("tag:") and "=" not in word:
                 raise UserInputError(
@@ -119,19 +147,22 @@ def parse_costs_args(args: tuple[str, ...], ctx: CommandContext) -> BreakdownQue
                 f"Filters: {', '.join(ACCEPTED_FILTERS)}",
             )
         i += 1
-    periods = parse_period(period_token or DEFAULT_PERIOD, ctx.today())
-    return BreakdownQuery(
-        periods=periods,
+    period_token = (period_token or DEFAULT_PERIOD).lower()
+    query = BreakdownQuery(
+        periods=parse_period(period_token, as_of),
         dimension=dimension or Dimension(DimensionKind.SERVICE),
         cost_type=cost_type,
         filters=tuple(filters),
         top_n=top_n,
     )
+    return CostsRequest(query, period_token, as_of)
 
 
-def command_text(query: BreakdownQuery, period_token: str, dimension: Dimension) -> str:
-    """The command that re-runs `query` grouped by `dimension` (a drill-down button's value)."""
-    parts = ["costs", period_token, "by", dimension.token]
+def command_text(request: CostsRequest, dimension: Dimension) -> str:
+    """The command that re-runs `request` grouped by `dimension` (a drill-down button's value)."""
+    query = request.query
+    parts = ["costs", request.period_token, f"asof:{request.as_of.isoformat()}"]
+    parts += ["by", dimension.token]
     for f in query.filters:
         value = f"{f.tag_key}={f.value}" if f.tag_key else f.value
         quoted = f'"{value}"' if " " in value else value
@@ -139,12 +170,6 @@ def command_text(query: BreakdownQuery, period_token: str, dimension: Dimension)
     if query.cost_type is CostType.AMORTIZED:
         parts.append("amortized")
     return " ".join(parts)
-
-
-def period_token_of(query: BreakdownQuery) -> str:
-    """A token that reproduces the query's current period exactly (absolute dates)."""
-    p = query.periods.current
-    return f"{p.start.isoformat()}..{p.end.isoformat()}"
 
 
 @registry.command(
@@ -166,10 +191,10 @@ def costs_command(cmd: ParsedCommand, ctx: CommandContext) -> Reply:
     Examples: `costs`, `costs 7d by resource-group`, `costs mtd by tag:team sub:prod`.
     """
     require(ctx, Role.VIEWER, "see costs")
-    query = parse_costs_args(cmd.args, ctx)
-    breakdown = cost_breakdown(ctx.engine, query)
-    freshness = data_freshness(ctx.engine, query.cost_type)
-    view = render_breakdown(breakdown, freshness_note(freshness))
+    request = parse_costs_args(cmd.args, ctx)
+    breakdown = cost_breakdown(ctx.engine, request.query)
+    freshness = data_freshness(ctx.engine, request.query.cost_type)
+    view = render_breakdown(request, breakdown, freshness_note(freshness))
     visibility = Visibility.PUBLIC if cmd.public else Visibility.PRIVATE
     return Reply(card=view, visibility=visibility)
 
@@ -184,7 +209,7 @@ def freshness_note(freshness: Freshness) -> str:
     return " · ".join(parts) if parts else "No cost data ingested yet"
 
 
-def render_breakdown(b: CostBreakdown, note: str) -> Card:
+def render_breakdown(request: CostsRequest, b: CostBreakdown, note: str) -> Card:
     q = b.query
     cur, prev = q.periods.current, q.periods.previous
     title = f"Costs by {q.dimension.label} — {cur.label}"
@@ -252,12 +277,11 @@ def render_breakdown(b: CostBreakdown, note: str) -> Card:
         others = ", ".join(format_money(v, c) for c, v in b.other_currencies.items())
         blocks.append(Context(f"Also billed in other currencies, not included above: {others}."))
     blocks.append(Context(f"{note} · {cost_type} cost"))
-    token = period_token_of(q)
     buttons = tuple(
         Button(
             label=f"By {kind}",
             action_id=ActionId.COSTS_DRILLDOWN,
-            value=command_text(q, token, Dimension(kind)),
+            value=command_text(request, Dimension(kind)),
         )
         for kind in _DRILLDOWNS
         if kind is not q.dimension.kind

@@ -118,11 +118,11 @@ async def test_costs_command_renders_total_table_chart_and_drilldowns(loaded, cl
     table = next(b for b in reply.card.blocks if isinstance(b, Table))
     assert [c.title for c in table.columns] == ["Service", "Cost", "Share", "Change"]
     buttons = next(b for b in reply.card.blocks if isinstance(b, Actions)).buttons
-    assert buttons[0].value.startswith("costs 2026-10-28..2026-11-26 by resource-group")
+    assert buttons[0].value == "costs 30d asof:2026-11-27 by resource-group"
 
     drilled = app.handle_action(buttons[0].action_id, buttons[0].value, Requester("slack", "U2"))
     assert drilled.replace_original
-    assert drilled.card.title == "Costs by resource-group — 2026-10-28 to 2026-11-26"
+    assert drilled.card.title == "Costs by resource-group — last 30 days"
     assert "Drill-down requested by U2" in drilled.card.blocks[-1].text
 
 

@@ -222,3 +222,18 @@ async def test_memory_is_bounded_by_a_day_not_by_the_window(sqlite_engine, clock
     small = await peak_for(5, date(2026, 1, 1))
     large = await peak_for(50, date(2026, 3, 1))
     assert large < small * 2, (small, large)
+
+
+async def test_first_run_backfills_and_later_runs_repull_the_default_window(engine, clock):
+    from core.ingest import planned_window
+
+    today = clock.now().date()
+    first = planned_window(
+        engine, SCOPE, CostType.ACTUAL, today, backfill_days=90, previous_month_until_day=7
+    )
+    assert first == Window(today - timedelta(days=89), today)
+    await ingest(engine, clock, FakeCostSource(base_rows))
+    later = planned_window(
+        engine, SCOPE, CostType.ACTUAL, today, backfill_days=90, previous_month_until_day=7
+    )
+    assert later == default_window(today)

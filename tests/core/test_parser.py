@@ -54,7 +54,7 @@ def test_a_bad_flag_is_a_user_error():
 
 
 def test_costs_defaults_to_30_days_by_service():
-    query = parse_costs_args((), ctx())
+    query = parse_costs_args((), ctx()).query
     assert query.dimension.kind is DimensionKind.SERVICE
     assert (query.periods.current.start, query.periods.current.end) == (
         date(2026, 10, 28),
@@ -70,7 +70,7 @@ def test_costs_defaults_to_30_days_by_service():
 def test_costs_words_in_any_order():
     query = parse_costs_args(
         ("sub:Production", "by", "tag:Team", "mtd", "top", "5", "amortized"), ctx()
-    )
+    ).query
     assert query.dimension.kind is DimensionKind.TAG and query.dimension.tag_key == "team"
     assert query.filters[0].kind is FilterKind.SUBSCRIPTION
     assert query.periods.current.start == date(2026, 11, 1)
@@ -94,12 +94,23 @@ def test_costs_words_in_any_order():
         (("2026-02-01..2026-01-01",), "ends before it starts"),
         (("2027-01-01..2027-01-31",), "in the future"),
         (("2026-13-01..2026-13-05",), "does not exist"),
+        (("asof:yesterday",), "needs a date"),
+        (("asof:2026-12-01",), "in the future"),
     ],
 )
 def test_bad_costs_arguments_get_a_specific_message(args, message):
     with pytest.raises(UserInputError, match=message) as info:
         parse_costs_args(args, ctx())
     assert info.value.hint  # every refusal says what is accepted or what to do
+
+
+def test_asof_pins_relative_periods_to_a_day():
+    request = parse_costs_args(("mtd", "asof:2026-10-15"), ctx())
+    assert (request.query.periods.current.start, request.query.periods.current.end) == (
+        date(2026, 10, 1),
+        date(2026, 10, 15),
+    )
+    assert request.query.periods.previous.start == date(2026, 9, 1)
 
 
 def test_unknown_command_suggests_the_closest_one(sqlite_engine):
