@@ -133,7 +133,7 @@ def backoff_delay(
     retry_after_seconds: float | None = None,
     max_retry_after: timedelta = timedelta(hours=6),
 ) -> timedelta:
-    """Full-jitter exponential backoff: uniform(0, min(cap, base·2^(attempt-1))), at least Retry-After.
+    """Full-jitter backoff: uniform(0, min(cap, base·2^(attempt-1))), at least the Retry-After.
 
     Full jitter spreads the retries of many messages that failed together (a receiver's outage)
     instead of sending them back in synchronized waves.
@@ -231,8 +231,7 @@ class Dispatcher:
             .where(
                 OUTBOX.c.target_kind.in_([str(kind) for kind in self.notifiers]),
                 or_(
-                    (OUTBOX.c.status == OutboxStatus.PENDING)
-                    & (OUTBOX.c.next_attempt_at <= now),
+                    (OUTBOX.c.status == OutboxStatus.PENDING) & (OUTBOX.c.next_attempt_at <= now),
                     (OUTBOX.c.status == OutboxStatus.SENDING) & (OUTBOX.c.lease_until <= now),
                 ),
             )

@@ -1,4 +1,4 @@
-"""Scheduled job runs: one row per (job, slot), so a slot runs once however many replicas fire it."""
+"""Scheduled job runs: one row per (job, slot); a slot runs once however many replicas fire it."""
 
 from __future__ import annotations
 

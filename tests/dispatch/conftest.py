@@ -74,9 +74,11 @@ def smtp_config(server: FakeSmtpServer, **overrides) -> SmtpConfig:
 
 
 @pytest.fixture(params=CHANNELS)
-async def channel(request) -> AsyncIterator[ChannelUnderTest]:
+async def channel(request, tmp_path) -> AsyncIterator[ChannelUnderTest]:
+    # Receivers are started here rather than through their fixtures: pytest-asyncio cannot
+    # resolve an async fixture with `getfixturevalue` from inside another async fixture.
     if request.param == "webhook":
-        receiver: FakeWebhookReceiver = request.getfixturevalue("webhook_receiver")
+        receiver = await FakeWebhookReceiver().start()
         notifier = WebhookNotifier(WEBHOOK_SECRET, timeout_seconds=5, check_deliveries=True)
         yield ChannelUnderTest(
             "webhook",
@@ -86,8 +88,10 @@ async def channel(request) -> AsyncIterator[ChannelUnderTest]:
             receiver.script,
         )
         await notifier.close()
+        assert receiver.bad_signatures == 0
+        await receiver.stop()
     elif request.param == "email":
-        server: FakeSmtpServer = request.getfixturevalue("smtp_server")
+        server = await FakeSmtpServer(make_self_signed_cert(tmp_path)).start()
         yield ChannelUnderTest(
             "email",
             EmailNotifier(smtp_config(server)),
@@ -95,5 +99,7 @@ async def channel(request) -> AsyncIterator[ChannelUnderTest]:
             server.count,
             server.script,
         )
+        assert server.tls_sessions == len(server.messages)  # every message went over TLS
+        await server.stop()
     else:  # pragma: no cover
         raise AssertionError(request.param)

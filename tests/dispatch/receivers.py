@@ -214,11 +214,10 @@ class FakeSmtpServer:
             and auth_data.login == SMTP_USER.encode()
             and auth_data.password == SMTP_PASSWORD.encode()
         )
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd answers "535 Authentication failed" itself.
+        return AuthResult(success=ok, handled=ok, auth_data=auth_data if ok else None)
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd hook
-        if session.ssl is not None:
-            self.tls_sessions += 1
         if self.answers:
             answer = self.answers.pop(0)
             if answer in ("throttle", "error"):
@@ -227,5 +226,7 @@ class FakeSmtpServer:
                 return "550 5.1.1 Mailbox unavailable"
         message = message_from_bytes(envelope.original_content or envelope.content)
         self.messages.append(message)
+        if session.ssl is not None:
+            self.tls_sessions += 1  # accepted over TLS
         self.accepted[message["X-CloudOptima-Idempotency-Key"]] += 1
         return "250 2.0.0 Queued"

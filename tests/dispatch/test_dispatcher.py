@@ -1,4 +1,4 @@
-"""The dispatcher's rules on both databases, with an in-memory notifier (receivers: see the proofs)."""
+"""The dispatcher's rules on both databases, with an in-memory notifier (receivers: the proofs)."""
 
 from __future__ import annotations
 
@@ -130,7 +130,11 @@ def test_full_jitter_draws_between_zero_and_the_capped_ceiling():
     assert draws == [(0.0, 5.0), (0.0, 10.0), (0.0, 20.0), (0.0, 40.0), (0.0, 60.0), (0.0, 60.0)]
     assert delays[0] == timedelta(seconds=2.5)
     asked = backoff_delay(
-        1, base=base, cap=cap, uniform=uniform, retry_after_seconds=10**9,
+        1,
+        base=base,
+        cap=cap,
+        uniform=uniform,
+        retry_after_seconds=10**9,
         max_retry_after=timedelta(hours=6),
     )
     assert asked == timedelta(hours=6)  # a receiver cannot park a message forever
@@ -192,7 +196,9 @@ async def test_after_an_uncertain_send_the_next_attempt_asks_before_resending(en
 
 async def test_after_a_refusal_the_next_attempt_sends_without_asking(engine, clock):
     add_messages(engine, HOOK, clock.now(), 1)
-    notifier = FakeNotifier(throttled(after=5.0), DeliveryError("x", permanent=False, code="http_408"))
+    notifier = FakeNotifier(
+        throttled(after=5.0), DeliveryError("x", permanent=False, code="http_408")
+    )
     worker = dispatcher(engine, clock, notifier)
 
     for _ in range(3):
@@ -252,8 +258,7 @@ async def test_crash_takeovers_past_the_attempt_limit_end_dead_without_sending(e
     [key] = add_messages(engine, HOOK, clock.now(), 1)
     with write_transaction(engine) as conn:
         conn.execute(
-            update(OUTBOX)
-            .values(
+            update(OUTBOX).values(
                 status=OutboxStatus.SENDING,
                 attempts=CONFIG.max_attempts,
                 lease_until=clock.now(),
