@@ -64,7 +64,7 @@ async def test_two_dispatcher_processes_racing_send_each_message_once(migrated_u
     try:
         now = datetime.now(UTC)
         keys = add_messages(engine, Target(TargetKind.WEBHOOK, receiver.url), now, 60)
-        first, second = [await start_dispatcher(migrated_url) for _ in range(2)]
+        first, second = await asyncio.gather(*(start_dispatcher(migrated_url) for _ in range(2)))
         for process in (first, second):  # release both at once
             process.stdin.write(b"go\n")
             await process.stdin.drain()

@@ -134,7 +134,9 @@ async def test_an_unclaimed_job_runs_on_every_replica(engine, replica_engines, c
     runs = []
     replicas = [ReplicaScheduler(e, clock) for e in replica_engines]
     for n, replica in enumerate(replicas):
-        replica.add_job("outbox", lambda n=n: runs.append(n), every=timedelta(seconds=5), claim=False)
+        replica.add_job(
+            "outbox", lambda n=n: runs.append(n), every=timedelta(seconds=5), claim=False
+        )
 
     await asyncio.gather(*(r.fire("outbox") for r in replicas))
 
