@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 from collections import Counter
 from typing import Annotated
@@ -101,7 +102,10 @@ def dispatch(
         try:
             if once:
                 return await dispatcher.dispatch_until_idle()
-            await dispatcher.run()
+            stop = asyncio.Event()
+            # A container stop (SIGTERM) finishes the batch in hand instead of abandoning it.
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+            await dispatcher.run(stop)
             return []
         finally:
             await container.aclose()

@@ -32,6 +32,7 @@ The core is synchronous SQL; sending is async. Database calls run in a worker th
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import secrets
@@ -170,7 +171,7 @@ class Dispatcher:
         config: DispatchConfig | None = None,
         *,
         uniform: Uniform = random.uniform,
-        sleep: Sleep = asyncio.sleep,
+        sleep: Sleep | None = None,
         token_factory: Callable[[], str] = lambda: secrets.token_hex(16),
         after_send: AfterSend | None = None,
         observer: Observer | None = None,
@@ -204,7 +205,7 @@ class Dispatcher:
         return outcomes
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Deliver forever (until `stop` is set), polling every `poll_interval` when idle."""
+        """Deliver until `stop` is set, polling every `poll_interval` when idle."""
         stop = stop or asyncio.Event()
         kinds = ", ".join(sorted(self.notifiers)) or "none"
         log.info("outbox dispatcher started (delivers: %s)", kinds)
@@ -216,7 +217,15 @@ class Dispatcher:
                 log.exception("outbox dispatch failed; retrying after the poll interval")
                 batch = []
             if len(batch) < self.config.batch_size:
-                await self._sleep(self.config.poll_interval.total_seconds())
+                await self._idle(stop)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        seconds = self.config.poll_interval.total_seconds()
+        if self._sleep is not None:
+            await self._sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):  # woken early by `stop`
+            await asyncio.wait_for(stop.wait(), seconds)
 
     # -- claiming (synchronous, in a worker thread) --------------------------------------------
     def claim(self) -> list[ClaimedMessage]:

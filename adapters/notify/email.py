@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import html
+import logging
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from email.utils import format_datetime, getaddresses
 
 from core.notify import Delivery, DeliveryError, TargetKind
 from core.views import Actions, Align, Card, Chart, Context, Divider, Facts, Header, Table, Text
+
+log = logging.getLogger(__name__)
 
 SPARK = "▁▂▃▄▅▆▇█"
 RULE_WIDTH = 60
@@ -109,7 +112,9 @@ class EmailNotifier:
                 if config.username:
                     smtp.login(config.username, config.password or "")
                 accepted_phase = True
-                smtp.send_message(message, config.from_address, recipients)
+                refused = smtp.send_message(message, config.from_address, recipients)
+                if refused:  # some recipients got it: resending would duplicate for them
+                    log.warning("SMTP server refused some recipients: %s", sorted(refused))
         except DeliveryError:
             raise
         except smtplib.SMTPRecipientsRefused as exc:
