@@ -339,17 +339,21 @@ def test_config_refuses_a_lease_shorter_than_two_send_timeouts():
 async def test_the_loop_delivers_then_stops_when_told_even_mid_poll(engine, clock):
     [key] = add_messages(engine, HOOK, clock.now(), 1)
     notifier = FakeNotifier()
+    observed: list[tuple[str, str]] = []
+    delivered = asyncio.Event()
+
+    def observe(kind, outcome) -> None:
+        observed.append((kind, outcome))
+        delivered.set()
+
     config = DispatchConfig(poll_interval=timedelta(hours=1))
-    worker = Dispatcher(engine, {TargetKind.WEBHOOK: notifier}, clock, config)
+    worker = Dispatcher(engine, {TargetKind.WEBHOOK: notifier}, clock, config, observer=observe)
     stop = asyncio.Event()
 
-    async def first_delivery() -> None:
-        while not notifier.delivered:
-            await asyncio.sleep(0.01)
-
     loop = asyncio.create_task(worker.run(stop))
-    await asyncio.wait_for(first_delivery(), 10)
+    await asyncio.wait_for(delivered.wait(), 10)
     stop.set()
     await asyncio.wait_for(loop, 10)  # does not wait out the hour-long poll
 
     assert notifier.delivered == [key]
+    assert observed == [(TargetKind.WEBHOOK, "sent")]
