@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, Column, Index, String
+from sqlalchemy import Boolean, Column, Index, String, false
 from sqlmodel import Field, SQLModel
 
 from core.dbtypes import BigId, JsonDocument, UTCDateTime
@@ -44,7 +44,10 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(String(2000)))
     #: The last attempt may have delivered (timeout after sending, a crash, a lease taken over):
     #: the next attempt asks the notifier `was_delivered` before sending again.
-    uncertain: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    uncertain: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
     provider_message_id: str | None = Field(default=None, sa_column=Column(String(255)))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

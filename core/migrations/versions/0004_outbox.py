@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("lease_until", UTC_TS, nullable=True),
         sa.Column("claim_token", sa.String(length=64), nullable=True),
         sa.Column("last_error", sa.String(length=2000), nullable=True),
-        sa.Column("uncertain", sa.Boolean(), nullable=False),
+        sa.Column("uncertain", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("provider_message_id", sa.String(length=255), nullable=True),
         sa.Column("created_at", UTC_TS, nullable=False),
         sa.Column("sent_at", UTC_TS, nullable=True),
