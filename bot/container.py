@@ -5,19 +5,33 @@ Tests build a container with overrides (a fixed clock, a fake transport) instead
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
+from prometheus_client import Counter
 from sqlalchemy import Engine
 
+from adapters.notify.email import EmailNotifier, SmtpConfig
+from adapters.notify.webhook import WebhookNotifier
+from bot.scheduler import JobFunc, ReplicaScheduler, cleanup_job
 from bot.settings import Settings
 from core.app import CloudOptima
 from core.db import make_engine
+from core.dispatch import Dispatcher
+from core.notify import Notifier, TargetKind
 from core.ports import Clock, CostSource, SystemClock
 from core.scopes import Scope, parse_scope
 
 #: The simulated tenant is the same for everyone: same seed, same story (see adapters/azure).
 DEMO_SEED = 42
+
+OUTBOX_DELIVERIES = Counter(
+    "cloudoptima_outbox_deliveries_total",
+    "Outbox delivery attempts by target kind and outcome",
+    ["kind", "outcome"],
+)
 
 
 @dataclass
@@ -33,6 +47,42 @@ class Container:
         if name not in self._built:
             self._built[name] = factory()
         return self._built[name]
+
+    def notifiers(self) -> dict[TargetKind, Notifier]:
+        """One notifier per configured target kind (built once)."""
+        built: dict[TargetKind, Notifier] = self.lazy(
+            "notifiers", lambda: build_notifiers(self.settings)
+        )
+        return built
+
+    def dispatcher(self) -> Dispatcher:
+        """The outbox dispatcher over every configured notifier."""
+        built: Dispatcher = self.lazy(
+            "dispatcher",
+            lambda: Dispatcher(
+                self.engine,
+                self.notifiers(),
+                self.clock,
+                self.settings.dispatch_config(),
+                observer=lambda kind, outcome: OUTBOX_DELIVERIES.labels(kind, outcome).inc(),
+            ),
+        )
+        return built
+
+    def scheduler(self) -> ReplicaScheduler:
+        """The replica-safe scheduler with the jobs this package knows (see `scheduled_jobs`)."""
+        built: ReplicaScheduler = self.lazy("scheduler", lambda: build_scheduler(self))
+        return built
+
+    async def aclose(self) -> None:
+        """Close network clients (notifier sessions), then the engine."""
+        if "scheduler" in self._built:
+            self._built["scheduler"].shutdown()
+        for notifier in self._built.get("notifiers", {}).values():
+            close = getattr(notifier, "close", None)
+            if close is not None:
+                await close()
+        self.close()
 
     def close(self) -> None:
         self.engine.dispose()
@@ -82,6 +132,63 @@ class Container:
         )
 
 
+def build_notifiers(settings: Settings) -> dict[TargetKind, Notifier]:
+    """Notifiers for the target kinds that are configured (Slack and Teams join here)."""
+    notifiers: dict[TargetKind, Notifier] = {}
+    if settings.webhook_signing_secret is not None:
+        notifiers[TargetKind.WEBHOOK] = WebhookNotifier(
+            settings.webhook_signing_secret.get_secret_value(),
+            timeout_seconds=settings.webhook_timeout_seconds,
+            check_deliveries=settings.webhook_check_deliveries,
+        )
+    if settings.smtp_host and settings.smtp_from:
+        context = ssl.create_default_context(cafile=settings.smtp_ca_file)
+        notifiers[TargetKind.EMAIL] = EmailNotifier(
+            SmtpConfig(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                from_address=settings.smtp_from,
+                username=settings.smtp_username,
+                password=(
+                    settings.smtp_password.get_secret_value() if settings.smtp_password else None
+                ),
+                starttls=settings.smtp_starttls,
+                timeout_seconds=settings.smtp_timeout_seconds,
+                ssl_context=context,
+            )
+        )
+    return notifiers
+
+
+def build_scheduler(container: Container) -> ReplicaScheduler:
+    """Every replica builds the same jobs; each slot runs on one of them.
+
+    Ingestion (`ingest`) and budget evaluation (`budgets`) are registered by their owners with
+    `container.scheduler().add_job(...)` before `start()`; `budgets` should be listed in the
+    ingest job's `then` so that it also runs after every ingestion.
+    """
+    settings = container.settings
+    scheduler = ReplicaScheduler(container.engine, container.clock)
+    if settings.dispatcher_enabled:
+        scheduler.add_job(
+            "outbox",
+            container.dispatcher().dispatch_until_idle,
+            every=timedelta(seconds=max(settings.outbox_poll_interval_seconds, 1)),
+            claim=False,  # every replica delivers; the outbox rows have their own claims
+        )
+    scheduler.add_job(
+        "cleanup",
+        cleanup_job(
+            container.engine,
+            container.clock,
+            processed_event_retention=timedelta(days=settings.processed_event_retention_days),
+            job_run_retention=timedelta(days=settings.job_run_retention_days),
+        ),
+        every=timedelta(hours=settings.cleanup_interval_hours),
+    )
+    return scheduler
+
+
 def build(
     settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None
 ) -> Container:
@@ -93,3 +200,26 @@ def build(
     )
     core = CloudOptima(engine, clock, settings.core_config())
     return Container(settings=settings, engine=engine, clock=clock, core=core)
+
+
+def add_cost_jobs(
+    container: Container,
+    *,
+    ingest: JobFunc | None = None,
+    evaluate_budgets: JobFunc | None = None,
+) -> None:
+    """Schedule ingestion every `INGEST_INTERVAL_HOURS` and budget evaluation every
+    `BUDGET_INTERVAL_MINUTES` and after each successful ingestion."""
+    settings = container.settings
+    scheduler = container.scheduler()
+    if evaluate_budgets is not None:
+        scheduler.add_job(
+            "budgets", evaluate_budgets, every=timedelta(minutes=settings.budget_interval_minutes)
+        )
+    if ingest is not None:
+        scheduler.add_job(
+            "ingest",
+            ingest,
+            every=timedelta(hours=settings.ingest_interval_hours),
+            then=("budgets",) if evaluate_budgets is not None else (),
+        )

@@ -6,6 +6,7 @@ every invalid or missing setting (`core.errors.ConfigurationError`).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -13,6 +14,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.commands import CoreConfig
 from core.db import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
+from core.dispatch import DispatchConfig
 from core.errors import CloudOptimaError, ConfigurationError
 from core.models import CostType
 from core.scopes import Scope, check_no_overlap, parse_scope
@@ -85,6 +87,47 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 
+    # -- delivery: outbox dispatcher, webhooks, e-mail ------------------------------------------
+    dispatcher_enabled: bool = Field(
+        True, description="Deliver the outbox here (every replica may: rows are claimed)"
+    )
+    outbox_max_attempts: int = Field(8, ge=1, le=100, description="Attempts before a dead letter")
+    outbox_lease_seconds: float = Field(
+        60, ge=2, le=3600, description="How long a claimed message is held (≥ 2 × send timeout)"
+    )
+    outbox_send_timeout_seconds: float = Field(
+        20, gt=0, le=600, description="Longest single send before it counts as uncertain"
+    )
+    outbox_poll_interval_seconds: float = Field(5, gt=0, le=3600)
+    outbox_batch_size: int = Field(10, ge=1, le=500)
+    outbox_backoff_base_seconds: float = Field(5, gt=0, le=3600)
+    outbox_backoff_cap_seconds: float = Field(3600, gt=0, le=86400)
+    webhook_signing_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key for webhook signatures; webhooks are sent only if set"
+    )
+    webhook_timeout_seconds: float = Field(10, gt=0, le=300)
+    webhook_check_deliveries: bool = Field(
+        False, description="Receivers answer GET <url>/deliveries/<key>: ask before resending"
+    )
+    smtp_host: str | None = Field(None, description="SMTP relay; e-mail is sent only if set")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = Field(None, description="From address, e.g. CloudOptima <a@b.c>")
+    smtp_starttls: bool = Field(True, description="Require STARTTLS (never send in clear)")
+    smtp_ca_file: str | None = Field(None, description="PEM file of a private CA to trust")
+    smtp_timeout_seconds: float = Field(15, gt=0, le=300)
+
+    # -- scheduler -----------------------------------------------------------------------------
+    scheduler_enabled: bool = Field(
+        True, description="Run the scheduled jobs inside `cloudoptima serve`"
+    )
+    ingest_interval_hours: float = Field(6, ge=0.25, le=168)
+    budget_interval_minutes: float = Field(60, ge=1, le=10080)
+    cleanup_interval_hours: float = Field(6, ge=0.25, le=168)
+    processed_event_retention_days: int = Field(7, ge=1, le=365)
+    job_run_retention_days: int = Field(30, ge=1, le=3650)
+
     _split_lists = field_validator("scopes", "admins", "viewers", mode="before")(_split_list)
 
     @field_validator("scopes")
@@ -127,6 +170,17 @@ class Settings(BaseSettings):
     def scope_list(self) -> list[Scope]:
         return [parse_scope(path) for path in self.scopes]
 
+    def dispatch_config(self) -> DispatchConfig:
+        return DispatchConfig(
+            max_attempts=self.outbox_max_attempts,
+            lease=timedelta(seconds=self.outbox_lease_seconds),
+            send_timeout=timedelta(seconds=self.outbox_send_timeout_seconds),
+            batch_size=self.outbox_batch_size,
+            backoff_base=timedelta(seconds=self.outbox_backoff_base_seconds),
+            backoff_cap=timedelta(seconds=self.outbox_backoff_cap_seconds),
+            poll_interval=timedelta(seconds=self.outbox_poll_interval_seconds),
+        )
+
     def core_config(self) -> CoreConfig:
         return CoreConfig(
             default_cost_type=self.cost_type,
@@ -146,10 +200,31 @@ def _cross_field_problems(raw: dict[str, Any]) -> list[str]:
                 problems.append(
                     f"{ENV_PREFIX}{name.upper()}: required when AZURE_AUTH=client_secret"
                 )
+    problems.extend(_delivery_problems(raw))
     if not demo and not raw.get("scopes"):
         problems.append(
             f"{ENV_PREFIX}SCOPES: set at least one scope to ingest (or CLOUDOPTIMA_DEMO=true "
             "for the simulated tenant)"
+        )
+    return problems
+
+
+def _delivery_problems(raw: dict[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if raw.get("smtp_host") and not raw.get("smtp_from"):
+        problems.append(f"{ENV_PREFIX}SMTP_FROM: required when SMTP_HOST is set")
+    if raw.get("smtp_username") and not raw.get("smtp_password"):
+        problems.append(f"{ENV_PREFIX}SMTP_PASSWORD: required when SMTP_USERNAME is set")
+    try:
+        lease = float(raw.get("outbox_lease_seconds") or 60)
+        send_timeout = float(raw.get("outbox_send_timeout_seconds") or 20)
+    except (TypeError, ValueError):
+        return problems  # the field validators report the bad number itself
+    if lease < 2 * send_timeout:
+        problems.append(
+            f"{ENV_PREFIX}OUTBOX_LEASE_SECONDS: must be at least twice "
+            f"OUTBOX_SEND_TIMEOUT_SECONDS ({send_timeout:g} s), or a slow send could be "
+            "taken over and sent twice"
         )
     return problems
 

@@ -2,6 +2,7 @@
 
 from core.models.costs import CostRecord, CostScope, CostType, IngestionRun, RunStatus
 from core.models.events import ProcessedEvent
+from core.models.jobs import JobRun, JobRunStatus
 from core.models.outbox import OutboxMessage, OutboxStatus
 
 __all__ = [
@@ -9,6 +10,8 @@ __all__ = [
     "CostScope",
     "CostType",
     "IngestionRun",
+    "JobRun",
+    "JobRunStatus",
     "OutboxMessage",
     "OutboxStatus",
     "ProcessedEvent",

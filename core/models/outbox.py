@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import Column, Index, String
+from sqlalchemy import Boolean, Column, Index, String, false
 from sqlmodel import Field, SQLModel
 
 from core.dbtypes import BigId, JsonDocument, UTCDateTime
@@ -21,7 +21,10 @@ class OutboxStatus(StrEnum):
 
 class OutboxMessage(SQLModel, table=True):
     __tablename__: ClassVar[str] = "outbox_message"
-    __table_args__: ClassVar[Any] = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
+    __table_args__: ClassVar[Any] = (
+        Index("ix_outbox_message_due", "status", "next_attempt_at"),
+        Index("ix_outbox_message_source", "source", "source_id"),
+    )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     #: One message per key, ever (e.g. `alert:42:slack:C123`): enqueueing twice is a no-op.
@@ -39,6 +42,12 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     claim_token: str | None = Field(default=None, sa_column=Column(String(64)))
     last_error: str | None = Field(default=None, sa_column=Column(String(2000)))
+    #: The last attempt may have delivered (timeout after sending, a crash, a lease taken over):
+    #: the next attempt asks the notifier `was_delivered` before sending again.
+    uncertain: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
+    )
     provider_message_id: str | None = Field(default=None, sa_column=Column(String(255)))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

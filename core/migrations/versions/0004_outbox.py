@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("lease_until", UTC_TS, nullable=True),
         sa.Column("claim_token", sa.String(length=64), nullable=True),
         sa.Column("last_error", sa.String(length=2000), nullable=True),
+        sa.Column("uncertain", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("provider_message_id", sa.String(length=255), nullable=True),
         sa.Column("created_at", UTC_TS, nullable=False),
         sa.Column("sent_at", UTC_TS, nullable=True),
@@ -44,8 +45,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("idempotency_key"),
     )
     op.create_index("ix_outbox_message_due", "outbox_message", ["status", "next_attempt_at"])
+    op.create_index("ix_outbox_message_source", "outbox_message", ["source", "source_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_message_source", table_name="outbox_message")
     op.drop_index("ix_outbox_message_due", table_name="outbox_message")
     op.drop_table("outbox_message")

@@ -1,0 +1,281 @@
+"""E-mail over SMTP with STARTTLS: a plain-text body rendered from the card, plus an HTML one.
+
+The standard library's `smtplib` runs in a worker thread (no extra dependency; each send opens
+one short connection). The `Message-ID` is derived from the outbox idempotency key, so a message
+resent after an uncertain attempt carries the same id and mail clients can fold the copies.
+SMTP cannot be asked whether a message arrived: `was_delivered` is always False.
+
+Failures: authentication, a refused sender or recipient with a 5xx code, a server without
+STARTTLS when it is required, or a certificate that does not verify → permanent; 4xx replies,
+refused connections and dropped connections → retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import html
+import logging
+import smtplib
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses
+
+from core.notify import Delivery, DeliveryError, TargetKind
+from core.views import Actions, Align, Card, Chart, Context, Divider, Facts, Header, Table, Text
+
+log = logging.getLogger(__name__)
+
+SPARK = "▁▂▃▄▅▆▇█"
+RULE_WIDTH = 60
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str
+    from_address: str
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    #: Upgrade the connection with STARTTLS before authenticating or sending (refuse without).
+    starttls: bool = True
+    timeout_seconds: float = 15.0
+    #: Certificate checks; the default trusts the system's CAs (tests pass their own CA).
+    ssl_context: ssl.SSLContext | None = None
+
+
+def make_message_id(idempotency_key: str, domain: str) -> str:
+    """A Message-ID that is the same for every attempt of one outbox message."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    return f"<{digest}@{domain}>"
+
+
+class EmailNotifier:
+    """Sends each card to the target's address(es) (comma separated) through one SMTP server."""
+
+    kind = TargetKind.EMAIL
+
+    def __init__(
+        self, config: SmtpConfig, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self.config = config
+        self._now = now
+        self._ssl_context = config.ssl_context or ssl.create_default_context()
+        domain = config.from_address.rpartition("@")[2].strip(" >")
+        self._domain = domain or "cloudoptima.invalid"
+
+    async def send(self, delivery: Delivery) -> str:
+        recipients = [address for _, address in getaddresses([delivery.target.address])]
+        if not recipients or not all("@" in address for address in recipients):
+            raise DeliveryError(
+                "the e-mail target is not a valid address", permanent=True, code="refused_address"
+            )
+        message = self.build_message(delivery, recipients)
+        await asyncio.to_thread(self._send_sync, message, recipients)
+        return str(message["Message-ID"])
+
+    async def was_delivered(self, delivery: Delivery) -> bool:
+        return False  # SMTP has no way to ask.
+
+    def build_message(self, delivery: Delivery, recipients: list[str]) -> EmailMessage:
+        card = delivery.card
+        message = EmailMessage()
+        message["Subject"] = _one_line(card.title)
+        message["From"] = self.config.from_address
+        message["To"] = ", ".join(recipients)
+        message["Date"] = format_datetime(self._now().astimezone(UTC))
+        message["Message-ID"] = make_message_id(delivery.idempotency_key, self._domain)
+        message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
+        message["X-CloudOptima-Idempotency-Key"] = delivery.idempotency_key
+        message.set_content(render_text(card))
+        message.add_alternative(render_html(card), subtype="html")
+        return message
+
+    def _send_sync(self, message: EmailMessage, recipients: list[str]) -> None:
+        config = self.config
+        accepted_phase = False  # True once the message itself is on the wire
+        try:
+            with smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds) as smtp:
+                smtp.ehlo()
+                if config.starttls:
+                    if not smtp.has_extn("starttls"):
+                        raise DeliveryError(
+                            "the SMTP server does not offer STARTTLS; refusing to send in clear",
+                            permanent=True,
+                            code="smtp_no_starttls",
+                        )
+                    smtp.starttls(context=self._ssl_context)
+                    smtp.ehlo()
+                if config.username:
+                    smtp.login(config.username, config.password or "")
+                accepted_phase = True
+                refused = smtp.send_message(message, config.from_address, recipients)
+                if refused:  # some recipients got it: resending would duplicate for them
+                    log.warning("SMTP server refused some recipients: %s", sorted(refused))
+        except DeliveryError:
+            raise
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            temporary = bool(codes) and all(400 <= code < 500 for code in codes)
+            raise DeliveryError(
+                f"the SMTP server refused the recipient (code {codes[0] if codes else '?'})",
+                permanent=not temporary,
+                code=f"smtp_{codes[0] if codes else 'rcpt'}",
+            ) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(
+                f"the SMTP server rejected the credentials (code {exc.smtp_code})",
+                permanent=True,
+                code=f"smtp_{exc.smtp_code}",
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            # Sender refused, data refused, HELO refused, connect greeting refused …
+            temporary = 400 <= exc.smtp_code < 500
+            raise DeliveryError(
+                f"the SMTP server refused the message (code {exc.smtp_code})",
+                permanent=not temporary,
+                code=f"smtp_{exc.smtp_code}",
+            ) from None
+        except smtplib.SMTPNotSupportedError:
+            raise DeliveryError(
+                "the SMTP server does not support authentication as configured",
+                permanent=True,
+                code="smtp_auth_unsupported",
+            ) from None
+        except ssl.SSLError as exc:
+            raise DeliveryError(
+                f"TLS with the SMTP server failed ({exc.reason or 'handshake'})",
+                permanent=True,
+                code="smtp_tls",
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            if not accepted_phase:
+                raise DeliveryError(
+                    f"could not reach the SMTP server ({type(exc).__name__})",
+                    permanent=False,
+                    code="refused_connect",
+                ) from None
+            raise DeliveryError(
+                f"the SMTP connection failed while sending ({type(exc).__name__})",
+                permanent=False,
+                code="timeout" if isinstance(exc, TimeoutError) else "connection_lost",
+            ) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _sparkline(values: list[float]) -> str:
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    return "".join(SPARK[round((v - low) / span * (len(SPARK) - 1))] for v in values)
+
+
+def _table_lines(table: Table) -> list[str]:
+    grid = [tuple(c.title for c in table.columns), *table.rows]
+    widths = [max(len(row[i]) if i < len(row) else 0 for row in grid) for i in range(len(grid[0]))]
+    lines = []
+    for n, row in enumerate(grid):
+        cells = []
+        for i, column in enumerate(table.columns):
+            cell = row[i] if i < len(row) else ""
+            cells.append(
+                cell.rjust(widths[i]) if column.align == Align.RIGHT else cell.ljust(widths[i])
+            )
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    if table.footer:
+        lines.append(table.footer)
+    return lines
+
+
+def render_text(card: Card) -> str:
+    """The card as plain text: title, summary, facts, table rows, chart summary and context."""
+    lines = [card.title, "=" * min(len(card.title), RULE_WIDTH), "", card.summary, ""]
+    for block in card.blocks:
+        match block:
+            case Header(text):
+                lines += [text, "-" * min(len(text), RULE_WIDTH)]
+            case Text(text):
+                lines += [text, ""]
+            case Facts(facts):
+                width = max((len(f.label) for f in facts), default=0)
+                lines += [f"{f.label.ljust(width)}  {f.value}" for f in facts] + [""]
+            case Table():
+                lines += [*_table_lines(block), ""]
+            case Chart(title, points, unit):
+                values = [float(p.value) for p in points]  # drawing only
+                if points:
+                    span = f"{points[0].day.isoformat()} to {points[-1].day.isoformat()}"
+                    lines += [f"{title} ({unit}, {span}): {_sparkline(values)}", ""]
+            case Context(text):
+                lines += [text, ""]
+            case Divider():
+                lines += ["-" * RULE_WIDTH, ""]
+            case Actions():
+                pass  # buttons need Slack or Teams
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_html(card: Card) -> str:
+    """The card as a small, inline-styled HTML document (mail clients ignore stylesheets)."""
+    e = html.escape
+    colour = {"info": "#2563eb", "success": "#16a34a", "warning": "#d97706", "error": "#dc2626"}[
+        str(card.severity)
+    ]
+    parts = [
+        '<html><body style="font-family:sans-serif;color:#111">',
+        f'<h2 style="border-left:4px solid {colour};padding-left:8px">{e(card.title)}</h2>',
+        f"<p>{e(card.summary)}</p>",
+    ]
+    for block in card.blocks:
+        match block:
+            case Header(text):
+                parts.append(f"<h3>{e(text)}</h3>")
+            case Text(text):
+                parts.append(f"<p>{e(text)}</p>")
+            case Facts(facts):
+                rows = "".join(
+                    f'<tr><th style="text-align:left;padding-right:12px">{e(f.label)}</th>'
+                    f"<td>{e(f.value)}</td></tr>"
+                    for f in facts
+                )
+                parts.append(f"<table>{rows}</table>")
+            case Table(columns, rows, footer):
+                head = "".join(
+                    f'<th style="text-align:{c.align};padding:2px 8px">{e(c.title)}</th>'
+                    for c in columns
+                )
+                body = "".join(
+                    "<tr>"
+                    + "".join(
+                        f'<td style="text-align:{c.align};padding:2px 8px">{e(cell)}</td>'
+                        for c, cell in zip(columns, row, strict=False)
+                    )
+                    + "</tr>"
+                    for row in rows
+                )
+                parts.append(
+                    f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
+                )
+                if footer:
+                    parts.append(f"<p><small>{e(footer)}</small></p>")
+            case Chart(title, points, unit):
+                if points:
+                    spark = _sparkline([float(p.value) for p in points])
+                    parts.append(f"<p>{e(title)} ({e(unit)}): {e(spark)}</p>")
+            case Context(text):
+                parts.append(f'<p style="color:#666"><small>{e(text)}</small></p>')
+            case Divider():
+                parts.append("<hr>")
+            case Actions():
+                pass
+    parts.append("</body></html>")
+    return "\n".join(parts)

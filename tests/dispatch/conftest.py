@@ -1,0 +1,105 @@
+"""Delivery channels under test: a notifier plus the real receiver it talks to.
+
+Each channel is one `ChannelUnderTest`; the proofs in test_delivery_proofs.py run once per
+channel. A Slack (or Teams) channel plugs in as one more entry in `CHANNELS` and one more branch in
+`channel`: its notifier, a fake Slack API on 127.0.0.1 that counts messages per alert id, and
+the answers "throttle" / "error" / "reject" mapped to that API's 429 / 500 / channel_not_found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import pytest
+
+from adapters.notify.email import EmailNotifier, SmtpConfig
+from adapters.notify.webhook import WebhookNotifier
+from core.notify import Notifier, Target, TargetKind
+from tests.dispatch.receivers import (
+    SMTP_PASSWORD,
+    SMTP_USER,
+    WEBHOOK_SECRET,
+    FakeSmtpServer,
+    FakeWebhookReceiver,
+    make_self_signed_cert,
+)
+
+CHANNELS = ["webhook", "email"]
+
+
+@dataclass
+class ChannelUnderTest:
+    name: str
+    notifier: Notifier
+    target: Target
+    #: Accepted deliveries of one idempotency key, as the receiver counted them.
+    count: Callable[[str], int]
+    #: Answer the next requests with failures: "throttle", "error", "reject".
+    script: Callable[[list[str]], None]
+
+
+@pytest.fixture
+async def webhook_receiver() -> AsyncIterator[FakeWebhookReceiver]:
+    receiver = await FakeWebhookReceiver().start()
+    yield receiver
+    await receiver.stop()
+
+
+@pytest.fixture
+def smtp_cert(tmp_path):
+    return make_self_signed_cert(tmp_path)
+
+
+@pytest.fixture
+async def smtp_server(smtp_cert) -> AsyncIterator[FakeSmtpServer]:
+    server = await FakeSmtpServer(smtp_cert).start()
+    yield server
+    await server.stop()
+
+
+def smtp_config(server: FakeSmtpServer, **overrides) -> SmtpConfig:
+    values = {
+        "host": "127.0.0.1",
+        "port": server.port,
+        "from_address": "CloudOptima <alerts@cloudoptima.test>",
+        "username": SMTP_USER,
+        "password": SMTP_PASSWORD,
+        "starttls": True,
+        "timeout_seconds": 5.0,
+        "ssl_context": server.cert.client_context(),
+    }
+    values.update(overrides)
+    return SmtpConfig(**values)
+
+
+@pytest.fixture(params=CHANNELS)
+async def channel(request, tmp_path) -> AsyncIterator[ChannelUnderTest]:
+    # Receivers are started here rather than through their fixtures: pytest-asyncio cannot
+    # resolve an async fixture with `getfixturevalue` from inside another async fixture.
+    if request.param == "webhook":
+        receiver = await FakeWebhookReceiver().start()
+        notifier = WebhookNotifier(WEBHOOK_SECRET, timeout_seconds=5, check_deliveries=True)
+        yield ChannelUnderTest(
+            "webhook",
+            notifier,
+            Target(TargetKind.WEBHOOK, receiver.url),
+            receiver.count,
+            receiver.script,
+        )
+        await notifier.close()
+        assert receiver.bad_signatures == 0
+        await receiver.stop()
+    elif request.param == "email":
+        server = await FakeSmtpServer(make_self_signed_cert(tmp_path)).start()
+        yield ChannelUnderTest(
+            "email",
+            EmailNotifier(smtp_config(server)),
+            Target(TargetKind.EMAIL, "finops@example.test"),
+            server.count,
+            server.script,
+        )
+        assert server.tls_sessions == len(server.messages)  # every message went over TLS
+        await server.stop()
+    else:  # pragma: no cover
+        raise AssertionError(request.param)

@@ -1,0 +1,55 @@
+"""A dispatcher in its own process, for the race and crash proofs.
+
+    python -m tests.dispatch.dispatcher_process DATABASE_URL [--kill-after-send]
+
+Prints "ready", waits for one line on stdin (a start barrier, so racing processes really
+overlap), delivers until nothing is due, then prints its outcomes as one JSON line. With
+`--kill-after-send` it SIGKILLs itself after the first successful send, before marking it sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+
+from adapters.notify.webhook import WebhookNotifier
+from core.db import make_engine
+from core.dispatch import DispatchConfig, Dispatcher
+from core.notify import TargetKind
+from core.ports import SystemClock
+from tests.dispatch.receivers import WEBHOOK_SECRET
+
+
+def kill_self(_message) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("database_url")
+    parser.add_argument("--kill-after-send", action="store_true")
+    args = parser.parse_args()
+
+    engine = make_engine(args.database_url)
+    notifier = WebhookNotifier(WEBHOOK_SECRET, timeout_seconds=10, check_deliveries=True)
+    dispatcher = Dispatcher(
+        engine,
+        {TargetKind.WEBHOOK: notifier},
+        SystemClock(),
+        DispatchConfig(batch_size=5),
+        after_send=kill_self if args.kill_after_send else None,
+    )
+    print("ready", flush=True)
+    await asyncio.to_thread(sys.stdin.readline)
+    outcomes = await dispatcher.dispatch_until_idle()
+    await notifier.close()
+    engine.dispose()
+    print(json.dumps(outcomes), flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

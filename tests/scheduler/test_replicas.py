@@ -1,0 +1,175 @@
+"""Three replicas (three schedulers on three engines) fire the same jobs: each slot runs once."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.scheduler import ReplicaScheduler, RunOutcome, cleanup_job
+from core.db import make_engine
+from core.idempotency import claim_once
+from core.job_runs import claim_slot, slot_for
+from core.models import JobRun, JobRunStatus, ProcessedEvent
+from core.ports import FixedClock
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.fixture
+def replica_engines(engine):
+    """Three engines (three connection pools) on the one migrated database."""
+    engines = [make_engine(engine.url.render_as_string(hide_password=False)) for _ in range(3)]
+    yield engines
+    for other in engines:
+        other.dispose()
+
+
+def job_runs(engine) -> list[JobRun]:
+    with engine.connect() as conn:
+        return [
+            JobRun(**row._asdict())
+            for row in conn.execute(select(JobRun.__table__).order_by("job", "slot"))
+        ]
+
+
+def test_slots_are_the_interval_boundaries_counted_from_the_epoch():
+    moment = datetime(2026, 11, 27, 9, 30, 12, tzinfo=UTC)
+    assert slot_for(moment, HOUR) == datetime(2026, 11, 27, 9, tzinfo=UTC)
+    assert slot_for(moment, timedelta(hours=6)) == datetime(2026, 11, 27, 6, tzinfo=UTC)
+    assert slot_for(moment, timedelta(minutes=15)) == datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        slot_for(moment.replace(tzinfo=None), HOUR)
+
+
+def test_concurrent_claims_of_one_slot_have_one_winner(engine, clock):
+    slot = slot_for(clock.now(), HOUR)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        won = list(
+            pool.map(lambda n: claim_slot(engine, "ingest", slot, f"r{n}", clock.now()), range(16))
+        )
+    assert won.count(True) == 1
+    assert claim_slot(engine, "ingest", slot + HOUR, "r0", clock.now()) is True
+
+
+async def test_three_replicas_run_each_slot_of_a_job_exactly_once(engine, replica_engines, clock):
+    ran: list[tuple[str, datetime]] = []
+    replicas = []
+    for n, replica_engine in enumerate(replica_engines):
+        replica = ReplicaScheduler(replica_engine, clock, owner=f"replica-{n}")
+
+        async def ingest(owner=f"replica-{n}") -> None:
+            ran.append((owner, clock.now()))
+            await asyncio.sleep(0)
+
+        replica.add_job("ingest", ingest, every=HOUR)
+        replicas.append(replica)
+
+    outcomes = []
+    for _ in range(10):  # ten hourly slots, each fired by all three replicas at once
+        outcomes += await asyncio.gather(*(r.fire("ingest") for r in replicas))
+        clock.current += HOUR
+
+    assert len(ran) == 10
+    assert outcomes.count(RunOutcome.FINISHED) == 10
+    assert outcomes.count(RunOutcome.SKIPPED) == 20
+    runs = job_runs(engine)
+    assert [r.slot for r in runs] == [
+        datetime(2026, 11, 27, 9, tzinfo=UTC) + n * HOUR for n in range(10)
+    ]
+    assert {r.status for r in runs} == {JobRunStatus.FINISHED}
+    assert all(r.duration_ms is not None and r.finished_at is not None for r in runs)
+    assert {r.owner for r in runs} <= {"replica-0", "replica-1", "replica-2"}
+
+
+async def test_a_failed_run_is_recorded_and_the_next_slot_runs_again(engine, clock):
+    calls = []
+
+    def evaluate() -> None:
+        calls.append(clock.now())
+        if len(calls) == 1:
+            raise RuntimeError("cost store unavailable")
+
+    replica = ReplicaScheduler(engine, clock, owner="r")
+    replica.add_job("budgets", evaluate, every=HOUR)
+
+    assert await replica.fire("budgets") == RunOutcome.FAILED
+    assert await replica.fire("budgets") == RunOutcome.SKIPPED  # same slot: not retried
+    clock.current += HOUR
+    assert await replica.fire("budgets") == RunOutcome.FINISHED
+
+    failed, finished = job_runs(engine)
+    assert failed.status == JobRunStatus.FAILED
+    assert failed.error == "RuntimeError: cost store unavailable"
+    assert finished.status == JobRunStatus.FINISHED and finished.error is None
+
+
+async def test_budgets_follow_each_ingestion_once_across_replicas(engine, replica_engines, clock):
+    counts = {"ingest": 0, "budgets": 0}
+
+    def job(name):
+        async def run() -> None:
+            counts[name] += 1
+
+        return run
+
+    replicas = []
+    for replica_engine in replica_engines:
+        replica = ReplicaScheduler(replica_engine, clock)
+        replica.add_job("ingest", job("ingest"), every=timedelta(hours=6), then=("budgets",))
+        replica.add_job("budgets", job("budgets"), every=HOUR)
+        replicas.append(replica)
+
+    await asyncio.gather(*(r.fire("ingest") for r in replicas))
+    await asyncio.gather(*(r.fire("budgets") for r in replicas))
+
+    assert counts == {"ingest": 1, "budgets": 2}  # once after ingestion, once on its schedule
+    assert sorted(r.job for r in job_runs(engine)) == ["budgets", "budgets.after.ingest", "ingest"]
+
+
+async def test_an_unclaimed_job_runs_on_every_replica(engine, replica_engines, clock):
+    runs = []
+    replicas = [ReplicaScheduler(e, clock) for e in replica_engines]
+    for n, replica in enumerate(replicas):
+        replica.add_job(
+            "outbox", lambda n=n: runs.append(n), every=timedelta(seconds=5), claim=False
+        )
+
+    await asyncio.gather(*(r.fire("outbox") for r in replicas))
+
+    assert sorted(runs) == [0, 1, 2]
+    assert job_runs(engine) == []
+
+
+async def test_cleanup_forgets_old_claims_and_runs(engine, clock):
+    old = clock.now() - timedelta(days=40)
+    claim_once(engine, "slack:old", old)
+    claim_once(engine, "slack:new", clock.now())
+    claim_slot(engine, "ingest", slot_for(old, HOUR), "r", old)
+    claim_slot(engine, "ingest", slot_for(clock.now(), HOUR), "r", clock.now())
+
+    cleanup_job(
+        engine,
+        clock,
+        processed_event_retention=timedelta(days=7),
+        job_run_retention=timedelta(days=30),
+    )()
+
+    with engine.connect() as conn:
+        keys = [row.key for row in conn.execute(select(ProcessedEvent.__table__))]
+    assert keys == ["slack:new"]
+    assert [r.started_at for r in job_runs(engine)] == [clock.now()]
+
+
+def test_job_registration_refuses_what_would_blur_slots(engine):
+    replica = ReplicaScheduler(engine, FixedClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    with pytest.raises(ValueError, match="jitter"):
+        replica.add_job("ingest", lambda: None, every=HOUR, jitter_seconds=1800)
+    with pytest.raises(ValueError, match="once a second"):
+        replica.add_job("ingest", lambda: None, every=timedelta(milliseconds=10))
+    replica.add_job("ingest", lambda: None, every=HOUR, then=("budgets",))
+    with pytest.raises(ValueError, match="unknown jobs"):
+        replica.start()

@@ -1,0 +1,70 @@
+"""The composition root builds notifiers from settings and schedules delivery and cleanup."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.container import add_cost_jobs, build
+from bot.scheduler import RunOutcome
+from bot.settings import load_settings
+from core.dispatch import outbox_status
+from core.errors import ConfigurationError
+from core.models import OutboxStatus
+from core.notify import Target, TargetKind
+from tests.dispatch.helpers import add_messages
+from tests.dispatch.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
+
+
+def settings(**overrides):
+    values = {"demo": True, "database_url": "sqlite://"}
+    values.update(overrides)
+    return load_settings(**values)
+
+
+def test_only_configured_channels_get_a_notifier(engine):
+    bare = build(settings(), engine=engine)
+    assert bare.notifiers() == {}
+
+    full = build(
+        settings(
+            webhook_signing_secret="s3cret",
+            smtp_host="smtp.example.test",
+            smtp_from="alerts@example.test",
+        ),
+        engine=engine,
+    )
+    assert set(full.notifiers()) == {TargetKind.WEBHOOK, TargetKind.EMAIL}
+    assert full.dispatcher().notifiers == full.notifiers()
+
+
+def test_delivery_settings_are_checked_together():
+    with pytest.raises(ConfigurationError) as caught:
+        settings(smtp_host="smtp.example.test", outbox_lease_seconds=30)
+    problems = "\n".join(caught.value.problems)
+    assert "CLOUDOPTIMA_SMTP_FROM: required when SMTP_HOST is set" in problems
+    assert "CLOUDOPTIMA_OUTBOX_LEASE_SECONDS: must be at least twice" in problems
+
+
+def test_cost_jobs_run_budgets_after_each_ingestion(engine):
+    container = build(settings(), engine=engine)
+    add_cost_jobs(container, ingest=lambda: None, evaluate_budgets=lambda: None)
+    jobs = container.scheduler().jobs
+    assert set(jobs) == {"outbox", "cleanup", "ingest", "budgets"}
+    assert jobs["ingest"].then == ("budgets",)
+    assert jobs["outbox"].claim is False
+
+
+async def test_the_scheduled_outbox_job_delivers_through_the_configured_webhook(engine, clock):
+    receiver = await FakeWebhookReceiver().start()
+    container = build(settings(webhook_signing_secret=WEBHOOK_SECRET), engine=engine, clock=clock)
+    try:
+        [key] = add_messages(engine, Target(TargetKind.WEBHOOK, receiver.url), clock.now(), 1)
+
+        assert await container.scheduler().fire("outbox") == RunOutcome.FINISHED
+
+        assert receiver.count(key) == 1
+        [message] = outbox_status(engine, "budget_alert", ["0"])["0"]
+        assert message.status == OutboxStatus.SENT
+    finally:
+        await container.aclose()
+        await receiver.stop()
