@@ -5,6 +5,7 @@ Tests build a container with overrides (a fixed clock, a fake transport) instead
 
 from __future__ import annotations
 
+import logging
 import ssl
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -15,17 +16,20 @@ from sqlalchemy import Engine
 
 from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
-from bot.scheduler import JobFunc, ReplicaScheduler, cleanup_job
+from bot.ingestion import ScopeFailure, plan_ingestion, run_ingestion
+from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
 from core.app import CloudOptima
 from core.db import make_engine
 from core.dispatch import Dispatcher
+from core.ingest import RunSummary
 from core.notify import Notifier, TargetKind
 from core.ports import Clock, CostSource, SystemClock
 from core.scopes import Scope, parse_scope
 
 #: The simulated tenant is the same for everyone: same seed, same story (see adapters/azure).
 DEMO_SEED = 42
+log = logging.getLogger(__name__)
 
 OUTBOX_DELIVERIES = Counter(
     "cloudoptima_outbox_deliveries_total",
@@ -68,6 +72,27 @@ class Container:
             ),
         )
         return built
+
+    async def ingest_all(self) -> tuple[list[RunSummary], list[ScopeFailure]]:
+        """Ingest every scope over its planned window (the scheduler's `ingest` job)."""
+        settings = self.settings
+        plans = plan_ingestion(
+            self.engine,
+            self.scopes(),
+            settings.cost_type,
+            self.clock.now().date(),
+            backfill_days=settings.backfill_days,
+            previous_month_until_day=settings.reingest_previous_month_until_day,
+        )
+        async with self.cost_source() as source:  # type: ignore[attr-defined]
+            done, failed = await run_ingestion(
+                self.engine, self.clock, source, plans, settings.cost_type
+            )
+        for failure in failed:
+            log.warning("ingestion of %s failed: %s", failure.scope, failure.message)
+        if failed and not done:
+            raise RuntimeError(f"ingestion failed for all {len(failed)} scope(s)")
+        return done, failed
 
     def scheduler(self) -> ReplicaScheduler:
         """The replica-safe scheduler with the jobs this package knows (see `scheduled_jobs`)."""
@@ -163,9 +188,7 @@ def build_notifiers(settings: Settings) -> dict[TargetKind, Notifier]:
 def build_scheduler(container: Container) -> ReplicaScheduler:
     """Every replica builds the same jobs; each slot runs on one of them.
 
-    Ingestion (`ingest`) and budget evaluation (`budgets`) are registered by their owners with
-    `container.scheduler().add_job(...)` before `start()`; `budgets` should be listed in the
-    ingest job's `then` so that it also runs after every ingestion.
+    Jobs: the outbox dispatcher (every replica), cleanup, and ingestion of every scope.
     """
     settings = container.settings
     scheduler = ReplicaScheduler(container.engine, container.clock)
@@ -186,6 +209,9 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
         ),
         every=timedelta(hours=settings.cleanup_interval_hours),
     )
+    scheduler.add_job(
+        "ingest", container.ingest_all, every=timedelta(hours=settings.ingest_interval_hours)
+    )
     return scheduler
 
 
@@ -200,26 +226,3 @@ def build(
     )
     core = CloudOptima(engine, clock, settings.core_config())
     return Container(settings=settings, engine=engine, clock=clock, core=core)
-
-
-def add_cost_jobs(
-    container: Container,
-    *,
-    ingest: JobFunc | None = None,
-    evaluate_budgets: JobFunc | None = None,
-) -> None:
-    """Schedule ingestion every `INGEST_INTERVAL_HOURS` and budget evaluation every
-    `BUDGET_INTERVAL_MINUTES` and after each successful ingestion."""
-    settings = container.settings
-    scheduler = container.scheduler()
-    if evaluate_budgets is not None:
-        scheduler.add_job(
-            "budgets", evaluate_budgets, every=timedelta(minutes=settings.budget_interval_minutes)
-        )
-    if ingest is not None:
-        scheduler.add_job(
-            "ingest",
-            ingest,
-            every=timedelta(hours=settings.ingest_interval_hours),
-            then=("budgets",) if evaluate_budgets is not None else (),
-        )

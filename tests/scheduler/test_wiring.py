@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
-from bot.container import add_cost_jobs, build
+from bot.container import build
 from bot.scheduler import RunOutcome
 from bot.settings import load_settings
 from core.dispatch import outbox_status
 from core.errors import ConfigurationError
-from core.models import OutboxStatus
+from core.models import CostRecord, OutboxStatus
 from core.notify import Target, TargetKind
 from tests.dispatch.helpers import add_messages
 from tests.dispatch.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
@@ -45,13 +46,24 @@ def test_delivery_settings_are_checked_together():
     assert "CLOUDOPTIMA_OUTBOX_LEASE_SECONDS: must be at least twice" in problems
 
 
-def test_cost_jobs_run_budgets_after_each_ingestion(engine):
+def test_every_replica_schedules_delivery_cleanup_and_ingestion(engine):
     container = build(settings(), engine=engine)
-    add_cost_jobs(container, ingest=lambda: None, evaluate_budgets=lambda: None)
     jobs = container.scheduler().jobs
-    assert set(jobs) == {"outbox", "cleanup", "ingest", "budgets"}
-    assert jobs["ingest"].then == ("budgets",)
+    assert set(jobs) == {"outbox", "cleanup", "ingest"}
     assert jobs["outbox"].claim is False
+    assert jobs["ingest"].claim is True
+
+
+async def test_the_scheduled_ingest_job_pulls_every_scope_of_the_simulated_tenant(engine, clock):
+    container = build(settings(backfill_days=3), engine=engine, clock=clock)
+    try:
+        assert await container.scheduler().fire("ingest") == RunOutcome.FINISHED
+        with engine.connect() as conn:
+            scopes = conn.execute(select(func.count(func.distinct(CostRecord.scope_id)))).scalar()
+            days = conn.execute(select(func.count(func.distinct(CostRecord.usage_date)))).scalar()
+        assert (scopes, days) == (len(container.tenant.scopes), 3)
+    finally:
+        await container.aclose()
 
 
 async def test_the_scheduled_outbox_job_delivers_through_the_configured_webhook(engine, clock):
