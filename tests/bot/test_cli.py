@@ -1,0 +1,50 @@
+"""The `cloudoptima` command as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = [sys.executable, "-m", "bot.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(args, cwd, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDOPTIMA_")}
+    environment.update(env, PYTHONPATH=str(ROOT), COLUMNS="120")
+    return subprocess.run(
+        [*CLI, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=240
+    )
+
+
+def test_a_bad_configuration_exits_with_every_problem_and_no_traceback(tmp_path):
+    result = run(["chat", "-c", "help"], tmp_path, CLOUDOPTIMA_PORT="x", CLOUDOPTIMA_SCOPES="bad")
+    assert result.returncode == 2
+    assert "Invalid configuration (2 problem(s))" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.slow
+def test_demo_ingests_restates_and_answers_then_chat_answers_one_shot(tmp_path):
+    demo = run(["demo"], tmp_path, CLOUDOPTIMA_BACKFILL_DAYS="20")
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    out = demo.stdout
+    assert "1. Ingesting the simulated Azure tenant" in out
+    assert "Costs by service — last 30 days" in out
+    assert "Costs by tag team" in out
+    assert "Drill-down requested by" in out
+    assert "Traceback" not in out + demo.stderr
+    assert (tmp_path / "cloudoptima.db").exists()
+
+    ok = run(["chat", "--demo", "-c", "costs 7d by location"], tmp_path)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert "Costs by location — last 7 days" in ok.stdout
+
+    refused = run(["chat", "--demo", "-c", "costs 7d by colour"], tmp_path)
+    assert refused.returncode == 1
+    assert "not a dimension I can group by" in refused.stdout
+    assert "Traceback" not in refused.stdout + refused.stderr
