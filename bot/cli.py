@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bot.container import Container, build
+from bot.container import Container, build, slack_bot
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 from core.db import current_revision, upgrade
@@ -59,12 +59,22 @@ def db_current() -> None:
 @app.command()
 def serve() -> None:
     """Run the web server: Slack and Teams endpoints, health and metrics."""
-    from bot.server import run_server
-
     container = container_for(settings_or_exit())
     upgrade(container.engine)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_server(container))
+        asyncio.run(_serve(container))
+
+
+async def _serve(container: Container) -> None:
+    """The web server, plus the Slack Socket Mode connection when an app-level token is set."""
+    from bot.server import run_server
+
+    jobs = [run_server(container)]
+    slack = slack_bot(container)
+    app_token = container.settings.slack_app_token
+    if slack is not None and app_token is not None:
+        jobs.append(slack.run_socket_mode(app_token.get_secret_value()))
+    await asyncio.gather(*jobs)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from adapters.slack import SlackBot, SlackNotifier
 from bot.settings import Settings
 from core.app import CloudOptima
 from core.db import make_engine
@@ -45,3 +46,34 @@ def build(
     )
     core = CloudOptima(engine, clock, settings.core_config())
     return Container(settings=settings, engine=engine, clock=clock, core=core)
+
+
+def slack_bot(container: Container) -> SlackBot | None:
+    """The Slack front door (slash command, buttons), or None when Slack is not configured."""
+    settings = container.settings
+    if not settings.slack_enabled or settings.slack_bot_token is None:
+        return None
+    secret = settings.slack_signing_secret
+    bot_token = settings.slack_bot_token.get_secret_value()
+    bot: SlackBot = container.lazy(
+        "slack_bot",
+        lambda: SlackBot(
+            container.core,
+            signing_secret=secret.get_secret_value() if secret else None,
+            bot_token=bot_token,
+            api_url=settings.slack_api_url,
+        ),
+    )
+    return bot
+
+
+def slack_notifier(container: Container) -> SlackNotifier | None:
+    """Posts to Slack channels (budget alerts, digests), or None without a bot token."""
+    settings = container.settings
+    if settings.slack_bot_token is None:
+        return None
+    bot_token = settings.slack_bot_token.get_secret_value()
+    notifier: SlackNotifier = container.lazy(
+        "slack_notifier", lambda: SlackNotifier(bot_token, api_url=settings.slack_api_url)
+    )
+    return notifier
