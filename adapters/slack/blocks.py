@@ -11,6 +11,7 @@ label or a user's input can never become a mention, a link or `@channel`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -25,6 +26,7 @@ from core.views import (
     Chart,
     Context,
     Divider,
+    Fact,
     Facts,
     Header,
     Severity,
@@ -54,6 +56,8 @@ MAX_FALLBACK_TEXT = 3000
 TABLE_MAX_WIDTH = 80
 TABLE_MAX_CELL = 48
 TABLE_MIN_CELL = 8
+#: A bullet line of a table shown as a list (already escaped) is cut at this length.
+TABLE_LIST_LINE = 1000
 #: A table may spread over this many sections (each ≤ 3000 characters) before "… N more rows".
 TABLE_MAX_SECTIONS = 4
 #: Longer series are averaged into this many bars so the sparkline stays on one line.
@@ -99,7 +103,10 @@ def render_card(
             blocks.extend(rendered)
         else:
             blocks.extend(_render_block(block, card.severity, chart_mode))
-    return {"blocks": _fit_block_count(blocks), "text": fallback_text(card)}
+    text = fallback_text(card)
+    if not blocks:  # a card of empty parts still says something
+        blocks.append(_section(text))
+    return {"blocks": _fit_block_count(blocks), "text": text}
 
 
 def fallback_text(card: Card) -> str:
@@ -143,30 +150,32 @@ def _render_block(block: Block, severity: Severity, chart_mode: ChartMode) -> li
                 }
             ]
         case Text(text=text):
+            if not text.strip():
+                return []
             return [_section(chunk) for chunk in _split_text(text, MAX_SECTION_TEXT)]
         case Facts(facts=facts):
-            fields = [
-                {
-                    "type": "mrkdwn",
-                    "text": f"*{_escaped(f.label, 200)}*\n{_escaped(f.value, FIELD_VALUE_ROOM)}",
-                }
-                for f in facts
-            ]
+            fields = [{"type": "mrkdwn", "text": _fact(f)} for f in facts if _fact(f).strip()]
             return [
                 {"type": "section", "fields": fields[i : i + MAX_FIELDS]}
                 for i in range(0, len(fields), MAX_FIELDS)
             ]
         case Table():
-            return _table(block)
+            return _table(block) if block.columns else []
         case Chart():
             return _chart(block, chart_mode)
         case Context(text=text):
-            return [_context(text)]
+            return [_context(text)] if text.strip() else []
         case Divider():
             return [{"type": "divider"}]
         case Actions():  # rendered by the caller, which numbers buttons across the message
             return []
     raise TypeError(f"unknown view block {type(block).__name__}")  # pragma: no cover
+
+
+def _fact(fact: Fact) -> str:
+    label = _escaped(fact.label, 200) if fact.label.strip() else ""
+    value = _escaped(fact.value, FIELD_VALUE_ROOM)
+    return f"*{label}*\n{value}" if label else value
 
 
 def _section(mrkdwn: str) -> SlackBlock:
@@ -184,39 +193,64 @@ def _context(text: str) -> SlackBlock:
 
 
 def _table(table: Table) -> list[SlackBlock]:
-    """Aligned monospace in code blocks: legible on every Slack client, copy-pasteable."""
-    widths = _column_widths(table)
-    header = _table_line([c.title for c in table.columns], table, widths)
-    rule = "  ".join("-" * w for w in widths)
-    lines = [escape(_table_line(row, table, widths)) for row in table.rows]
-    head = escape(header) + "\n" + rule
-    fence_cost = len("```\n") + len("\n```")
+    """Aligned monospace in code blocks: legible on every Slack client, copy-pasteable.
 
+    A table of words only (no right-aligned figures) that would lose text to the screen width
+    becomes a bullet list instead: nothing is cut, and Slack wraps it nicely.
+    """
+    footer = table.footer if table.footer and table.footer.strip() else None
+    if not table.rows:
+        return [_context(footer or "No rows.")]
+    widths = _column_widths(table)
+    clipped = any(
+        len(cell) > widths[i] for row in table.rows for i, cell in enumerate(row[: len(widths)])
+    )
+    if clipped and all(c.align is Align.LEFT for c in table.columns):
+        lines = [_list_line(row) for row in table.rows]
+        sections, shown = _pack("", lines, lambda body: body)
+    else:
+        header = _table_line([c.title for c in table.columns], table, widths)
+        rule = "  ".join("-" * w for w in widths)
+        lines = [escape(_table_line(row, table, widths)) for row in table.rows]
+        head = escape(header) + "\n" + rule
+        sections, shown = _pack(head, lines, lambda body: f"```\n{body}\n```")
+    notes: list[SlackBlock] = []
+    if shown < len(lines):
+        notes.append(_context(f"… {len(lines) - shown} more row(s) not shown"))
+    if footer:
+        notes.append(_context(footer))
+    return sections + notes
+
+
+def _pack(head: str, lines: list[str], wrap: Callable[[str], str]) -> tuple[list[SlackBlock], int]:
+    """Lines into at most TABLE_MAX_SECTIONS sections (head repeated); returns them and the
+    number of lines that fit."""
+    overhead = len(wrap(""))
     sections: list[SlackBlock] = []
     index = 0
-    while index < len(lines) or not sections:
-        if len(sections) == TABLE_MAX_SECTIONS:
-            break
+    while (index < len(lines) or not sections) and len(sections) < TABLE_MAX_SECTIONS:
         body = head
-        while index < len(lines) and len(body) + 1 + len(lines[index]) + fence_cost <= (
-            MAX_SECTION_TEXT
-        ):
-            body += "\n" + lines[index]
+        while index < len(lines):
+            candidate = f"{body}\n{lines[index]}" if body else lines[index]
+            if len(candidate) + overhead > MAX_SECTION_TEXT:
+                break
+            body = candidate
             index += 1
-        sections.append(_section(f"```\n{body}\n```"))
-        if index < len(lines) and body == head:  # one row alone is too long: cannot happen
-            break  # pragma: no cover (cells are clipped to TABLE_MAX_CELL)
-    notes: list[SlackBlock] = []
-    if index < len(lines):
-        notes.append(_context(f"… {len(lines) - index} more row(s) not shown"))
-    if table.footer:
-        notes.append(_context(table.footer))
-    return sections + notes
+        sections.append(_section(wrap(body) if body.strip() else " "))
+        if body == head and index < len(lines):
+            break  # a single line too long for a section (lines are clipped: cannot happen)
+    return sections, index
+
+
+def _list_line(row: tuple[str, ...]) -> str:
+    first, *rest = [cell for cell in row if cell.strip()] or [""]
+    text = " — ".join([f"*{_escaped(first, 300)}*" if first else "", *map(escape, rest)])
+    return "• " + _escaped_clip(text.removeprefix(" — "), TABLE_LIST_LINE)
 
 
 def _column_widths(table: Table) -> list[int]:
     count = len(table.columns)
-    widths = [min(len(c.title), TABLE_MAX_CELL) for c in table.columns]
+    widths = [max(1, min(len(c.title), TABLE_MAX_CELL)) for c in table.columns]
     for row in table.rows:
         for i, cell in enumerate(row[:count]):
             widths[i] = max(widths[i], min(len(cell), TABLE_MAX_CELL))
@@ -296,15 +330,18 @@ def _button(button: Button, index: int) -> SlackBlock | None:
     # A value cut short would run a different query: a button that cannot carry it is left out.
     if len(button.value) > MAX_BUTTON_VALUE or len(action_id) > MAX_ACTION_ID:
         return None
+    if not button.label.strip():
+        return None
     element: SlackBlock = {
         "type": "button",
         "text": {"type": "plain_text", "text": _clip(button.label, MAX_BUTTON_TEXT), "emoji": True},
         "action_id": action_id,
-        "value": button.value,
     }
+    if button.value:  # Slack refuses an empty value; a missing one arrives as ""
+        element["value"] = button.value
     if button.style in ("primary", "danger"):
         element["style"] = button.style
-    if button.confirm:
+    if button.confirm and button.confirm.strip():
         element["confirm"] = {
             "title": {"type": "plain_text", "text": _clip(button.label, MAX_CONFIRM_TITLE)},
             "text": {"type": "plain_text", "text": _clip(button.confirm, MAX_CONFIRM_TEXT)},
@@ -364,7 +401,7 @@ def _split_text(text: str, limit: int) -> list[str]:
             current = piece
     if current is not None:
         chunks.append(current)
-    return [chunk if chunk.strip() else " " for chunk in chunks] or [" "]
+    return [chunk for chunk in chunks if chunk.strip()]
 
 
 def _escaped(text: str, limit: int) -> str:
@@ -375,6 +412,17 @@ def _escaped(text: str, limit: int) -> str:
         keep -= len(escaped) - limit
         escaped = escape(text[: keep - 1]) + "…"
     return escaped
+
+
+def _escaped_clip(escaped: str, limit: int) -> str:
+    """Cut already-escaped text without splitting an entity such as `&amp;`."""
+    if len(escaped) <= limit:
+        return escaped
+    cut = escaped[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
 
 
 def _clip(text: str, limit: int) -> str:

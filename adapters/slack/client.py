@@ -39,6 +39,16 @@ MAX_RETRY_AFTER_SECONDS = 30.0
 #: Seconds before one Web API call gives up.
 API_TIMEOUT_SECONDS = 15
 
+#: The bot scopes each Web API method this adapter calls needs (manifest.yml grants them all).
+SCOPES_BY_METHOD: dict[str, tuple[str, ...]] = {
+    "auth_test": (),
+    "chat_postMessage": ("chat:write",),
+    "conversations_history": ("channels:history", "groups:history"),
+    "files_upload_v2": ("files:write",),
+}
+#: Scopes for what Slack sends us rather than what we call: `/optima`.
+INBOUND_SCOPES = ("commands",)
+
 Sleep = Callable[[float], Awaitable[None]]
 SafeToRetry = Callable[[], Awaitable[bool]]
 

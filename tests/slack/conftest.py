@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -157,7 +157,7 @@ async def start_server(
 
 @pytest.fixture
 async def serve(clock, fake_slack) -> AsyncIterator[Any]:
-    """Start the real web app of `cloudoptima serve` on a given engine, Slack pointing at the fake."""
+    """Start the web app of `cloudoptima serve` on an engine, Slack pointing at the fake."""
     started: list[tuple[web.AppRunner, SlackBot, aiohttp.ClientSession]] = []
 
     async def start(engine: Engine, **settings: Any) -> RunningServer:

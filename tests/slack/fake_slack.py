@@ -48,6 +48,7 @@ class FakeSlack:
         self._ts = itertools.count(1)
         self._file_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self._arrived = asyncio.Condition()
         self.port = 0
         # Socket Mode: envelopes to push, acks received.
         self.socket_outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -108,11 +109,10 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         return self.calls[method]
 
-    async def wait_for_answers(self, name: str, count: int = 1, timeout: float = 10) -> list[Any]:
-        """Wait until `count` answers reached response URL `name` (an event, not a sleep)."""
-        async with asyncio.timeout(timeout):
-            while len(self.answers[name]) < count:
-                await asyncio.sleep(0.005)
+    async def wait_for_answers(self, name: str, count: int = 1) -> list[Any]:
+        """Wait until `count` answers reached response URL `name` (wrap in asyncio.timeout)."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.answers[name]) >= count)
         return self.answers[name]
 
     # -- handlers ------------------------------------------------------------------------------
@@ -181,6 +181,8 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         self.answers[name].append(await request.json())
+        async with self._arrived:
+            self._arrived.notify_all()
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.StreamResponse:

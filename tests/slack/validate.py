@@ -10,7 +10,7 @@ from adapters.slack import blocks as limits
 
 
 def assert_valid_message(payload: dict[str, Any]) -> None:
-    """Every block parses, validates and round-trips through slack_sdk; message-level limits hold."""
+    """Every block parses, validates and round-trips through slack_sdk; message limits hold."""
     text = payload.get("text")
     assert isinstance(text, str) and text.strip(), "a message always carries a text fallback"
     assert len(text) <= 40_000
@@ -26,8 +26,6 @@ def assert_valid_message(payload: dict[str, Any]) -> None:
         if "block_id" in raw:
             block_ids.append(raw["block_id"])
         if raw["type"] == "section":
-            if "text" in raw:
-                assert raw["text"]["text"].strip(), "empty section text"
             for field in raw.get("fields", []):
                 assert len(field["text"]) <= limits.MAX_FIELD_TEXT
         if raw["type"] == "context":
@@ -37,6 +35,22 @@ def assert_valid_message(payload: dict[str, Any]) -> None:
         if raw["type"] == "actions":
             for element in raw["elements"]:
                 action_ids.append(element["action_id"])
-                assert len(element["value"]) <= limits.MAX_BUTTON_VALUE
+                assert len(element.get("value", "")) <= limits.MAX_BUTTON_VALUE
+        for text in _texts(raw):
+            assert text.strip(), f"Slack refuses empty text: {raw}"
     assert len(action_ids) == len(set(action_ids)), "action ids must be unique in a message"
     assert len(block_ids) == len(set(block_ids)), "block ids must be unique in a message"
+
+
+def _texts(node: Any) -> list[str]:
+    """Every `text` of a text object (plain_text / mrkdwn) inside a block."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+            found.append(node["text"])
+        for value in node.values():
+            found.extend(_texts(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_texts(item))
+    return found
