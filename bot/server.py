@@ -90,9 +90,9 @@ def create_web_app(container: Container) -> web.Application:
         slack.mount(app)  # with an app-level token, Slack talks over Socket Mode instead
 
         async def finish_slack_answers(_app: web.Application) -> None:
-            await asyncio.wait_for(slack.drain(), timeout=10)
+            await asyncio.wait_for(slack.close(), timeout=10)
 
-        app.on_shutdown.append(finish_slack_answers)
+        app.on_cleanup.append(finish_slack_answers)
     return app
 
 

@@ -115,6 +115,12 @@ class FakeSlack:
             await self._arrived.wait_for(lambda: len(self.answers[name]) >= count)
         return self.answers[name]
 
+    async def wait_for_socket_acks(self, count: int = 1) -> list[dict[str, Any]]:
+        """Wait until `count` Socket Mode acks came back (wrap in asyncio.timeout)."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.socket_acks) >= count)
+        return self.socket_acks
+
     # -- handlers ------------------------------------------------------------------------------
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
@@ -206,6 +212,8 @@ class FakeSlack:
             async for message in ws:
                 if message.type == WSMsgType.TEXT:
                     self.socket_acks.append(json.loads(message.data))
+                    async with self._arrived:
+                        self._arrived.notify_all()
         finally:
             pusher.cancel()
         return ws

@@ -143,3 +143,23 @@ async def test_command_from_someone_not_allowed_is_refused_privately(server):
     [answer] = server.fake.answers["r1"]
     assert answer["response_type"] == "ephemeral"
     assert "not allowed" in answer["text"]
+
+
+async def test_ack_goes_back_before_the_command_has_run(server, monkeypatch):
+    import threading
+
+    release = threading.Event()
+    original = server.container.core.handle_text
+
+    def slow(text, requester):
+        release.wait(timeout=30)  # a slow database: the ack must not wait for it
+        return original(text, requester)
+
+    monkeypatch.setattr(server.container.core, "handle_text", slow)
+    response = await server.command("help", answer_to="r1")
+
+    assert response.status == 200
+    assert server.fake.answers["r1"] == []
+    release.set()
+    await server.bot.drain()
+    assert len(server.fake.answers["r1"]) == 1
