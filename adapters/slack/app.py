@@ -66,7 +66,6 @@ class SlackBot:
         ack_first: AckFirst | None = None,
     ) -> None:
         self.core = core
-        self.api_url = api_url
         # Socket Mode needs no signing secret; without one every HTTP request is refused.
         self.verifier = RequestVerifier(signing_secret, now=now) if signing_secret else None
         self.client = make_web_client(bot_token, api_url=api_url, sleep=sleep)
@@ -247,9 +246,8 @@ class SlackBot:
             if reply.replace_original:
                 await self._respond(response_url, payload, replace_original=True)
             else:
-                response_type = (
-                    "in_channel" if reply.visibility is Visibility.PUBLIC else ("ephemeral")
-                )
+                public = reply.visibility is Visibility.PUBLIC
+                response_type = "in_channel" if public else "ephemeral"
                 await self._respond(
                     response_url, payload, response_type=response_type, replace_original=False
                 )

@@ -13,7 +13,7 @@ import logging
 import secrets
 from typing import Any
 
-from aiohttp import ClientError
+from aiohttp import ClientConnectorError, ClientError
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.blocks import ChartMode, chart_blocks, render_card
@@ -105,6 +105,13 @@ class SlackNotifier:
             )
         except SlackApiError as exc:
             return await self._after_failure(delivery, exc)
+        except ClientConnectorError:
+            # Never connected, even after the retries: nothing can have been posted.
+            raise DeliveryError(
+                "Slack could not be reached; the post will be retried.",
+                permanent=False,
+                code="unreachable",
+            ) from None
         except (ClientError, TimeoutError) as exc:
             return await self._after_uncertain_failure(delivery, type(exc).__name__)
         ts = str(response.get("ts", ""))

@@ -98,7 +98,10 @@ class FakeSlack:
         store: bool = False,
         times: int = 1,
     ) -> None:
-        """Answer the next `times` calls of `method` like this (then the default again)."""
+        """Answer the next `times` calls of `method` like this (then the default again).
+
+        `status=0` drops the connection instead of answering.
+        """
         for _ in range(times):
             self._scripts[method].append(Scripted(status, body, headers or {}, store))
 
@@ -135,6 +138,10 @@ class FakeSlack:
             scripted = self._scripts[method].popleft()
             if scripted.store and method == "chat.postMessage":
                 self._store_message(params)
+            if scripted.status == 0:  # drop the connection without answering
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()
             body = scripted.body if scripted.body is not None else {"ok": scripted.status < 400}
             if isinstance(body, str):
                 return web.Response(status=scripted.status, text=body, headers=scripted.headers)

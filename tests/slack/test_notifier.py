@@ -126,6 +126,44 @@ async def test_post_stored_but_answered_500_is_not_posted_again(notifier, fake_s
     assert sleep.calls == []
 
 
+async def test_dropped_connection_after_the_post_landed_is_not_posted_again(
+    notifier, fake_slack, sleep
+):
+    fake_slack.script("chat.postMessage", status=0, store=True)
+
+    ts = await notifier.send(delivery())
+
+    assert len(posts(fake_slack)) == 1
+    assert [m["ts"] for m in fake_slack.channels[CHANNEL]] == [ts]
+
+
+async def test_dropped_connection_before_the_post_landed_is_retried_once_more(
+    notifier, fake_slack, sleep
+):
+    fake_slack.script("chat.postMessage", status=0)
+
+    await notifier.send(delivery())
+
+    assert len(posts(fake_slack)) == 2
+    assert len(fake_slack.channels[CHANNEL]) == 1
+    assert len(sleep.calls) == 1
+
+
+async def test_unreachable_slack_is_a_retryable_delivery_error(sleep):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    notifier = SlackNotifier("xoxb-test", api_url=f"http://127.0.0.1:{port}/api/", sleep=sleep)
+
+    with pytest.raises(DeliveryError) as caught:
+        await notifier.send(delivery())
+
+    assert (caught.value.permanent, caught.value.code) == (False, "unreachable")
+    assert len(sleep.calls) == 2  # refused connections are retried: nothing can have landed
+
+
 async def test_persistent_server_errors_raise_a_retryable_delivery_error(notifier, fake_slack):
     fake_slack.script("chat.postMessage", status=500, body="oops", times=3)
 
