@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import (
     ClientConnectorError,
@@ -61,15 +62,17 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def retry_after_seconds(response: HttpResponse | None) -> float | None:
-    """The `Retry-After` of a 429 response, in seconds (None when absent or unreadable)."""
-    if response is None:
-        return None
-    for name, values in response.headers.items():
-        if name.lower() == "retry-after" and values:
+def retry_after_seconds(headers: Mapping[str, Any] | None) -> float | None:
+    """A 429's `Retry-After`, in seconds (None when absent or unreadable).
+
+    Takes slack_sdk's retry-handler headers (lists of values) or a response's (plain values).
+    """
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            first = value[0] if isinstance(value, list | tuple) and value else value
             try:
-                return max(0.0, float(values[0]))
-            except ValueError:
+                return max(0.0, float(first))
+            except (TypeError, ValueError):
                 return None
     return None
 
@@ -98,7 +101,7 @@ class RateLimitRetryHandler(AsyncRetryHandler):
     ) -> bool:
         if response is None or response.status_code != 429:
             return False
-        wait = retry_after_seconds(response)
+        wait = retry_after_seconds(response.headers)
         return wait is None or wait <= self._max_wait
 
     async def prepare_for_next_attempt_async(
@@ -110,7 +113,7 @@ class RateLimitRetryHandler(AsyncRetryHandler):
         error: Exception | None = None,
     ) -> None:
         state.next_attempt_requested = True
-        wait = retry_after_seconds(response)
+        wait = retry_after_seconds(response.headers if response else None)
         await self._sleep(1.0 if wait is None else wait)
         state.increment_current_attempt()
 

@@ -17,7 +17,13 @@ from aiohttp import ClientConnectorError, ClientError
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack.blocks import ChartMode, chart_blocks, render_card
-from adapters.slack.client import BotScopes, Sleep, make_web_client, upload_charts
+from adapters.slack.client import (
+    BotScopes,
+    Sleep,
+    make_web_client,
+    retry_after_seconds,
+    upload_charts,
+)
 from core.notify import Delivery, DeliveryError, TargetKind
 
 log = logging.getLogger(__name__)
@@ -150,12 +156,10 @@ class SlackNotifier:
         data: Any = exc.response.data
         code = str(data.get("error", "")) if isinstance(data, dict) else ""
         if status == 429 or code == "ratelimited":
-            raw = exc.response.headers.get("Retry-After")
-            retry_after = float(raw) if raw and str(raw).isdigit() else None
             raise DeliveryError(
                 f"Slack is rate limiting posts to channel {channel}.",
                 permanent=False,
-                retry_after_seconds=retry_after,
+                retry_after_seconds=retry_after_seconds(exc.response.headers),
                 code="ratelimited",
             )
         if code in PERMANENT_ERRORS:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -95,8 +96,6 @@ def block_action_body(
             }
         ],
     }
-    import json
-
     return urlencode({"payload": json.dumps(payload)}).encode()
 
 
