@@ -74,7 +74,11 @@ async def _serve(container: Container) -> None:
     app_token = container.settings.slack_app_token
     if slack is not None and app_token is not None:
         jobs.append(slack.run_socket_mode(app_token.get_secret_value()))
-    await asyncio.gather(*jobs)
+    try:
+        await asyncio.gather(*jobs)
+    finally:
+        if slack is not None:
+            await slack.close()  # finish the answers in flight (idempotent)
 
 
 def main() -> None:
