@@ -38,6 +38,7 @@ test: lint
 bench: $(STAMP)
 	.ci/ensure-postgres
 	$(BIN)/python benchmarks/ingest.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/slack_load.py $(SLACK_BENCH_ARGS)
 
 teams-app: $(STAMP)
 	$(BIN)/cloudoptima teams-app

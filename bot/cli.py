@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.container import Container, build
+from bot.container import Container, build, slack_bot
 from bot.ingestion import ScopeFailure, plan_ingestion, run_ingestion
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
@@ -74,8 +74,6 @@ def db_current() -> None:
 @app.command()
 def serve() -> None:
     """Run the web server: Slack and Teams endpoints, health and metrics (and the scheduler)."""
-    from bot.server import run_server
-
     container = container_for(settings_or_exit())
     upgrade(container.engine)
 
@@ -83,7 +81,7 @@ def serve() -> None:
         if container.settings.scheduler_enabled:
             container.scheduler().start()
         try:
-            await run_server(container)
+            await _serve(container)
         finally:
             await container.aclose()
 
@@ -326,6 +324,22 @@ def demo() -> None:
     chat.ask("1")
     if failed:
         raise typer.Exit(1)
+
+
+async def _serve(container: Container) -> None:
+    """The web server, plus the Slack Socket Mode connection when an app-level token is set."""
+    from bot.server import run_server
+
+    jobs = [run_server(container)]
+    slack = slack_bot(container)
+    app_token = container.settings.slack_app_token
+    if slack is not None and app_token is not None:
+        jobs.append(slack.run_socket_mode(app_token.get_secret_value()))
+    try:
+        await asyncio.gather(*jobs)
+    finally:
+        if slack is not None:
+            await slack.close()  # finish the answers in flight (idempotent)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 
 from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
+from adapters.slack import SlackBot, SlackNotifier
 from bot.ingestion import ScopeFailure, plan_ingestion, run_ingestion
 from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
@@ -55,7 +56,7 @@ class Container:
     def notifiers(self) -> dict[TargetKind, Notifier]:
         """One notifier per configured target kind (built once)."""
         built: dict[TargetKind, Notifier] = self.lazy(
-            "notifiers", lambda: build_notifiers(self.settings)
+            "notifiers", lambda: {**build_notifiers(self.settings), **chat_notifiers(self)}
         )
         return built
 
@@ -226,3 +227,43 @@ def build(
     )
     core = CloudOptima(engine, clock, settings.core_config())
     return Container(settings=settings, engine=engine, clock=clock, core=core)
+
+
+def slack_bot(container: Container) -> SlackBot | None:
+    """The Slack front door (slash command, buttons), or None when Slack is not configured."""
+    settings = container.settings
+    if not settings.slack_enabled or settings.slack_bot_token is None:
+        return None
+    secret = settings.slack_signing_secret
+    bot_token = settings.slack_bot_token.get_secret_value()
+    bot: SlackBot = container.lazy(
+        "slack_bot",
+        lambda: SlackBot(
+            container.core,
+            signing_secret=secret.get_secret_value() if secret else None,
+            bot_token=bot_token,
+            api_url=settings.slack_api_url,
+        ),
+    )
+    return bot
+
+
+def chat_notifiers(container: Container) -> dict[TargetKind, Notifier]:
+    """Notifiers for the chat platforms that are configured."""
+    notifiers: dict[TargetKind, Notifier] = {}
+    slack = slack_notifier(container)
+    if slack is not None:
+        notifiers[TargetKind.SLACK] = slack
+    return notifiers
+
+
+def slack_notifier(container: Container) -> SlackNotifier | None:
+    """Posts to Slack channels (budget alerts, digests), or None without a bot token."""
+    settings = container.settings
+    if settings.slack_bot_token is None:
+        return None
+    bot_token = settings.slack_bot_token.get_secret_value()
+    notifier: SlackNotifier = container.lazy(
+        "slack_notifier", lambda: SlackNotifier(bot_token, api_url=settings.slack_api_url)
+    )
+    return notifier

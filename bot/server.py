@@ -12,7 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 
-from bot.container import Container
+from bot.container import Container, slack_bot
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,14 @@ def create_web_app(container: Container) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    slack = slack_bot(container)
+    if slack is not None and container.settings.slack_app_token is None:
+        slack.mount(app)  # with an app-level token, Slack talks over Socket Mode instead
+
+        async def finish_slack_answers(_app: web.Application) -> None:
+            await asyncio.wait_for(slack.close(), timeout=10)
+
+        app.on_cleanup.append(finish_slack_answers)
     return app
 
 

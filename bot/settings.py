@@ -84,6 +84,17 @@ class Settings(BaseSettings):
     viewers: Annotated[list[str] | None, NoDecode] = Field(
         None, description="If set, only these principals may read costs (admins always may)"
     )
+    # -- Slack ---------------------------------------------------------------------------------
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="Basic Information → Signing Secret (verifies every request)"
+    )
+    slack_bot_token: SecretStr | None = Field(None, description="Bot User OAuth Token, xoxb-…")
+    slack_app_token: SecretStr | None = Field(
+        None, description="App-level token (xapp-…, connections:write): use Socket Mode"
+    )
+    slack_api_url: str | None = Field(
+        None, description="Slack Web API base URL (tests and fakes); https://slack.com/api/"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] = "console"
 
@@ -181,6 +192,13 @@ class Settings(BaseSettings):
             poll_interval=timedelta(seconds=self.outbox_poll_interval_seconds),
         )
 
+    @property
+    def slack_enabled(self) -> bool:
+        """A bot token plus a way in: the signing secret (HTTP) or an app token (Socket Mode)."""
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )
+
     def core_config(self) -> CoreConfig:
         return CoreConfig(
             default_cost_type=self.cost_type,
@@ -201,6 +219,19 @@ def _cross_field_problems(raw: dict[str, Any]) -> list[str]:
                     f"{ENV_PREFIX}{name.upper()}: required when AZURE_AUTH=client_secret"
                 )
     problems.extend(_delivery_problems(raw))
+    if (
+        raw.get("slack_bot_token")
+        and not raw.get("slack_signing_secret")
+        and not raw.get("slack_app_token")
+    ):
+        problems.append(
+            f"{ENV_PREFIX}SLACK_SIGNING_SECRET: required with SLACK_BOT_TOKEN (or set "
+            f"{ENV_PREFIX}SLACK_APP_TOKEN for Socket Mode)"
+        )
+    if (raw.get("slack_signing_secret") or raw.get("slack_app_token")) and not raw.get(
+        "slack_bot_token"
+    ):
+        problems.append(f"{ENV_PREFIX}SLACK_BOT_TOKEN: required to answer in Slack")
     if not demo and not raw.get("scopes"):
         problems.append(
             f"{ENV_PREFIX}SCOPES: set at least one scope to ingest (or CLOUDOPTIMA_DEMO=true "

@@ -1,0 +1,346 @@
+"""The Slack front door: `/optima` and button presses, over HTTP or Socket Mode.
+
+Listeners stay thin: verify, ack, translate, call the core, render, send. The ack goes back at
+once (Slack allows 3 s); the command runs afterwards in a tracked background task and answers
+through the interaction's `response_url`. Every interaction is claimed once in the database
+(`core.idempotency.claim_once`), so a redelivery or a double click never runs twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack.blocks import ChartMode, chart_blocks, core_action_id, render_card
+from adapters.slack.client import BotScopes, Sleep, make_web_client, upload_charts
+from adapters.slack.verify import RequestVerifier
+from core.app import CloudOptima
+from core.commands import Requester
+from core.idempotency import claim_once
+from core.views import Card, Visibility, card
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+#: `/optima`, and renamed copies such as `/optima-staging`.
+COMMAND_PATTERN = re.compile(r"^/optima[a-z0-9_-]*$")
+#: Every button CloudOptima draws; the core decides which action ids exist.
+ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_.]*(#[0-9]+)?$")
+PLATFORM = "slack"
+#: The only words a user ever sees when something unexpected breaks.
+APOLOGY = "Something went wrong on our side and it has been logged as {reference}."
+RESPONSE_URL_TIMEOUT_SECONDS = 15
+
+
+class SlackBot:
+    """A bolt `AsyncApp` wired to the core, plus its HTTP route and Socket Mode runner."""
+
+    def __init__(
+        self,
+        core: CloudOptima,
+        *,
+        signing_secret: str | None,
+        bot_token: str,
+        api_url: str | None = None,
+        scopes: frozenset[str] | None = None,
+        sleep: Sleep = asyncio.sleep,
+        now: Callable[[], float] = time.time,
+        max_concurrent_answers: int = 2,
+        ack_first: AckFirst | None = None,
+    ) -> None:
+        self.core = core
+        # Socket Mode needs no signing secret; without one every HTTP request is refused.
+        self.verifier = RequestVerifier(signing_secret, now=now) if signing_secret else None
+        self.client = make_web_client(bot_token, api_url=api_url, sleep=sleep)
+        self.scopes = BotScopes(self.client, known=scopes)
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Answers run after their ack; a few at a time, so that a burst of commands cannot
+        # starve the event loop (and the GIL) that acks the next ones within Slack's 3 s.
+        self._answer_slots = asyncio.Semaphore(max_concurrent_answers)
+        self.ack_first = ack_first or AckFirst()
+        self._session: aiohttp.ClientSession | None = None
+
+        async def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+            return AuthorizeResult(
+                enterprise_id=enterprise_id, team_id=team_id, bot_token=bot_token
+            )
+
+        self.app = AsyncApp(
+            name="cloudoptima",
+            signing_secret=signing_secret or "",
+            # No token on bolt's own client: `authorize` hands bolt the token without the
+            # auth.test round trip a token-only app makes on its first request.
+            client=AsyncWebClient(base_url=self.client.base_url),
+            authorize=authorize,
+            # Our listeners only ack and hand the work to a task: run them inline, so the ack
+            # goes back without bolt's extra task and 10 ms polling for it.
+            process_before_response=True,
+            logger=logging.getLogger("slack_bolt.cloudoptima"),
+        )
+
+        # Bolt injects listener arguments by parameter name: plain functions, not methods.
+        @self.app.command(COMMAND_PATTERN)
+        async def on_command(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack()
+            self._spawn(self._answer_command(body))
+
+        @self.app.block_action(ACTION_PATTERN)
+        async def on_block_action(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack()
+            self._spawn(self._answer_block_action(body))
+
+    # -- transport -----------------------------------------------------------------------------
+
+    def mount(self, web_app: web.Application) -> None:
+        """Add `POST /slack/events` (slash commands and interactivity) to an aiohttp app."""
+        web_app.router.add_post(EVENTS_PATH, self.handle_http)
+
+    async def handle_http(self, request: web.Request) -> web.StreamResponse:
+        """Refuse anything not signed by Slack (401, never 500), then let bolt dispatch it."""
+        with self.ack_first.request():
+            return await self._handle_http(request)
+
+    async def _handle_http(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        problem = (
+            self.verifier.problem(request.headers, body)
+            if self.verifier
+            else "no signing secret configured"
+        )
+        if problem is not None:
+            log.warning("refused a Slack request: %s", problem)
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.json_response({"error": "invalid request"}, status=400)
+        bolt_request = AsyncBoltRequest(
+            body=text, query=request.query_string, headers=_plain_headers(request.headers)
+        )
+        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+
+    async def run_socket_mode(self, app_token: str) -> None:
+        """Receive interactions over Socket Mode (no public URL needed) until cancelled."""
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(
+            self.app, app_token, web_client=AsyncWebClient(base_url=self.client.base_url)
+        )
+        await handler.connect_async()
+        log.info("connected to Slack over Socket Mode")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await handler.close_async()
+
+    async def drain(self) -> None:
+        """Wait for every answer still being worked on (tests, graceful shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Finish the answers in flight, then release the HTTP connections."""
+        await self.drain()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # -- listeners (ack first, work later) -----------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(self._in_slot(work))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _in_slot(self, work: Coroutine[Any, Any, None]) -> None:
+        await self.ack_first.wait()
+        async with self._answer_slots:
+            await work
+
+    # -- the work after the ack ----------------------------------------------------------------
+
+    async def _answer_command(self, body: Mapping[str, Any]) -> None:
+        response_url = str(body.get("response_url", ""))
+        requester = Requester(
+            platform=PLATFORM,
+            user_id=str(body.get("user_id", "")),
+            user_name=str(body.get("user_name", "")),
+            conversation_id=str(body.get("channel_id", "")),
+            workspace_id=str(body.get("team_id", "")),
+        )
+        delivery_id = str(body.get("trigger_id") or body.get("response_url") or "")
+        key = "slack:command:" + _digest(requester.workspace_id, delivery_id)
+        try:
+            if not await self._claim(key):
+                log.info("ignored a repeated delivery of one slash command")
+                return
+            text = str(body.get("text", ""))
+            reply = await asyncio.to_thread(self.core.handle_text, text, requester)
+            public = reply.visibility is Visibility.PUBLIC
+            upload = public and await self._may_upload_charts(reply.card)
+            payload = render_card(
+                reply.card,
+                chart_mode=ChartMode.IMAGE if upload else ChartMode.SPARKLINE,
+                nonce=_nonce(),
+            )
+            await self._respond(
+                response_url, payload, response_type="in_channel" if public else "ephemeral"
+            )
+            if upload:
+                await upload_charts(self.client, reply.card, channel=requester.conversation_id)
+        except Exception:
+            await self._apologise(response_url, "slash command")
+
+    async def _answer_block_action(self, body: Mapping[str, Any]) -> None:
+        response_url = str(body.get("response_url", ""))
+        actions = body.get("actions") or []
+        if not actions:
+            return
+        action = actions[0]
+        user = body.get("user") or {}
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id", ""
+        )
+        team = (body.get("team") or {}).get("id") or user.get("team_id", "")
+        requester = Requester(
+            platform=PLATFORM,
+            user_id=str(user.get("id", "")),
+            user_name=str(user.get("username") or user.get("name") or ""),
+            conversation_id=str(channel),
+            workspace_id=str(team),
+        )
+        container = body.get("container") or {}
+        message_ts = container.get("message_ts") or action.get("action_ts", "")
+        slack_action_id = str(action.get("action_id", ""))
+        value = str(action.get("value", ""))
+        # One rendered button (block ids carry a per-rendering nonce) acts once, however
+        # many times it is clicked or its payload delivered.
+        key = "slack:action:" + _digest(
+            team, channel, message_ts, action.get("block_id", ""), slack_action_id, value
+        )
+        try:
+            if not await self._claim(key):
+                log.info("ignored a repeated click on one button")
+                return
+            reply = await asyncio.to_thread(
+                self.core.handle_action, core_action_id(slack_action_id), value, requester
+            )
+            payload = render_card(reply.card, nonce=_nonce())
+            if reply.replace_original:
+                await self._respond(response_url, payload, replace_original=True)
+            else:
+                public = reply.visibility is Visibility.PUBLIC
+                response_type = "in_channel" if public else "ephemeral"
+                await self._respond(
+                    response_url, payload, response_type=response_type, replace_original=False
+                )
+        except Exception:
+            await self._apologise(response_url, f"button {slack_action_id[:60]!r}")
+
+    async def _claim(self, key: str) -> bool:
+        return await asyncio.to_thread(claim_once, self.core.engine, key, self.core.clock.now())
+
+    async def _may_upload_charts(self, card: Card) -> bool:
+        return bool(chart_blocks(card)) and await self.scopes.allows("files:write")
+
+    async def _respond(self, response_url: str, payload: Mapping[str, Any], **extra: Any) -> None:
+        """Answer through the interaction's response URL (what bolt's `respond` does, on one
+        shared connection pool instead of a new session per answer)."""
+        if not response_url:
+            log.warning("a Slack interaction came without a response URL; nothing to answer")
+            return
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=RESPONSE_URL_TIMEOUT_SECONDS)
+            )
+        message = {"text": payload["text"], "blocks": payload["blocks"], **extra}
+        result = await AsyncWebhookClient(url=response_url, session=self._session).send_dict(
+            message
+        )
+        if result.status_code != 200:
+            # Expired (30 min) or used up (5 answers) response URLs end here; nothing to retry.
+            log.warning(
+                "Slack refused an answer on its response URL: %s %s",
+                result.status_code,
+                str(result.body)[:200],
+            )
+
+    async def _apologise(self, response_url: str, what: str) -> None:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("unexpected error %s while answering a Slack %s", reference, what)
+        try:
+            apology = APOLOGY.format(reference=reference)
+            await self._respond(
+                response_url,
+                {"text": apology, "blocks": render_card(card(apology, apology))["blocks"]},
+                response_type="ephemeral",
+                replace_original=False,
+            )
+        except Exception:
+            log.warning("could not deliver the apology %s to Slack", reference, exc_info=True)
+
+
+class AckFirst:
+    """Ack-first scheduling: deferred answers start once no Slack request is being acked.
+
+    Every Slack request must be acked within 3 s; its answer may follow any time within 30 min.
+    In a burst, the answers (database queries in threads, which also take the GIL) would
+    otherwise slow the acks of the requests still arriving. Answers wait until no request has
+    been in flight for `quiet_seconds`, and never longer than `max_delay_seconds`.
+    """
+
+    def __init__(self, *, quiet_seconds: float = 0.05, max_delay_seconds: float = 1.0) -> None:
+        self.quiet = quiet_seconds
+        self.max_delay = max_delay_seconds
+        self._in_flight = 0
+        self._last_seen = 0.0
+
+    @contextlib.contextmanager
+    def request(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        self._in_flight += 1
+        self._last_seen = loop.time()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._last_seen = loop.time()
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_delay
+        while (now := loop.time()) < deadline:
+            idle_for = now - self._last_seen
+            if self._in_flight == 0 and idle_for >= self.quiet:
+                return
+            await asyncio.sleep(min(max(self.quiet - idle_for, 0.005), deadline - now))
+
+
+def _plain_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in headers.items()}
+
+
+def _digest(*parts: object) -> str:
+    """A short stable key for an interaction (claim keys are at most 255 characters)."""
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:48]
+
+
+def _nonce() -> str:
+    return secrets.token_hex(4)

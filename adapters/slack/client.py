@@ -1,0 +1,258 @@
+"""Slack Web API plumbing: the client with its retry policy, the bot's scopes, chart uploads.
+
+Retries use slack_sdk's retry-handler hooks, with the sleep injectable (tests never sleep):
+- 429 waits exactly `Retry-After` (up to a ceiling; a longer pause is handed back to the caller);
+- 5xx and dropped connections back off exponentially. Such a failure is *uncertain* for a post
+  (Slack may have stored the message before failing), so a handler built for one delivery first
+  asks `safe_to_retry()` (has the message arrived after all?) and never posts twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import (
+    ClientConnectorError,
+    ClientOSError,
+    ServerConnectionError,
+    ServerDisconnectedError,
+)
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import chart_blocks
+from core.charts import chart_caption, render_png
+from core.views import Card, Chart
+
+log = logging.getLogger(__name__)
+
+SLACK_API_URL = "https://slack.com/api/"
+#: Longest `Retry-After` honoured inside one call; longer pauses go back to the outbox.
+MAX_RETRY_AFTER_SECONDS = 30.0
+#: Seconds before one Web API call gives up.
+API_TIMEOUT_SECONDS = 15
+
+#: The bot scopes each Web API method this adapter calls needs (manifest.yml grants them all).
+SCOPES_BY_METHOD: dict[str, tuple[str, ...]] = {
+    "auth_test": (),
+    "chat_postMessage": ("chat:write",),
+    "conversations_history": ("channels:history", "groups:history"),
+    "files_upload_v2": ("files:write",),
+}
+#: Scopes for what Slack sends us rather than what we call: `/optima`.
+INBOUND_SCOPES = ("commands",)
+
+Sleep = Callable[[float], Awaitable[None]]
+SafeToRetry = Callable[[], Awaitable[bool]]
+
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ServerConnectionError,
+    ServerDisconnectedError,
+    ClientOSError,
+    asyncio.TimeoutError,
+)
+
+
+def retry_after_seconds(headers: Mapping[str, Any] | None) -> float | None:
+    """A 429's `Retry-After`, in seconds (None when absent or unreadable).
+
+    Takes slack_sdk's retry-handler headers (lists of values) or a response's (plain values).
+    """
+    for name, value in (headers or {}).items():
+        if name.lower() == "retry-after":
+            first = value[0] if isinstance(value, list | tuple) and value else value
+            try:
+                return max(0.0, float(first))
+            except (TypeError, ValueError):
+                return None
+    return None
+
+
+class RateLimitRetryHandler(AsyncRetryHandler):
+    """Retries a 429 after exactly the `Retry-After` Slack asked for (1 s if it did not say)."""
+
+    def __init__(
+        self,
+        *,
+        max_retry_count: int = 3,
+        sleep: Sleep = asyncio.sleep,
+        max_wait_seconds: float = MAX_RETRY_AFTER_SECONDS,
+    ) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._sleep = sleep
+        self._max_wait = max_wait_seconds
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        wait = retry_after_seconds(response.headers)
+        return wait is None or wait <= self._max_wait
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        wait = retry_after_seconds(response.headers if response else None)
+        await self._sleep(1.0 if wait is None else wait)
+        state.increment_current_attempt()
+
+
+class TransientErrorRetryHandler(AsyncRetryHandler):
+    """Retries 5xx answers and dropped connections with exponential backoff.
+
+    With `safe_to_retry`, a failed `chat.postMessage` is retried only when that check says the
+    message did not arrive; a check that fails itself means "unknown" and stops the retries.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_retry_count: int = 2,
+        sleep: Sleep = asyncio.sleep,
+        safe_to_retry: SafeToRetry | None = None,
+        backoff_factor: float = 0.5,
+    ) -> None:
+        super().__init__(
+            max_retry_count=max_retry_count,
+            interval_calculator=BackoffRetryIntervalCalculator(backoff_factor=backoff_factor),
+        )
+        self._sleep = sleep
+        self._safe_to_retry = safe_to_retry
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        transient = (response is not None and response.status_code in TRANSIENT_STATUSES) or (
+            error is not None and isinstance(error, TRANSIENT_ERRORS)
+        )
+        if not transient:
+            return False
+        if self._safe_to_retry is None or not request.url.endswith("/chat.postMessage"):
+            return True
+        if isinstance(error, ClientConnectorError):
+            return True  # never connected: nothing can have been posted
+        try:
+            return await self._safe_to_retry()
+        except Exception:
+            log.warning("could not check whether an uncertain Slack post arrived", exc_info=True)
+            return False
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        state.next_attempt_requested = True
+        await self._sleep(self.interval_calculator.calculate_sleep_duration(state.current_attempt))
+        state.increment_current_attempt()
+
+
+def make_web_client(
+    token: str | None,
+    *,
+    api_url: str | None = None,
+    sleep: Sleep = asyncio.sleep,
+    safe_to_retry: SafeToRetry | None = None,
+) -> AsyncWebClient:
+    """An `AsyncWebClient` with CloudOptima's retry policy (see the module docstring)."""
+    return AsyncWebClient(
+        token=token,
+        base_url=api_url or SLACK_API_URL,
+        timeout=API_TIMEOUT_SECONDS,
+        retry_handlers=[
+            RateLimitRetryHandler(sleep=sleep),
+            TransientErrorRetryHandler(sleep=sleep, safe_to_retry=safe_to_retry),
+        ],
+    )
+
+
+class BotScopes:
+    """The bot token's OAuth scopes, read once from `auth.test`'s `x-oauth-scopes` header."""
+
+    def __init__(self, client: AsyncWebClient, *, known: frozenset[str] | None = None) -> None:
+        self._client = client
+        self._scopes = known
+        self._lock = asyncio.Lock()
+
+    async def allows(self, scope: str) -> bool:
+        return scope in await self.get()
+
+    async def get(self) -> frozenset[str]:
+        """The scopes; empty (and asked again next time) when Slack cannot be reached."""
+        if self._scopes is not None:
+            return self._scopes
+        async with self._lock:
+            if self._scopes is None:
+                try:
+                    response = await self._client.auth_test()
+                except Exception:
+                    log.warning(
+                        "auth.test failed; assuming no optional Slack scopes", exc_info=True
+                    )
+                    return frozenset()
+                header = response.headers.get("x-oauth-scopes") or ""
+                self._scopes = frozenset(s.strip() for s in str(header).split(",") if s.strip())
+            return self._scopes
+
+
+# matplotlib's pyplot keeps global state: one figure at a time across threads.
+_PNG_LOCK = threading.Lock()
+
+
+def _png(chart: Chart) -> bytes:
+    with _PNG_LOCK:
+        return render_png(chart)
+
+
+async def upload_charts(
+    client: AsyncWebClient, card: Card, *, channel: str, thread_ts: str | None = None
+) -> int:
+    """Upload each chart of `card` as a PNG to `channel` (in a thread if given); returns count.
+
+    Best effort: the message itself was already delivered, so a failed upload is logged only.
+    """
+    uploaded = 0
+    for chart in chart_blocks(card):
+        try:
+            png = await asyncio.to_thread(_png, chart)
+            await client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts,
+                file=png,
+                filename="cloudoptima-chart.png",
+                title=chart.title,
+                alt_txt=chart_caption(chart),
+            )
+            uploaded += 1
+        except Exception:
+            log.warning("chart upload to Slack channel %s failed", channel, exc_info=True)
+    return uploaded

@@ -1,0 +1,191 @@
+"""Proactive Slack posts (budget alerts, digests): the `core.notify.Notifier` for Slack channels.
+
+Slack has no idempotency key, so each message carries its delivery's key in message metadata
+(`event_type` `cloudoptima_delivery`). After an uncertain failure (a 5xx, a dropped connection, a
+timeout: Slack may have stored the message anyway) the channel's recent history is searched for
+that key before anything is posted again; the outbox does the same through `was_delivered`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from typing import Any
+
+from aiohttp import ClientConnectorError, ClientError
+from slack_sdk.errors import SlackApiError
+
+from adapters.slack.blocks import ChartMode, chart_blocks, render_card
+from adapters.slack.client import (
+    BotScopes,
+    Sleep,
+    make_web_client,
+    retry_after_seconds,
+    upload_charts,
+)
+from core.notify import Delivery, DeliveryError, TargetKind
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT_TYPE = "cloudoptima_delivery"
+#: Recent messages searched for a delivery's key (a retry follows its attempt within minutes).
+HISTORY_LIMIT = 100
+
+_TOKEN_PROBLEM = (
+    "The Slack bot token is invalid, revoked or belongs to a deactivated workspace: reinstall "
+    "the app and update CLOUDOPTIMA_SLACK_BOT_TOKEN."
+)
+#: Slack error codes that no retry can fix, with what to do about each.
+PERMANENT_ERRORS = {
+    "channel_not_found": "Slack channel {channel} does not exist or the bot cannot see it; for a "
+    "private channel, invite the bot first.",
+    "not_in_channel": "The bot is not a member of Slack channel {channel}: invite it with "
+    "`/invite @CloudOptima`.",
+    "is_archived": "Slack channel {channel} is archived: send these notifications elsewhere.",
+    "invalid_auth": _TOKEN_PROBLEM,
+    "not_authed": _TOKEN_PROBLEM,
+    "token_revoked": _TOKEN_PROBLEM,
+    "token_expired": _TOKEN_PROBLEM,
+    "account_inactive": _TOKEN_PROBLEM,
+    "missing_scope": "The Slack app lacks a permission it needs: reinstall it from manifest.yml.",
+    "restricted_action": "The workspace does not allow the bot to post in Slack channel {channel}.",
+    "invalid_blocks": "Slack rejected the message layout (invalid_blocks); this is a bug in "
+    "CloudOptima.",
+    "msg_too_long": "The message is too long for Slack.",
+}
+#: Codes after which Slack may or may not have stored the message.
+UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout"})
+
+
+class SlackNotifier:
+    """Posts cards to Slack channels with `chat.postMessage` (blocks plus a text fallback)."""
+
+    kind = TargetKind.SLACK
+
+    def __init__(
+        self,
+        bot_token: str,
+        *,
+        api_url: str | None = None,
+        sleep: Sleep = asyncio.sleep,
+        scopes: BotScopes | None = None,
+        history_limit: int = HISTORY_LIMIT,
+    ) -> None:
+        self._token = bot_token
+        self._api_url = api_url
+        self._sleep = sleep
+        self._client = make_web_client(bot_token, api_url=api_url, sleep=sleep)
+        self.scopes = scopes or BotScopes(self._client)
+        self._history_limit = history_limit
+
+    async def send(self, delivery: Delivery) -> str:
+        """Post once; return the message's `ts`. Raises `DeliveryError`."""
+        channel = delivery.target.address
+        card = delivery.card
+        upload = bool(chart_blocks(card)) and await self.scopes.allows("files:write")
+        payload = render_card(
+            card,
+            chart_mode=ChartMode.IMAGE if upload else ChartMode.SPARKLINE,
+            nonce=secrets.token_hex(4),
+        )
+
+        async def not_posted_yet() -> bool:
+            return await self._find(delivery) is None
+
+        # A client per delivery: its retry handler checks *this* delivery before re-posting.
+        client = make_web_client(
+            self._token, api_url=self._api_url, sleep=self._sleep, safe_to_retry=not_posted_yet
+        )
+        try:
+            response = await client.chat_postMessage(
+                channel=channel,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                metadata={
+                    "event_type": METADATA_EVENT_TYPE,
+                    "event_payload": {"key": delivery.idempotency_key},
+                },
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            return await self._after_failure(delivery, exc)
+        except ClientConnectorError:
+            # Never connected, even after the retries: nothing can have been posted.
+            raise DeliveryError(
+                "Slack could not be reached; the post will be retried.",
+                permanent=False,
+                code="unreachable",
+            ) from None
+        except (ClientError, TimeoutError) as exc:
+            return await self._after_uncertain_failure(delivery, type(exc).__name__)
+        ts = str(response.get("ts", ""))
+        if upload:
+            await upload_charts(self._client, card, channel=channel, thread_ts=ts)
+        return ts
+
+    async def was_delivered(self, delivery: Delivery) -> bool:
+        """Is a message with this delivery's key in the channel? (False when unknowable.)"""
+        try:
+            return await self._find(delivery) is not None
+        except Exception:
+            log.warning("could not read Slack channel %s", delivery.target.address, exc_info=True)
+            return False
+
+    async def _find(self, delivery: Delivery) -> str | None:
+        """The `ts` of the message carrying the delivery's key, if any; raises if unreadable."""
+        response = await self._client.conversations_history(
+            channel=delivery.target.address,
+            limit=self._history_limit,
+            include_all_metadata=True,
+        )
+        for message in response.get("messages") or []:
+            metadata = message.get("metadata") or {}
+            payload = metadata.get("event_payload") or {}
+            if (
+                metadata.get("event_type") == METADATA_EVENT_TYPE
+                and payload.get("key") == delivery.idempotency_key
+            ):
+                return str(message.get("ts", ""))
+        return None
+
+    async def _after_failure(self, delivery: Delivery, exc: SlackApiError) -> str:
+        channel = delivery.target.address
+        status = exc.response.status_code
+        data: Any = exc.response.data
+        code = str(data.get("error", "")) if isinstance(data, dict) else ""
+        if status == 429 or code == "ratelimited":
+            raise DeliveryError(
+                f"Slack is rate limiting posts to channel {channel}.",
+                permanent=False,
+                retry_after_seconds=retry_after_seconds(exc.response.headers),
+                code="ratelimited",
+            )
+        if code in PERMANENT_ERRORS:
+            raise DeliveryError(
+                PERMANENT_ERRORS[code].format(channel=channel), permanent=True, code=code
+            )
+        if status >= 500 or code in UNCERTAIN_ERRORS:
+            return await self._after_uncertain_failure(delivery, code or f"HTTP {status}")
+        raise DeliveryError(
+            f"Slack refused the message for channel {channel} ({code or f'HTTP {status}'}).",
+            permanent=True,
+            code=code or None,
+        )
+
+    async def _after_uncertain_failure(self, delivery: Delivery, what: str) -> str:
+        """The post may have landed: look before the outbox tries again."""
+        try:
+            ts = await self._find(delivery)
+        except Exception:
+            ts = None
+        if ts is not None:
+            log.info("an uncertain Slack post (%s) had arrived after all", what)
+            return ts
+        raise DeliveryError(
+            f"Slack did not confirm the post to channel {delivery.target.address} ({what}); "
+            "it will be retried.",
+            permanent=False,
+            code=what,
+        )

@@ -1,0 +1,226 @@
+"""A local fake of Slack on 127.0.0.1: Web API, response URLs, file uploads and Socket Mode.
+
+Like bolt-python's `tests/mock_web_api_server`: real HTTP on a free port, canned answers, every
+call recorded per path. Scripted answers (429 with Retry-After, 5xx bursts, Slack error codes,
+"stored but answered 500") are queued per method with `script`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+DEFAULT_SCOPES = "commands,chat:write,files:write,channels:history,groups:history"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class Scripted:
+    status: int = 200
+    body: dict[str, Any] | str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    #: chat.postMessage: store the message even though the answer is an error (uncertain send).
+    store: bool = False
+
+
+class FakeSlack:
+    """Start with `await fake.start()`; `fake.api_url` is the Web API base URL to configure."""
+
+    def __init__(self, *, scopes: str = DEFAULT_SCOPES) -> None:
+        self.scopes = scopes
+        self.calls: dict[str, list[Call]] = defaultdict(list)
+        self.answers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.uploads: dict[str, bytes] = {}
+        self.channels: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
+        self._ts = itertools.count(1)
+        self._file_ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._arrived = asyncio.Condition()
+        self.port = 0
+        # Socket Mode: envelopes to push, acks received.
+        self.socket_outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.socket_acks: list[dict[str, Any]] = []
+        self.socket_connected = asyncio.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlack:
+        app = web.Application(client_max_size=10 * 1024**2)
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)
+        app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/socket", self._socket)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"{self.base_url}/respond/{name}"
+
+    # -- scripting and inspection --------------------------------------------------------------
+
+    def script(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        body: dict[str, Any] | str | None = None,
+        headers: dict[str, str] | None = None,
+        store: bool = False,
+        times: int = 1,
+    ) -> None:
+        """Answer the next `times` calls of `method` like this (then the default again).
+
+        `status=0` drops the connection instead of answering.
+        """
+        for _ in range(times):
+            self._scripts[method].append(Scripted(status, body, headers or {}, store))
+
+    def error(self, method: str, code: str, *, times: int = 1) -> None:
+        """Answer `method` with Slack's usual `200 {"ok": false, "error": code}`."""
+        self.script(method, body={"ok": False, "error": code}, times=times)
+
+    def calls_to(self, method: str) -> list[Call]:
+        return self.calls[method]
+
+    async def wait_for_answers(self, name: str, count: int = 1) -> list[Any]:
+        """Wait until `count` answers reached response URL `name` (wrap in asyncio.timeout)."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.answers[name]) >= count)
+        return self.answers[name]
+
+    async def wait_for_socket_acks(self, count: int = 1) -> list[dict[str, Any]]:
+        """Wait until `count` Socket Mode acks came back (wrap in asyncio.timeout)."""
+        async with self._arrived:
+            await self._arrived.wait_for(lambda: len(self.socket_acks) >= count)
+        return self.socket_acks
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        params: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json":
+            params.update(await request.json())
+        elif request.can_read_body:
+            params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        self.calls[method].append(Call(method, params, dict(request.headers)))
+        if self._scripts[method]:
+            scripted = self._scripts[method].popleft()
+            if scripted.store and method == "chat.postMessage":
+                self._store_message(params)
+            if scripted.status == 0:  # drop the connection without answering
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response()
+            body = scripted.body if scripted.body is not None else {"ok": scripted.status < 400}
+            if isinstance(body, str):
+                return web.Response(status=scripted.status, text=body, headers=scripted.headers)
+            return web.json_response(body, status=scripted.status, headers=scripted.headers)
+        return await self._default(method, params)
+
+    async def _default(self, method: str, params: dict[str, Any]) -> web.StreamResponse:
+        if method == "auth.test":
+            return web.json_response(
+                {"ok": True, "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"},
+                headers={"x-oauth-scopes": self.scopes},
+            )
+        if method == "chat.postMessage":
+            message = self._store_message(params)
+            return web.json_response({"ok": True, "channel": params["channel"], **message})
+        if method == "conversations.history":
+            with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+            limit = int(params.get("limit", 100))
+            messages = list(reversed(self.channels[params["channel"]]))[:limit]
+            if not with_metadata:
+                messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+            return web.json_response({"ok": True, "messages": messages, "has_more": False})
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._file_ids)}"
+            return web.json_response(
+                {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+            )
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            return web.json_response({"ok": True, "files": files})
+        if method == "apps.connections.open":
+            return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
+        return web.json_response({"ok": True})
+
+    def _store_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        ts = f"1700000000.{next(self._ts):06d}"
+        metadata = params.get("metadata")
+        message = {
+            "type": "message",
+            "ts": ts,
+            "text": params.get("text", ""),
+            "blocks": params.get("blocks", []),
+        }
+        if metadata:
+            message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+        self.channels[params["channel"]].append(message)
+        return {"ts": ts, "message": message}
+
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        self.answers[name].append(await request.json())
+        async with self._arrived:
+            self._arrived.notify_all()
+        return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.StreamResponse:
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        self.uploads[file_id] = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    async def _socket(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        self.socket_connected.set()
+
+        async def push() -> None:
+            while True:
+                await ws.send_json(await self.socket_outbox.get())
+
+        pusher = asyncio.create_task(push())
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.TEXT:
+                    self.socket_acks.append(json.loads(message.data))
+                    async with self._arrived:
+                        self._arrived.notify_all()
+        finally:
+            pusher.cancel()
+        return ws

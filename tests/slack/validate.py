@@ -1,0 +1,56 @@
+"""Check a Slack message payload against Block Kit's rules, with slack_sdk's own block models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.models.blocks import Block
+
+from adapters.slack import blocks as limits
+
+
+def assert_valid_message(payload: dict[str, Any]) -> None:
+    """Every block parses, validates and round-trips through slack_sdk; message limits hold."""
+    text = payload.get("text")
+    assert isinstance(text, str) and text.strip(), "a message always carries a text fallback"
+    assert len(text) <= 40_000
+    blocks = payload["blocks"]
+    assert 0 < len(blocks) <= limits.MAX_BLOCKS, f"{len(blocks)} blocks"
+    action_ids: list[str] = []
+    block_ids: list[str] = []
+    for raw in blocks:
+        model = Block.parse(raw)
+        assert model is not None, f"unknown block {raw}"
+        model.validate_json()  # raises SlackObjectFormationError on any limit
+        assert model.to_dict() == raw, f"slack_sdk does not read this block as written: {raw}"
+        if "block_id" in raw:
+            block_ids.append(raw["block_id"])
+        if raw["type"] == "section":
+            for field in raw.get("fields", []):
+                assert len(field["text"]) <= limits.MAX_FIELD_TEXT
+        if raw["type"] == "context":
+            assert len(raw["elements"]) <= 10
+            for element in raw["elements"]:
+                assert len(element["text"]) <= limits.MAX_CONTEXT_TEXT
+        if raw["type"] == "actions":
+            for element in raw["elements"]:
+                action_ids.append(element["action_id"])
+                assert len(element.get("value", "")) <= limits.MAX_BUTTON_VALUE
+        for text in _texts(raw):
+            assert text.strip(), f"Slack refuses empty text: {raw}"
+    assert len(action_ids) == len(set(action_ids)), "action ids must be unique in a message"
+    assert len(block_ids) == len(set(block_ids)), "block ids must be unique in a message"
+
+
+def _texts(node: Any) -> list[str]:
+    """Every `text` of a text object (plain_text / mrkdwn) inside a block."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        if node.get("type") in ("plain_text", "mrkdwn") and isinstance(node.get("text"), str):
+            found.append(node["text"])
+        for value in node.values():
+            found.extend(_texts(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_texts(item))
+    return found
