@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -65,6 +66,41 @@ def serve() -> None:
     upgrade(container.engine)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run_server(container))
+
+
+TEAMS_APP_DIR = Path(__file__).resolve().parent.parent / "teams-app"
+
+
+@app.command("teams-app")
+def teams_app(
+    output: Annotated[Path, typer.Option(help="Where to write the zip")] = TEAMS_APP_DIR
+    / "build"
+    / "cloudoptima-teams.zip",
+) -> None:
+    """Build the Teams app package (upload it in Teams → Apps → Manage your apps)."""
+    from importlib.metadata import version
+
+    from adapters.teams.package import build_package
+    from core.commands import registry
+
+    settings = settings_or_exit()
+    missing = [
+        f"CLOUDOPTIMA_{name.upper()}: required to build the Teams app package"
+        for name in ("teams_app_id", "teams_bot_domain")
+        if not getattr(settings, name)
+    ]
+    if missing:
+        typer.echo("\n".join(missing), err=True)
+        raise typer.Exit(2)
+    path = build_package(
+        TEAMS_APP_DIR,
+        output,
+        bot_id=str(settings.teams_app_id),
+        domain=str(settings.teams_bot_domain),
+        version=version("cloudoptima"),
+        specs=registry.specs(),
+    )
+    typer.echo(f"Teams app package written to {path}")
 
 
 def main() -> None:

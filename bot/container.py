@@ -6,7 +6,7 @@ Tests build a container with overrides (a fixed clock, a fake transport) instead
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -14,6 +14,10 @@ from bot.settings import Settings
 from core.app import CloudOptima
 from core.db import make_engine
 from core.ports import Clock, SystemClock
+
+if TYPE_CHECKING:
+    from adapters.teams.app import TeamsBot
+    from adapters.teams.notifier import TeamsNotifier
 
 
 @dataclass
@@ -45,3 +49,44 @@ def build(
     )
     core = CloudOptima(engine, clock, settings.core_config())
     return Container(settings=settings, engine=engine, clock=clock, core=core)
+
+
+def teams_bot(container: Container, **overrides: Any) -> TeamsBot:
+    """The Teams bot (built once); tests pass `connections=` for outbound tokens."""
+
+    def build_bot() -> TeamsBot:
+        from adapters.teams.app import TeamsBot
+        from adapters.teams.auth import TeamsAuth
+
+        s = container.settings
+        auth = TeamsAuth(
+            app_id=s.teams_app_id,
+            anonymous=s.teams_anonymous,
+            auth_type=s.teams_auth_type,
+            tenant_id=s.teams_tenant_id,
+            client_secret=s.teams_client_secret.get_secret_value()
+            if s.teams_client_secret
+            else None,
+            cert_pfx_path=s.teams_cert_pfx_path,
+            federated_client_id=s.teams_federated_client_id,
+            federated_token_file=s.teams_federated_token_file,
+            openid_metadata_url=s.teams_openid_metadata_url,
+        )
+        return TeamsBot(container.core, container.engine, container.clock, auth, **overrides)
+
+    bot: TeamsBot = container.lazy("teams_bot", build_bot)
+    return bot
+
+
+def teams_notifier(container: Container, **overrides: Any) -> TeamsNotifier:
+    """Posts notification cards to stored Teams conversations (the outbox's Teams notifier)."""
+    from adapters.teams.notifier import TeamsNotifier
+
+    bot = teams_bot(container)
+    return TeamsNotifier(
+        bot.adapter,
+        container.engine,
+        container.clock,
+        app_id=container.settings.teams_app_id,
+        **overrides,
+    )

@@ -12,7 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 
-from bot.container import Container
+from bot.container import Container, teams_bot
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,9 @@ def create_web_app(container: Container) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    if container.settings.teams_enabled:
+        # The bot's own token check guards this route only (not Slack, health or metrics).
+        app.router.add_post("/api/messages", teams_bot(container).handle)
     return app
 
 

@@ -1,6 +1,16 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from core.models.conversations import ConversationRef, ConversationScope
 from core.models.costs import CostRecord, CostScope, CostType, IngestionRun, RunStatus
 from core.models.events import ProcessedEvent
 
-__all__ = ["CostRecord", "CostScope", "CostType", "IngestionRun", "ProcessedEvent", "RunStatus"]
+__all__ = [
+    "ConversationRef",
+    "ConversationScope",
+    "CostRecord",
+    "CostScope",
+    "CostType",
+    "IngestionRun",
+    "ProcessedEvent",
+    "RunStatus",
+]
