@@ -92,14 +92,18 @@ def teams_app(
     if missing:
         typer.echo("\n".join(missing), err=True)
         raise typer.Exit(2)
-    path = build_package(
-        TEAMS_APP_DIR,
-        output,
-        bot_id=str(settings.teams_app_id),
-        domain=str(settings.teams_bot_domain),
-        version=version("cloudoptima"),
-        specs=registry.specs(),
-    )
+    try:
+        path = build_package(
+            TEAMS_APP_DIR,
+            output,
+            bot_id=str(settings.teams_app_id),
+            domain=str(settings.teams_bot_domain),
+            version=version("cloudoptima"),
+            specs=registry.specs(),
+        )
+    except CloudOptimaError as exc:
+        typer.echo(exc.user_message(), err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"Teams app package written to {path}")
 
 

@@ -98,7 +98,9 @@ def conversation_record(activity: Activity) -> ConversationRecord | None:
     scope = conversation_scope(activity)
     tenant = tenant_id(activity)
     reference: ConversationReference = activity.get_conversation_reference()
+    # Per message, not per conversation: the message id, the SDK's request id, the locale.
     reference.activity_id = None
+    reference.request_id = None
     reference.locale = None
     reference.conversation = ConversationAccount(
         id=conversation_id,

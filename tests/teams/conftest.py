@@ -111,7 +111,8 @@ async def start_teams(engine, clock, connector) -> AsyncIterator[Callable[..., A
         values.update(settings)
         container = build(Settings(**values), clock=clock, engine=engine)
         container.core = CountingCloudOptima(engine, clock, container.settings.core_config())
-        teams_bot(container, connections=FakeConnections(), draw_chart=draw_chart)
+        if container.settings.teams_enabled:
+            teams_bot(container, connections=FakeConnections(), draw_chart=draw_chart)
         server = await _serve(create_web_app(container))
         servers.append(server)
         session = ClientSession()

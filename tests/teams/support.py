@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import jwt
+import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from microsoft_agents.hosting.core import (
@@ -41,6 +42,11 @@ CONVERSATIONS = {
     "groupChat": {"id": "19:group-chat-1@thread.v2", "conversationType": "groupChat"},
     "channel": {"id": "19:finops-channel@thread.tacv2", "conversationType": "channel"},
 }
+
+
+#: For tests whose database work is covered on both databases elsewhere: SQLite only (a
+#: PostgreSQL database per test costs seconds).
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 # -- fakes ----------------------------------------------------------------------------------------

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.teams.support import ANN, BOT, CONVERSATIONS, message, seed_costs
+from tests.teams.support import ANN, BOT, CONVERSATIONS, message, seed_costs, sqlite_only
+
+# References and claims are covered on both databases in test_conversation_refs / card actions.
+pytestmark = sqlite_only
 
 
 def texts(card: dict) -> list[str]:
