@@ -1,4 +1,5 @@
-"""Translating Bot Framework activities: command text, who asked, and where to post later.
+"""Translating Bot Framework activities: command text, who asked, where to post later, and the
+messages the bot sends.
 
 Pure functions of an `Activity`; no I/O.
 """
@@ -9,14 +10,31 @@ import html
 import re
 from typing import Any
 
-from microsoft_agents.activity import Activity, ConversationAccount, ConversationReference
+from microsoft_agents.activity import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ConversationAccount,
+    ConversationReference,
+)
 
+from adapters.teams.cards import CONTENT_TYPE
 from core.commands import Requester
 from core.conversations import ConversationRecord
 from core.models import ConversationScope
+from core.views import Card
 
 PLATFORM = "teams"
 _MESSAGE_ID_SUFFIX = re.compile(r";messageid=\d+$", re.IGNORECASE)
+
+
+def card_activity(view: Card, card: dict[str, Any]) -> Activity:
+    """A message carrying the rendered `card` (its summary shows in notifications, previews)."""
+    return Activity(
+        type=ActivityTypes.message,
+        summary=view.summary,
+        attachments=[Attachment(content_type=CONTENT_TYPE, content=card)],
+    )
 
 
 def command_text(activity: Activity) -> str:

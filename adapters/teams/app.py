@@ -23,7 +23,6 @@ from microsoft_agents.activity import (
     Activity,
     ActivityTypes,
     AdaptiveCardInvokeResponse,
-    Attachment,
     InvokeResponse,
 )
 from microsoft_agents.authentication.msal import MsalConnectionManager
@@ -55,15 +54,6 @@ log = logging.getLogger(__name__)
 DUPLICATE_WINDOW_SECONDS = 15
 ALREADY_HANDLED = "That button was just pressed; its result is on its way. Nothing was done twice."
 _MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
-
-
-def card_activity(view: Card, card: dict[str, Any]) -> Activity:
-    """A message carrying `card` (the summary is what notifications and previews show)."""
-    return Activity(
-        type=ActivityTypes.message,
-        summary=view.summary,
-        attachments=[Attachment(content_type=CONTENT_TYPE, content=card)],
-    )
 
 
 class TeamsBot:
@@ -222,7 +212,7 @@ class TeamsBot:
                     )
                 )
             elif context.activity.type == ActivityTypes.message:
-                await context.send_activity(card_activity(view, card))
+                await context.send_activity(activities.card_activity(view, card))
         except Exception:
             log.exception("could not tell the user about error %s", reference)
 
@@ -232,7 +222,7 @@ class TeamsBot:
         return await asyncio.to_thread(render_card, view, draw_chart=self._draw_chart)
 
     async def _message(self, view: Card) -> Activity:
-        return card_activity(view, await self._render(view))
+        return activities.card_activity(view, await self._render(view))
 
     async def _remember(self, activity: Activity) -> None:
         """Store (or refresh) where this conversation can be reached later."""
@@ -259,17 +249,28 @@ class TeamsBot:
         return await asyncio.to_thread(claim_once, self.engine, key, self.clock.now())
 
     async def _claim_invoke(self, activity: Activity, verb: str, data: dict[str, Any]) -> bool:
-        """One effect per invoke id (Teams retries) and per card+verb+data in a short window
-        (double clicks, two people pressing the same button in a channel)."""
+        """One effect per invoke id (Teams retries) and per card+verb+data within
+        `DUPLICATE_WINDOW_SECONDS` (double clicks, two people pressing one button in a channel).
+
+        Presses are bucketed on two grids of twice the window, offset by one window: two presses
+        closer than the window always share a bucket on one grid; presses two windows apart never
+        do. A press counts if none of its claims was taken before.
+        """
         if activity.id and not await self._claim(f"teams:invoke:{activity.id}"):
             return False
-        window = int(self.clock.now().timestamp()) // DUPLICATE_WINDOW_SECONDS
         press = json.dumps(
-            [activities.base_conversation_id(activity), activity.reply_to_id, verb, data, window],
+            [activities.base_conversation_id(activity), activity.reply_to_id, verb, data],
             sort_keys=True,
             default=str,
         )
-        return await self._claim("teams:press:" + hashlib.sha256(press.encode("utf-8")).hexdigest())
+        now = self.clock.now().timestamp()
+        size = 2 * DUPLICATE_WINDOW_SECONDS
+        fresh = True
+        for grid, offset in (("a", 0), ("b", DUPLICATE_WINDOW_SECONDS)):
+            bucket = f"{press}|{grid}{int((now + offset) // size)}"
+            digest = hashlib.sha256(bucket.encode("utf-8")).hexdigest()
+            fresh = await self._claim(f"teams:press:{digest}") and fresh
+        return fresh
 
 
 def _refuse(refusal: Refusal) -> web.Response:

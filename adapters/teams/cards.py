@@ -90,11 +90,6 @@ def render_card(
     return card
 
 
-def attachment(card: Element) -> dict[str, Any]:
-    """The Bot Framework attachment that carries `card`."""
-    return {"contentType": CONTENT_TYPE, "content": card}
-
-
 def card_bytes(card: Element) -> int:
     """Size of the card as sent (compact JSON, UTF-8)."""
     return len(json.dumps(card, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))

@@ -21,8 +21,7 @@ from microsoft_agents.activity import Activity, ConversationReference, ResourceR
 from microsoft_agents.hosting.core import ChannelServiceAdapter, ClaimsIdentity, TurnContext
 from sqlalchemy import Engine
 
-from adapters.teams.activities import PLATFORM
-from adapters.teams.app import card_activity
+from adapters.teams.activities import PLATFORM, card_activity
 from adapters.teams.cards import render_card
 from core.conversations import ConversationRecord, disable_reference, find_reference
 from core.notify import Delivery, DeliveryError, TargetKind

@@ -107,10 +107,29 @@ async def test_a_double_click_on_the_same_card_runs_once(costs_card, connector, 
     await server.post(press())  # a new activity id, same card, verb and data
     assert len(server.core.actions) == 1
 
-    clock.current += timedelta(seconds=30)  # outside the duplicate window: a deliberate press
+    clock.current += timedelta(seconds=30)  # two windows later: a deliberate press
     status, body = await server.post(press())
     assert (status, body["type"]) == (200, "application/vnd.microsoft.card.adaptive")
     assert len(server.core.actions) == 2
+
+
+@sqlite_only
+@pytest.mark.parametrize("first_second", [0, 10, 20, 29])
+async def test_presses_closer_than_the_window_count_once_wherever_they_fall(
+    costs_card, connector, clock, first_second
+):
+    server, card = costs_card
+    button = buttons(card)["By location"]
+    clock.current += timedelta(seconds=first_second)
+    await server.post(invoke(button["verb"], button["data"]["value"], connector.url))
+
+    clock.current += timedelta(seconds=14)
+    _status, body = await server.post(
+        invoke(button["verb"], button["data"]["value"], connector.url)
+    )
+
+    assert body["type"] == "application/vnd.microsoft.activity.message"
+    assert len(server.core.actions) == 1
 
 
 @sqlite_only
