@@ -52,7 +52,8 @@ class TeamsNotifier:
         jitter: Callable[[], float] = random.random,
         max_attempts: int = 4,
         base_delay_seconds: float = 1.0,
-        max_delay_seconds: float = 30.0,
+        max_delay_seconds: float = 8.0,
+        max_total_wait_seconds: float = 10.0,
         render: Callable[..., dict[str, Any]] = render_card,
     ) -> None:
         self.adapter = adapter
@@ -64,6 +65,9 @@ class TeamsNotifier:
         self.max_attempts = max_attempts
         self.base_delay_seconds = base_delay_seconds
         self.max_delay_seconds = max_delay_seconds
+        #: Waits inside one `send` stay under this (keep it below the outbox's send timeout);
+        #: a longer pause goes back to the caller as `retry_after_seconds`.
+        self.max_total_wait_seconds = max_total_wait_seconds
         self._render = render
 
     async def send(self, delivery: Delivery) -> str:
@@ -84,19 +88,22 @@ class TeamsNotifier:
             )
         card = await asyncio.to_thread(self._render, delivery.card)
         message = card_activity(delivery.card, card)
+        waited = 0.0
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = await self._send_once(record, message)
                 return (response.id or "") if response else ""
             except aiohttp.ClientResponseError as exc:
-                await self._after_refusal(exc, record, key, attempt)
+                delay = await self._after_refusal(exc, key, attempt, waited)
             except aiohttp.ClientConnectorError:
                 # Nothing reached Teams: safe to retry.
-                if attempt == self.max_attempts:
+                delay = self._backoff(attempt)
+                if attempt == self.max_attempts or waited + delay > self.max_total_wait_seconds:
                     raise DeliveryError(
-                        "Could not connect to the Teams service.", permanent=False, code="connect"
+                        "Could not connect to the Teams service.",
+                        permanent=False,
+                        code="refused_connection",
                     ) from None
-                await self._sleep(self._backoff(attempt))
             except (aiohttp.ClientError, TimeoutError) as exc:
                 # The message may or may not have arrived: let the caller decide.
                 raise DeliveryError(
@@ -104,6 +111,8 @@ class TeamsNotifier:
                     permanent=False,
                     code="uncertain",
                 ) from exc
+            await self._sleep(delay)
+            waited += delay
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def was_delivered(self, delivery: Delivery) -> bool:
@@ -140,8 +149,9 @@ class TeamsNotifier:
         return sent[0] if sent else None
 
     async def _after_refusal(
-        self, exc: aiohttp.ClientResponseError, record: ConversationRecord, key: str, attempt: int
-    ) -> None:
+        self, exc: aiohttp.ClientResponseError, key: str, attempt: int, waited: float
+    ) -> float:
+        """How long to wait before the next attempt; raises when there is none."""
         status = exc.status
         if status in GONE_STATUSES:
             reason = f"Teams refused the message (HTTP {status}): the bot was removed or blocked."
@@ -157,8 +167,11 @@ class TeamsNotifier:
                 code=f"http_{status}",
             ) from None
         retry_after = self._retry_after(exc.headers)
-        if attempt == self.max_attempts or (
-            retry_after is not None and retry_after > self.max_delay_seconds
+        delay = retry_after if retry_after is not None else self._backoff(attempt)
+        if (
+            attempt == self.max_attempts
+            or delay > self.max_delay_seconds
+            or waited + delay > self.max_total_wait_seconds
         ):
             raise DeliveryError(
                 f"Teams is busy (HTTP {status}); try again later.",
@@ -166,9 +179,8 @@ class TeamsNotifier:
                 retry_after_seconds=retry_after,
                 code=f"http_{status}",
             ) from None
-        delay = retry_after if retry_after is not None else self._backoff(attempt)
         log.info("Teams answered %s; retrying in %.1f s (attempt %d)", status, delay, attempt)
-        await self._sleep(delay)
+        return delay
 
     def _backoff(self, attempt: int) -> float:
         """Exponential with equal jitter: half the step, plus up to half again at random."""

@@ -3,10 +3,12 @@ Teams' retry rules, against the local Bot Connector."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.container import teams_notifier
-from core.conversations import find_reference, reference_key
+from core.conversations import find_reference, reference_key, save_reference
 from core.notify import Delivery, DeliveryError, Target, TargetKind
 from core.views import Context, Header, Severity, Text, card
 from tests.teams.support import (
@@ -136,6 +138,20 @@ async def test_throttling_that_outlasts_the_attempts_is_a_transient_failure(inst
 
 
 @sqlite_only
+async def test_waits_beyond_the_budget_of_one_send_are_handed_back(installed, connector):
+    _server, notifier, sleep = await installed()
+    connector.fail_next(429, {"Retry-After": "6"}, times=2)
+
+    with pytest.raises(DeliveryError) as error:
+        await notifier.send(delivery(CHANNEL))
+
+    # 6 s waited, 6 more would pass the 10 s budget (the outbox's send timeout is 20 s).
+    assert sleep.waits == [6.0]
+    assert error.value.retry_after_seconds == 6.0
+    assert len(connector.calls) == 2
+
+
+@sqlite_only
 async def test_a_long_retry_after_is_handed_back_instead_of_slept(installed, connector):
     _server, notifier, sleep = await installed()
     connector.fail_next(429, {"Retry-After": "Fri, 27 Nov 2026 09:35:00 GMT"})
@@ -170,6 +186,30 @@ async def test_a_removed_bot_fails_permanently_and_disables_the_target(
         await notifier.send(delivery(CHANNEL))
     assert again.value.code == "target_disabled"
     assert connector.calls == []  # a disabled target is not even tried
+
+
+@sqlite_only
+async def test_an_unreachable_service_is_retried_then_reported_as_never_connected(
+    installed, engine, clock
+):
+    _server, notifier, sleep = await installed()
+    stored = find_reference(engine, "teams", reference_key(CHANNEL))
+    closed_port = "http://127.0.0.1:1/"
+    save_reference(
+        engine,
+        replace(
+            stored,
+            service_url=closed_port,
+            reference=stored.reference | {"serviceUrl": closed_port},
+        ),
+        clock.now(),
+    )
+
+    with pytest.raises(DeliveryError) as error:
+        await notifier.send(delivery(CHANNEL))
+
+    assert (error.value.permanent, error.value.code) == (False, "refused_connection")
+    assert sleep.waits == [0.75, 1.5, 3.0]
 
 
 @sqlite_only
