@@ -72,7 +72,6 @@ class TeamsBot:
         self.core = core
         self.engine = engine
         self.clock = clock
-        self.auth = auth
         self._draw_chart = draw_chart
         configuration = auth_configuration(auth)
         #: Outbound tokens (replies, proactive sends); tests pass a stub.
@@ -132,9 +131,9 @@ class TeamsBot:
             await context.send_activity(await self._message(reply.card))
             return
         # Action.Submit: the fallback of Action.Execute on clients older than card version 1.4.
-        if not await self._claim(f"teams:submit:{activity.id}"):
-            return
         action_id, value = submitted
+        if not await self._claim_press(activity, action_id, activity.value):
+            return
         reply = await asyncio.to_thread(self.core.handle_action, action_id, value, requester)
         message = await self._message(reply.card)
         if reply.replace_original and activity.reply_to_id:
@@ -151,7 +150,7 @@ class TeamsBot:
         verb = str(activity.value["action"]["verb"])
         fields = data if isinstance(data, dict) else {}
         value = fields.get("value")
-        if not await self._claim_invoke(activity, verb, fields):
+        if not await self._claim_press(activity, verb, fields):
             return AdaptiveCardInvokeResponse(
                 status_code=HTTPStatus.OK, type=_MESSAGE_TYPE, value=ALREADY_HANDLED
             )
@@ -248,15 +247,15 @@ class TeamsBot:
             key = "teams:h:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
         return await asyncio.to_thread(claim_once, self.engine, key, self.clock.now())
 
-    async def _claim_invoke(self, activity: Activity, verb: str, data: dict[str, Any]) -> bool:
-        """One effect per invoke id (Teams retries) and per card+verb+data within
+    async def _claim_press(self, activity: Activity, verb: str, data: Any) -> bool:
+        """One effect per activity id (Teams retries) and per card+verb+data within
         `DUPLICATE_WINDOW_SECONDS` (double clicks, two people pressing one button in a channel).
 
         Presses are bucketed on two grids of twice the window, offset by one window: two presses
         closer than the window always share a bucket on one grid; presses two windows apart never
         do. A press counts if none of its claims was taken before.
         """
-        if activity.id and not await self._claim(f"teams:invoke:{activity.id}"):
+        if activity.id and not await self._claim(f"teams:activity:{activity.id}"):
             return False
         press = json.dumps(
             [activities.base_conversation_id(activity), activity.reply_to_id, verb, data],

@@ -148,6 +148,10 @@ async def test_the_submit_fallback_updates_the_card_in_place(costs_card, connect
     assert any(t.startswith("Costs by subscription") for t in texts(updated))
     assert "Drill-down requested by Ann Admin" in texts(updated)
 
+    await server.post(submit)  # delivered again
+    assert len(connector.calls) == 1
+    assert len(server.core.actions) == 1
+
 
 @sqlite_only
 async def test_a_button_from_an_unknown_version_explains_itself(start_teams, connector):
