@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import jsonschema
 import jwt
 import pytest
 from aiohttp import web
@@ -42,6 +47,23 @@ CONVERSATIONS = {
     "groupChat": {"id": "19:group-chat-1@thread.v2", "conversationType": "groupChat"},
     "channel": {"id": "19:finops-channel@thread.tacv2", "conversationType": "channel"},
 }
+
+
+SCHEMA = Path(__file__).parent / "schema" / "adaptive-card-1.5.json"
+
+
+@cache
+def validator() -> jsonschema.Draft6Validator:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.Draft6Validator.check_schema(schema)
+    return jsonschema.Draft6Validator(schema)
+
+
+def assert_valid_card(card_json: dict) -> None:
+    """The card validates against the Adaptive Cards 1.5 schema (all errors listed if not)."""
+    errors = sorted(validator().iter_errors(card_json), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors)
+    assert card_json["version"] == "1.5"
 
 
 #: For tests whose database work is covered on both databases elsewhere: SQLite only (a
@@ -79,13 +101,16 @@ class FakeBotConnector:
         return [c for c in self.calls if c.method == "POST"]
 
     def cards(self) -> list[dict[str, Any]]:
-        """Adaptive cards of the delivered messages, in order."""
-        return [
+        """Adaptive cards of the delivered messages, in order (each checked against the schema)."""
+        cards = [
             a["content"]
             for c in self.calls
             if c.method in ("POST", "PUT")
             for a in c.body.get("attachments") or []
         ]
+        for card in cards:
+            assert_valid_card(card)
+        return cards
 
     async def _handle(self, request: web.Request) -> web.Response:
         try:
@@ -279,6 +304,22 @@ def _channel_data(scope: str) -> dict[str, Any]:
     return data
 
 
+def _activity(
+    kind: str, service_url: str, scope: str, sender: dict[str, str], activity_id: str | None
+) -> dict[str, Any]:
+    """The envelope every Teams activity shares."""
+    return {
+        "type": kind,
+        "id": activity_id or f"f:{uuid.uuid4().hex}",
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": sender,
+        "recipient": BOT,
+        "conversation": _conversation(scope),
+        "channelData": _channel_data(scope),
+    }
+
+
 def message(
     text: str,
     service_url: str,
@@ -291,23 +332,15 @@ def message(
     """A message as Teams sends it; in shared conversations the bot is @mentioned."""
     mention = scope != "personal" if mention is None else mention
     activity_id = activity_id or f"1700000{uuid.uuid4().int % 10**6:06d}"
-    conversation = _conversation(scope)
-    if scope == "channel":
-        conversation["id"] = f"{conversation['id']};messageid={activity_id}"
-    activity: dict[str, Any] = {
-        "type": "message",
-        "id": activity_id,
-        "timestamp": "2026-11-27T09:30:00.000Z",
-        "serviceUrl": service_url,
-        "channelId": "msteams",
-        "from": sender,
-        "recipient": BOT,
-        "conversation": conversation,
-        "channelData": _channel_data(scope),
-        "locale": "en-US",
-        "text": f"<at>CloudOptima</at> {text}" if mention else text,
-        "textFormat": "plain",
-    }
+    activity = _activity("message", service_url, scope, sender, activity_id)
+    if scope == "channel":  # a channel message's conversation names its thread
+        activity["conversation"]["id"] += f";messageid={activity_id}"
+    activity.update(
+        timestamp="2026-11-27T09:30:00.000Z",
+        locale="en-US",
+        text=f"<at>CloudOptima</at> {text}" if mention else text,
+        textFormat="plain",
+    )
     if mention:
         activity["entities"] = [
             {"type": "mention", "text": "<at>CloudOptima</at>", "mentioned": BOT}
@@ -326,18 +359,11 @@ def invoke(
     activity_id: str | None = None,
 ) -> dict[str, Any]:
     """An Action.Execute press: invoke `adaptiveCard/action`."""
-    return {
-        "type": "invoke",
-        "name": "adaptiveCard/action",
-        "id": activity_id or f"f:{uuid.uuid4().hex}",
-        "serviceUrl": service_url,
-        "channelId": "msteams",
-        "from": sender,
-        "recipient": BOT,
-        "conversation": _conversation(scope),
-        "channelData": _channel_data(scope),
-        "replyToId": reply_to_id,
-        "value": {
+    activity = _activity("invoke", service_url, scope, sender, activity_id)
+    activity.update(
+        name="adaptiveCard/action",
+        replyToId=reply_to_id,
+        value={
             "action": {
                 "type": "Action.Execute",
                 "verb": verb,
@@ -345,22 +371,14 @@ def invoke(
             },
             "trigger": "manual",
         },
-    }
+    )
+    return activity
 
 
 def conversation_update(
     service_url: str, *, scope: str, added: list | None = None, removed: list | None = None
 ) -> dict[str, Any]:
-    activity: dict[str, Any] = {
-        "type": "conversationUpdate",
-        "id": f"f:{uuid.uuid4().hex}",
-        "serviceUrl": service_url,
-        "channelId": "msteams",
-        "from": ANN,
-        "recipient": BOT,
-        "conversation": _conversation(scope),
-        "channelData": _channel_data(scope),
-    }
+    activity = _activity("conversationUpdate", service_url, scope, ANN, None)
     if added is not None:
         activity["membersAdded"] = added
     if removed is not None:
@@ -369,14 +387,30 @@ def conversation_update(
 
 
 def installation_update(service_url: str, *, scope: str, action: str) -> dict[str, Any]:
-    return {
-        "type": "installationUpdate",
-        "id": f"f:{uuid.uuid4().hex}",
-        "action": action,
-        "serviceUrl": service_url,
-        "channelId": "msteams",
-        "from": ANN,
-        "recipient": BOT,
-        "conversation": _conversation(scope),
-        "channelData": _channel_data(scope),
-    }
+    return _activity("installationUpdate", service_url, scope, ANN, None) | {"action": action}
+
+
+def nodes(card: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a card, depth first."""
+    if isinstance(card, dict):
+        yield card
+        for value in card.values():
+            yield from nodes(value)
+    elif isinstance(card, list):
+        for item in card:
+            yield from nodes(item)
+
+
+def texts(card: dict[str, Any]) -> list[str]:
+    """Every text in a card, depth first (TextBlocks, and facts as `title: value`)."""
+    return [
+        node["text"] if node.get("type") == "TextBlock" else f"{node['title']}: {node['value']}"
+        for node in nodes(card)
+        if node.get("type") == "TextBlock"
+        or ("title" in node and "value" in node and "type" not in node)
+    ]
+
+
+def buttons(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Action.Execute buttons of a card by title."""
+    return {n["title"]: n for n in nodes(card) if n.get("type") == "Action.Execute"}

@@ -9,27 +9,17 @@ from datetime import timedelta
 
 import pytest
 
-from tests.teams.support import ANN, BOB, invoke, message, seed_costs, sqlite_only
-from tests.teams.test_cards import assert_valid_card
-from tests.teams.test_messages_http import texts
-
-
-def buttons(card: dict) -> dict[str, dict]:
-    """Action.Execute buttons of a card by title."""
-    found: dict[str, dict] = {}
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "Action.Execute":
-                found[node["title"]] = node
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found
+from tests.teams.support import (
+    ANN,
+    BOB,
+    assert_valid_card,
+    buttons,
+    invoke,
+    message,
+    seed_costs,
+    sqlite_only,
+    texts,
+)
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ import json
 import os
 from datetime import date
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 
-import jsonschema
 import pytest
 
 from adapters.teams.cards import (
@@ -43,25 +41,11 @@ from core.views import (
     Text,
     card,
 )
-from tests.teams.support import fake_drawer, seed_costs
+from tests.teams.support import assert_valid_card, fake_drawer, seed_costs
 
 HERE = Path(__file__).parent
 GOLDEN = HERE / "golden"
 ANN = Requester(platform="teams", user_id="aad-ann", user_name="Ann Admin", workspace_id="t")
-
-
-@cache
-def validator() -> jsonschema.Draft6Validator:
-    schema = json.loads((HERE / "schema" / "adaptive-card-1.5.json").read_text())
-    jsonschema.Draft6Validator.check_schema(schema)
-    return jsonschema.Draft6Validator(schema)
-
-
-def assert_valid_card(card_json: dict) -> None:
-    """The card validates against the Adaptive Cards 1.5 schema (all errors listed if not)."""
-    errors = sorted(validator().iter_errors(card_json), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors)
-    assert card_json["version"] == "1.5"
 
 
 def assert_golden(name: str, card_json: dict) -> None:

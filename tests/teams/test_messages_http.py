@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.teams.support import ANN, BOT, CONVERSATIONS, message, seed_costs, sqlite_only
+from tests.teams.support import ANN, BOT, CONVERSATIONS, message, seed_costs, sqlite_only, texts
 
 # References and claims are covered on both databases in test_conversation_refs / card actions.
 pytestmark = sqlite_only
-
-
-def texts(card: dict) -> list[str]:
-    """Every text in a card, depth first (TextBlocks, facts, columns)."""
-    found: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "TextBlock":
-                found.append(node["text"])
-            if "title" in node and "value" in node and "type" not in node:
-                found.append(f"{node['title']}: {node['value']}")
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card)
-    return found
 
 
 @pytest.mark.parametrize("scope", ["personal", "groupChat", "channel"])
