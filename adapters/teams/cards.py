@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from core.charts import chart_caption, render_png, sparkline
@@ -74,12 +75,12 @@ def render_card(
 ) -> Element:
     """The Adaptive Card for `view`, at most `max_bytes` of compact JSON whenever possible."""
     has_chart = any(isinstance(block, Chart) and block.points for block in view.blocks)
-    sizes = CHART_SIZES if (has_chart and draw_chart is not None) else ()
-    for width, height in sizes:
-        assert draw_chart is not None
-        card = _card(view, lambda chart, w=width, h=height: _chart_image(chart, draw_chart, w, h))
-        if card_bytes(card) <= max_bytes:
-            return card
+    if has_chart and draw_chart is not None:
+        for width, height in CHART_SIZES:
+            image = partial(_chart_image, draw=draw_chart, width=width, height=height)
+            card = _card(view, image)
+            if card_bytes(card) <= max_bytes:
+                return card
     card = _card(view, _chart_sparkline)
     while card_bytes(card) > max_bytes:
         smaller = _trim_longest_table(view)
