@@ -8,6 +8,7 @@ import signal
 import sys
 from collections import Counter
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -340,6 +341,45 @@ async def _serve(container: Container) -> None:
     finally:
         if slack is not None:
             await slack.close()  # finish the answers in flight (idempotent)
+
+
+TEAMS_APP_DIR = Path(__file__).resolve().parent.parent / "teams-app"
+
+
+@app.command("teams-app")
+def teams_app(
+    output: Annotated[Path, typer.Option(help="Where to write the zip")] = TEAMS_APP_DIR
+    / "build"
+    / "cloudoptima-teams.zip",
+) -> None:
+    """Build the Teams app package (upload it in Teams → Apps → Manage your apps)."""
+    from importlib.metadata import version
+
+    from adapters.teams.package import build_package
+    from core.commands import registry
+
+    settings = settings_or_exit()
+    missing = [
+        f"CLOUDOPTIMA_{name.upper()}: required to build the Teams app package"
+        for name in ("teams_app_id", "teams_bot_domain")
+        if not getattr(settings, name)
+    ]
+    if missing:
+        typer.echo("\n".join(missing), err=True)
+        raise typer.Exit(2)
+    try:
+        path = build_package(
+            TEAMS_APP_DIR,
+            output,
+            bot_id=str(settings.teams_app_id),
+            domain=str(settings.teams_bot_domain),
+            version=version("cloudoptima"),
+            specs=registry.specs(),
+        )
+    except CloudOptimaError as exc:
+        typer.echo(exc.user_message(), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"Teams app package written to {path}")
 
 
 def main() -> None:

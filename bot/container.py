@@ -9,7 +9,7 @@ import logging
 import ssl
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 from sqlalchemy import Engine
@@ -37,6 +37,10 @@ OUTBOX_DELIVERIES = Counter(
     "Outbox delivery attempts by target kind and outcome",
     ["kind", "outcome"],
 )
+
+if TYPE_CHECKING:
+    from adapters.teams.app import TeamsBot
+    from adapters.teams.notifier import TeamsNotifier
 
 
 @dataclass
@@ -254,6 +258,8 @@ def chat_notifiers(container: Container) -> dict[TargetKind, Notifier]:
     slack = slack_notifier(container)
     if slack is not None:
         notifiers[TargetKind.SLACK] = slack
+    if container.settings.teams_enabled:
+        notifiers[TargetKind.TEAMS] = teams_notifier(container)
     return notifiers
 
 
@@ -267,3 +273,44 @@ def slack_notifier(container: Container) -> SlackNotifier | None:
         "slack_notifier", lambda: SlackNotifier(bot_token, api_url=settings.slack_api_url)
     )
     return notifier
+
+
+def teams_bot(container: Container, **overrides: Any) -> TeamsBot:
+    """The Teams bot (built once); tests pass `connections=` for outbound tokens."""
+
+    def build_bot() -> TeamsBot:
+        from adapters.teams.app import TeamsBot
+        from adapters.teams.auth import TeamsAuth
+
+        s = container.settings
+        auth = TeamsAuth(
+            app_id=s.teams_app_id,
+            anonymous=s.teams_anonymous,
+            auth_type=s.teams_auth_type,
+            tenant_id=s.teams_tenant_id,
+            client_secret=s.teams_client_secret.get_secret_value()
+            if s.teams_client_secret
+            else None,
+            cert_pfx_path=s.teams_cert_pfx_path,
+            federated_client_id=s.teams_federated_client_id,
+            federated_token_file=s.teams_federated_token_file,
+            openid_metadata_url=s.teams_openid_metadata_url,
+        )
+        return TeamsBot(container.core, container.engine, container.clock, auth, **overrides)
+
+    bot: TeamsBot = container.lazy("teams_bot", build_bot)
+    return bot
+
+
+def teams_notifier(container: Container, **overrides: Any) -> TeamsNotifier:
+    """Posts notification cards to stored Teams conversations (the outbox's Teams notifier)."""
+    from adapters.teams.notifier import TeamsNotifier
+
+    bot = teams_bot(container)
+    return TeamsNotifier(
+        bot.adapter,
+        container.engine,
+        container.clock,
+        app_id=container.settings.teams_app_id,
+        **overrides,
+    )

@@ -12,7 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 
-from bot.container import Container, slack_bot
+from bot.container import Container, slack_bot, teams_bot
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,9 @@ def create_web_app(container: Container) -> web.Application:
             await asyncio.wait_for(slack.close(), timeout=10)
 
         app.on_cleanup.append(finish_slack_answers)
+    if container.settings.teams_enabled:
+        # The bot's own token check guards this route only (not Slack, health or metrics).
+        app.router.add_post("/api/messages", teams_bot(container).handle)
     return app
 
 

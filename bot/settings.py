@@ -138,6 +138,42 @@ class Settings(BaseSettings):
     cleanup_interval_hours: float = Field(6, ge=0.25, le=168)
     processed_event_retention_days: int = Field(7, ge=1, le=365)
     job_run_retention_days: int = Field(30, ge=1, le=3650)
+    # -- Microsoft Teams -----------------------------------------------------------------------
+    teams_app_id: str | None = Field(
+        None,
+        description="The bot's Microsoft App ID (Azure Bot / Entra app client id); "
+        "serves /api/messages with every request's token checked",
+    )
+    teams_auth_type: Literal[
+        "client_secret",
+        "certificate",
+        "user_managed_identity",
+        "system_managed_identity",
+        "federated_credentials",
+        "workload_identity",
+    ] = "client_secret"
+    teams_tenant_id: str | None = Field(None, description="The bot's Entra tenant (single-tenant)")
+    teams_client_secret: SecretStr | None = None
+    teams_cert_pfx_path: str | None = Field(None, description="PFX certificate (certificate auth)")
+    teams_federated_client_id: str | None = Field(
+        None, description="Managed identity client id (federated_credentials auth)"
+    )
+    teams_federated_token_file: str | None = Field(
+        None, description="Projected token file (workload_identity auth, e.g. AKS)"
+    )
+    teams_anonymous: bool = Field(
+        False,
+        description="Serve /api/messages without token checks (local demo and tests only; "
+        "needs CLOUDOPTIMA_DEMO=true and no app id)",
+    )
+    teams_openid_metadata_url: str | None = Field(
+        None,
+        description="Take token signing keys from this OpenID document's jwks_uri instead of "
+        "the Bot Framework / Entra defaults (tests, sovereign clouds)",
+    )
+    teams_bot_domain: str | None = Field(
+        None, description="Public host of the messaging endpoint (Teams app package validDomains)"
+    )
 
     _split_lists = field_validator("scopes", "admins", "viewers", mode="before")(_split_list)
 
@@ -177,6 +213,11 @@ class Settings(BaseSettings):
         return settings
 
     # -- derived -------------------------------------------------------------------------------
+    @property
+    def teams_enabled(self) -> bool:
+        """Serve /api/messages: an app id is configured, or anonymous access explicitly is."""
+        return bool(self.teams_app_id) or self.teams_anonymous
+
     @property
     def scope_list(self) -> list[Scope]:
         return [parse_scope(path) for path in self.scopes]
@@ -232,6 +273,7 @@ def _cross_field_problems(raw: dict[str, Any]) -> list[str]:
         "slack_bot_token"
     ):
         problems.append(f"{ENV_PREFIX}SLACK_BOT_TOKEN: required to answer in Slack")
+    problems.extend(_teams_problems(raw, demo))
     if not demo and not raw.get("scopes"):
         problems.append(
             f"{ENV_PREFIX}SCOPES: set at least one scope to ingest (or CLOUDOPTIMA_DEMO=true "
@@ -258,6 +300,37 @@ def _delivery_problems(raw: dict[str, Any]) -> list[str]:
             "taken over and sent twice"
         )
     return problems
+
+
+_TEAMS_AUTH_NEEDS = {
+    "client_secret": ("teams_tenant_id", "teams_client_secret"),
+    "certificate": ("teams_tenant_id", "teams_cert_pfx_path"),
+    "federated_credentials": ("teams_tenant_id", "teams_federated_client_id"),
+    "workload_identity": ("teams_tenant_id", "teams_federated_token_file"),
+}
+
+
+def _teams_problems(raw: dict[str, Any], demo: bool) -> list[str]:
+    anonymous = str(raw.get("teams_anonymous", "")).lower() in ("1", "true", "yes", "on")
+    app_id = raw.get("teams_app_id")
+    if anonymous and not demo:
+        return [
+            f"{ENV_PREFIX}TEAMS_ANONYMOUS: token checks may only be off for the local demo "
+            f"(set {ENV_PREFIX}DEMO=true), never in production"
+        ]
+    if anonymous and app_id:
+        return [
+            f"{ENV_PREFIX}TEAMS_ANONYMOUS: with {ENV_PREFIX}TEAMS_APP_ID set every request's "
+            "token is checked; unset one of them"
+        ]
+    if not app_id:
+        return []
+    auth = str(raw.get("teams_auth_type") or "client_secret")
+    return [
+        f"{ENV_PREFIX}{name.upper()}: required when TEAMS_AUTH_TYPE={auth}"
+        for name in _TEAMS_AUTH_NEEDS.get(auth, ())
+        if not raw.get(name)
+    ]
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -1,11 +1,14 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from core.models.conversations import ConversationRef, ConversationScope
 from core.models.costs import CostRecord, CostScope, CostType, IngestionRun, RunStatus
 from core.models.events import ProcessedEvent
 from core.models.jobs import JobRun, JobRunStatus
 from core.models.outbox import OutboxMessage, OutboxStatus
 
 __all__ = [
+    "ConversationRef",
+    "ConversationScope",
     "CostRecord",
     "CostScope",
     "CostType",
