@@ -1,6 +1,7 @@
 """Charts from the view model: a Unicode sparkline (any channel) and a PNG (Slack, Teams).
 
-Pure functions of `core.views.Chart`; matplotlib draws off-screen (Agg), nothing touches a display.
+Pure functions of `core.views.Chart`; matplotlib draws off-screen (Agg), nothing touches a display,
+and it is safe to call from several threads.
 """
 
 from __future__ import annotations
@@ -43,33 +44,33 @@ def _fmt(value: Decimal, unit: str) -> str:
 
 
 def render_png(chart: Chart, *, width_px: int = 800, height_px: int = 300) -> bytes:
-    """The series as a small line chart PNG (~20-40 KB)."""
-    import matplotlib
-    import matplotlib.dates
+    """The series as a small line chart PNG (~20-40 KB).
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    Uses matplotlib's object API (a `Figure` with its own Agg canvas), not pyplot: no global
+    figure registry, so adapters may render from several threads at once.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+    from matplotlib.figure import Figure
 
     dpi = 100
-    fig, ax = plt.subplots(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
-    try:
-        days = matplotlib.dates.date2num([p.day for p in chart.points])  # type: ignore[no-untyped-call]
-        values = [float(p.value) for p in chart.points]  # drawing only; figures stay Decimal
-        ax.plot(days, values, color="#0078d4", linewidth=2)
-        ax.fill_between(days, values, color="#0078d4", alpha=0.12)
-        ax.set_title(chart.title, loc="left", fontsize=11)
-        ax.set_ylabel(chart.unit)
-        ax.set_ylim(bottom=0)
-        locator = AutoDateLocator()  # type: ignore[no-untyped-call]
-        ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
-        ax.grid(axis="y", alpha=0.3)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png")
-        return buffer.getvalue()
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    days = date2num([p.day for p in chart.points])  # type: ignore[no-untyped-call]
+    values = [float(p.value) for p in chart.points]  # drawing only; figures stay Decimal
+    ax.plot(days, values, color="#0078d4", linewidth=2)
+    ax.fill_between(days, values, color="#0078d4", alpha=0.12)
+    ax.set_title(chart.title, loc="left", fontsize=11)
+    ax.set_ylabel(chart.unit)
+    ax.set_ylim(bottom=0)
+    locator = AutoDateLocator()  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    ax.grid(axis="y", alpha=0.3)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -57,17 +56,11 @@ _HEADER_COLORS = {
 }
 _MARKDOWN_SPECIAL = re.compile(r"([\\*_\[\]])")
 _ORDERED_LIST_START = re.compile(r"^(\d+)\.(\s)", re.MULTILINE)
-_CHART_LOCK = threading.Lock()
 
 
 def draw_png(chart: Chart, width: int, height: int) -> bytes:
-    """The default chart drawer (matplotlib, off-screen), one chart at a time.
-
-    `core.charts.render_png` goes through pyplot, whose figure registry is process-global;
-    renders run in worker threads, so they take turns.
-    """
-    with _CHART_LOCK:
-        return render_png(chart, width_px=width, height_px=height)
+    """The default chart drawer (matplotlib off-screen; thread-safe)."""
+    return render_png(chart, width_px=width, height_px=height)
 
 
 def render_card(
