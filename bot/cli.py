@@ -79,11 +79,18 @@ def serve() -> None:
     upgrade(container.engine)
 
     async def serve_and_schedule() -> None:
+        catch_up: asyncio.Task[object] | None = None
         if container.settings.scheduler_enabled:
-            container.scheduler().start()
+            scheduler = container.scheduler()
+            scheduler.start()
+            # Catch up now rather than at the next 6-hourly slot: a fresh deployment (or the
+            # demo) has data within a minute. The slot claim keeps it to one replica.
+            catch_up = asyncio.create_task(scheduler.fire("ingest"))
         try:
             await _serve(container)
         finally:
+            if catch_up is not None:
+                catch_up.cancel()
             await container.aclose()
 
     with contextlib.suppress(KeyboardInterrupt):
