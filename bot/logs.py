@@ -43,5 +43,7 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # The Azure SDK logs every HTTP request at INFO; keep that for DEBUG.
-    for noisy in ("azure", "azure.core.pipeline.policies.http_logging_policy", "msal"):
+    # APScheduler logs every firing (the outbox job fires every few seconds); our scheduler
+    # logs what matters.
+    for noisy in ("azure", "msal", "apscheduler.executors", "apscheduler.scheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
