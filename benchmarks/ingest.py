@@ -3,10 +3,12 @@
 For each database (SQLite file, throwaway PostgreSQL database) and each size it measures, in the
 same run and on the same synthetic tenant (benchmarks/synthetic.py):
 
-- first load: `core.ingest.CostIngestor.run` over an empty store (rows/s, end to end: the
-  synthetic source builds its `CostRow`s inside the timing, as a real source would parse them);
+- first load: `core.ingest.CostIngestor.run` over an empty store. Rows/s of the ingestion path:
+  the time the synthetic source spends building its `CostRow`s (a real source spends it parsing
+  Azure's JSON) is measured in the same run and taken out; the end-to-end rate is shown as well;
 - re-ingest of the same window with 5% of the rows restated (rows/s, counts checked);
-- (a) naive: a SQLModel session, one SELECT per row, add or update, commit per day (on a sample);
+- (a) naive: a SQLModel session, one SELECT per row, add or update, commit per day, on a sample
+  of the same shape (its rows are built before the clock starts, as for the floor);
 - (b) floor: plain executemany INSERT into an empty unindexed table with the same columns on
   SQLite (raw sqlite3), COPY on PostgreSQL (raw psycopg; text and binary, the faster counts);
   pre-built rows, only the database work is timed;
@@ -37,9 +39,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +57,9 @@ from core.ingest import CostIngestor, Window, ensure_scope
 from core.models import CostRecord, CostType
 from core.money import to_storage_units
 from core.periods import parse_period
-from core.ports import CostRow, FixedClock
+from core.ports import CostDay, CostRow, FixedClock
 from core.reports import BreakdownQuery, cost_breakdown, parse_dimension
+from core.scopes import Scope
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_ROWS = (100_000, 1_000_000)
@@ -114,9 +118,29 @@ def _clock(shape: Shape, hours: int = 6) -> FixedClock:
     return FixedClock(datetime.combine(day_after, dtime(hours), tzinfo=UTC))
 
 
+class TimedSource:
+    """Wraps the synthetic source and adds up the time spent building its days."""
+
+    def __init__(self, inner: SyntheticCostSource) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    async def days(
+        self, scope: Scope, cost_type: CostType, start: date, end: date
+    ) -> AsyncIterator[CostDay]:
+        days = self.inner.iter_days(start, end)
+        while True:
+            started = time.perf_counter()
+            day = next(days, None)
+            self.seconds += time.perf_counter() - started
+            if day is None:
+                return
+            yield day
+
+
 def scenario_ingest(url: str, shape: Shape, restated: bool) -> dict[str, Any]:
     engine = make_engine(url)
-    source = SyntheticCostSource(shape, restated=restated)
+    source = TimedSource(SyntheticCostSource(shape, restated=restated))
     ingestor = CostIngestor(engine, _clock(shape, 12 if restated else 6))
     window = Window(shape.start, shape.end)
     with rss_growth() as mem:
@@ -125,24 +149,19 @@ def scenario_ingest(url: str, shape: Shape, restated: bool) -> dict[str, Any]:
         elapsed = time.perf_counter() - started
     engine.dispose()
     c = summary.counts
+    store_seconds = elapsed - source.seconds
     return {
         "seconds": round(elapsed, 3),
-        "rows_per_s": round(c.rows_seen / elapsed),
+        "source_seconds": round(source.seconds, 3),
+        # The ingestion path alone: the time the source spent building CostRows taken out.
+        "rows_per_s": round(c.rows_seen / store_seconds),
+        "end_to_end_rows_per_s": round(c.rows_seen / elapsed),
         "inserted": c.inserted,
         "updated": c.updated,
         "unchanged": c.unchanged,
         "removed": c.removed,
         **mem,
     }
-
-
-def scenario_source(shape: Shape) -> dict[str, Any]:
-    """The synthetic source alone: what part of the ingest time is building CostRows."""
-    source = SyntheticCostSource(shape)
-    started = time.perf_counter()
-    n = sum(len(day.rows) for day in source.iter_days(shape.start, shape.end))
-    elapsed = time.perf_counter() - started
-    return {"seconds": round(elapsed, 3), "rows_per_s": round(n / elapsed)}
 
 
 def scenario_query(url: str, shape: Shape, runs: int) -> dict[str, Any]:
@@ -182,10 +201,10 @@ def scenario_naive(url: str, shape: Shape) -> dict[str, Any]:
     scope_id = ensure_scope(engine, SCOPE)
     source = SyntheticCostSource(shape)
     now = _clock(shape).now()
-    n = 0
-    started = time.perf_counter()
+    n, elapsed = 0, 0.0
     with Session(engine) as session:
-        for day in source.iter_days(shape.start, shape.end):
+        for day in source.iter_days(shape.start, shape.end):  # built before the clock starts
+            started = time.perf_counter()
             for row in day.rows:
                 key = row_key(row)
                 record = session.exec(
@@ -207,7 +226,7 @@ def scenario_naive(url: str, shape: Shape) -> dict[str, Any]:
                     record.updated_at = now
                 n += 1
             session.commit()
-    elapsed = time.perf_counter() - started
+            elapsed += time.perf_counter() - started
     engine.dispose()
     return {"seconds": round(elapsed, 3), "rows": n, "rows_per_s": round(n / elapsed)}
 
@@ -354,8 +373,6 @@ def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
             return scenario_naive(args.url, shape)
         case "floor":
             return scenario_floor(args.url, shape)
-        case "source":
-            return scenario_source(shape)
     raise SystemExit(f"unknown scenario {args.scenario}")
 
 
@@ -436,7 +453,6 @@ def measure(kind: str, rows: int, args: argparse.Namespace) -> dict[str, Any]:
     with throwaway_database(kind, args.postgres_admin_url) as url:
         _log(f"[{kind} {rows:,}] raw floor …")
         out["floor"] = _child("floor", rows, args, url)
-    out["source"] = _child("source", rows, args)
     load = out["first_load"]["rows_per_s"]
     out["upsert_vs_floor"] = round(load / out["floor"]["rows_per_s"], 3)
     out["upsert_vs_naive"] = round(load / out["naive"]["rows_per_s"], 1)
@@ -489,7 +505,9 @@ def render_table(results: dict[str, dict[int, dict[str, Any]]], verdicts: list[A
     lines: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
         ("rows (rows/day × days)", lambda r: f"{r['shape']['rows']:,} ({r['shape']['rows_per_day']}×{r['shape']['days']})"),
         ("first load, rows/s", lambda r: r["first_load"]["rows_per_s"]),
+        ("  end to end, with the source", lambda r: r["first_load"]["end_to_end_rows_per_s"]),
         ("re-ingest 5% restated, rows/s", lambda r: r["reingest"]["rows_per_s"]),
+        ("  end to end, with the source", lambda r: r["reingest"]["end_to_end_rows_per_s"]),
         ("  updated / unchanged", lambda r: f"{r['reingest']['updated']:,} / {r['reingest']['unchanged']:,}"),
         ("(a) naive ORM loop, rows/s", lambda r: r["naive"]["rows_per_s"]),
         ("    naive sample, rows", lambda r: r["naive"]["rows"]),
@@ -501,14 +519,15 @@ def render_table(results: dict[str, dict[int, dict[str, Any]]], verdicts: list[A
         ("peak RSS growth, re-ingest (MB)", lambda r: float(r["reingest"]["rss_growth_mb"])),
         ("costs 30d by service, median ms", lambda r: float(r["query"]["median_ms"])),
         ("costs 30d by service, p95 ms", lambda r: float(r["query"]["p95_ms"])),
-        ("synthetic source alone, rows/s", lambda r: r["source"]["rows_per_s"]),
     ]  # fmt: skip
     header = ["", *(f"{kind} {size:,}" for kind, size in columns)]
     body = [[label, *(_fmt(get(results[k][s])) for k, s in columns)] for label, get in lines]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
     out = []
     for row in [header, *body]:
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
         out.append("  ".join(cells))
     out.insert(1, "-" * len(out[0]))
     out.append("")
