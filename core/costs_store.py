@@ -26,8 +26,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from hashlib import blake2b
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from sqlalchemy import Connection
@@ -84,13 +85,13 @@ def row_key(row: CostRow) -> int:
 
     Collisions need ~4 billion rows in one (cost type, day, scope) partition to become likely.
     """
-    return _hash_key(row, sorted(row.tags.items()))
+    return _hash_key(_dimensions(row), sorted(row.tags.items()))
 
 
-def _hash_key(row: CostRow, tags: list[tuple[str, str]]) -> int:
-    text = "\x1f".join(_dimensions(row))
+def _hash_key(dimensions: tuple[str, ...], tags: list[tuple[str, str]]) -> int:
+    text = "\x1f".join(dimensions)
     if tags:
-        text += "\x1f" + "\x1f".join(f"{k}={v}" for k, v in tags)
+        text += "\x1f" + "\x1f".join(map("=".join, tags))
     digest = blake2b(text.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
 
@@ -102,38 +103,58 @@ def _units(amount: Decimal) -> int:
     return whole if whole == scaled else to_storage_units(amount)
 
 
-def _optional_units(amount: Decimal | None) -> int | None:
-    return None if amount is None else _units(amount)
+def _add(a: int | None, b: int | None) -> int | None:
+    return a if b is None else b if a is None else a + b
 
 
-#: key → [row, cost, cost_usd, quantity, tags as JSON], amounts in storage units
-_Incoming = dict[int, list[Any]]
+#: Positions in a stored row (ALL_COLUMNS order).
+_KEY = 3
+_VALUES = slice(12, 16)
+_COST, _COST_USD, _QUANTITY = 13, 14, 15
 
 
-def _incoming_by_key(rows: Iterable[CostRow]) -> _Incoming:
-    """The day's rows by key; two rows with one key (same dimensions and tags) add up."""
-    incoming: _Incoming = {}
-    tags_json: dict[tuple[tuple[str, str], ...], str] = {}  # a day repeats a few tag sets
+@lru_cache(maxsize=16_384)
+def _group(dimensions: tuple[str, ...], tags: tuple[tuple[str, str], ...]) -> tuple[int, str]:
+    """(row key, tags as JSON) of a group: the same groups come back every day, so memoized."""
+    ordered = sorted(tags)
+    return _hash_key(dimensions, ordered), json.dumps(dict(ordered))
+
+
+def _rows_by_key(
+    rows: Iterable[CostRow], day: tuple[Any, ...], now: Any
+) -> dict[int, tuple[Any, ...]]:
+    """The day's rows as stored rows (ALL_COLUMNS order) by key; rows with one key add up.
+
+    `day` is (cost type, usage date, scope id) and `now` the update time, both already in the
+    form the driver takes. Each row is built once, here, in its final form.
+    """
+    out: dict[int, tuple[Any, ...]] = {}
     for row in rows:
-        tags = sorted(row.tags.items())
-        key = _hash_key(row, tags)
-        cost = _units(row.cost)
-        cost_usd = _optional_units(row.cost_usd)
-        quantity = _optional_units(row.quantity)
-        seen = incoming.get(key)
-        if seen is None:
-            tag_set = tuple(tags)
-            document = tags_json.get(tag_set)
-            if document is None:
-                document = tags_json[tag_set] = json.dumps(dict(tags))
-            incoming[key] = [row, cost, cost_usd, quantity, document]
-            continue
-        seen[1] += cost
-        if cost_usd is not None:
-            seen[2] = (seen[2] or 0) + cost_usd
-        if quantity is not None:
-            seen[3] = (seen[3] or 0) + quantity
-    return incoming
+        dimensions = _dimensions(row)
+        key, document = _group(dimensions, tuple(row.tags.items()))
+        cost_usd, quantity = row.cost_usd, row.quantity
+        stored = (
+            *day,
+            key,
+            *dimensions,
+            row.subscription_name,
+            _units(row.cost),
+            None if cost_usd is None else _units(cost_usd),
+            None if quantity is None else _units(quantity),
+            document,
+            now,
+        )
+        seen = out.get(key)
+        if seen is not None:  # the same group twice in one day: amounts add up
+            stored = (
+                *stored[:_COST],
+                seen[_COST] + stored[_COST],
+                _add(seen[_COST_USD], stored[_COST_USD]),
+                _add(seen[_QUANTITY], stored[_QUANTITY]),
+                *stored[_QUANTITY + 1 :],
+            )
+        out[key] = stored
+    return out
 
 
 def write_day(
@@ -146,27 +167,28 @@ def write_day(
     now: datetime,
 ) -> DayCounts:
     """Make the stored day equal to `rows`; call inside one write transaction."""
-    incoming = _incoming_by_key(rows)
     store: _Store = (
         _PostgresStore(conn) if conn.dialect.name == "postgresql" else _SqliteStore(conn)
     )
-    day = (cost_type, usage_date, scope_id)
-    stored = store.read_day(*day)
+    day = store.day(cost_type, usage_date, scope_id)
+    incoming = _rows_by_key(rows, day, store.timestamp(now))
+    stored = store.read_day(day)
 
-    inserts: list[int] = []
-    updates: list[int] = []
-    for key, (row, cost, cost_usd, quantity, _tags) in incoming.items():
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    for key, row in incoming.items():
         before = stored.get(key)
         if before is None:
-            inserts.append(key)
-        elif before != (row.subscription_name, cost, cost_usd, quantity):
-            updates.append(key)
+            inserts.append(row)
+        elif before != row[_VALUES]:
+            updates.append(row)
     vanished = [key for key in stored if key not in incoming]
 
     if inserts or updates:
-        inserts.sort()
-        updates.sort()
-        store.write(day, incoming, inserts, updates, now)
+        # Key order: inserts append to the clustered key instead of splitting pages.
+        inserts.sort(key=itemgetter(_KEY))
+        updates.sort(key=itemgetter(_KEY))
+        store.write(inserts, updates)
     if vanished:
         store.delete(day, vanished)
     unchanged = len(incoming) - len(inserts) - len(updates)
@@ -177,86 +199,58 @@ class _Store:
     """One dialect's raw reads and writes of `cost_record`, on the connection's transaction."""
 
     def __init__(self, conn: Connection) -> None:
-        self.conn = conn
         self.db: Any = conn.connection.driver_connection
 
-    def read_day(
-        self, cost_type: str, usage_date: date, scope_id: int
-    ) -> dict[int, tuple[Any, ...]]:
+    def day(self, cost_type: str, usage_date: date, scope_id: int) -> tuple[Any, ...]:
+        return (cost_type, usage_date, scope_id)
+
+    def timestamp(self, now: datetime) -> Any:
+        return now
+
+    def read_day(self, day: tuple[Any, ...]) -> dict[int, tuple[Any, ...]]:
+        """key → (subscription name, cost, cost USD, quantity) of the stored day."""
         raise NotImplementedError
 
-    def write(
-        self,
-        day: tuple[str, date, int],
-        incoming: _Incoming,
-        inserts: list[int],
-        updates: list[int],
-        now: datetime,
-    ) -> None:
+    def write(self, inserts: list[tuple[Any, ...]], updates: list[tuple[Any, ...]]) -> None:
         raise NotImplementedError
 
-    def delete(self, day: tuple[str, date, int], keys: list[int]) -> None:
+    def delete(self, day: tuple[Any, ...], keys: list[int]) -> None:
         raise NotImplementedError
 
 
-def _values(day: tuple[Any, Any, int], key: int, entry: list[Any], now: Any) -> tuple[Any, ...]:
-    """A row in ALL_COLUMNS order."""
-    row, cost, cost_usd, quantity, tags = entry
-    return (
-        *day,
-        key,
-        *_dimensions(row),
-        row.subscription_name,
-        cost,
-        cost_usd,
-        quantity,
-        tags,
-        now,
-    )
-
-
-_SQLITE_SELECT_DAY = (
+_SELECT_DAY = (
     "SELECT row_key, subscription_name, cost, cost_usd, quantity FROM cost_record "
-    "WHERE cost_type = ? AND usage_date = ? AND scope_id = ?"
+    "WHERE cost_type = {0} AND usage_date = {0} AND scope_id = {0}"
 )
 _SQLITE_UPSERT = (
-    f"INSERT INTO cost_record ({', '.join(ALL_COLUMNS)}) VALUES ({', '.join('?' * len(ALL_COLUMNS))}) "
+    f"INSERT INTO cost_record ({', '.join(ALL_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ALL_COLUMNS))}) "
     f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET "
     + ", ".join(f"{c} = excluded.{c}" for c in _REWRITTEN)
 )
-_SQLITE_DELETE = "DELETE FROM cost_record WHERE cost_type = ? AND usage_date = ? AND scope_id = ? AND row_key = ?"
-
-
-def _sqlite_timestamp(value: datetime) -> str:
-    """The text SQLAlchemy's SQLite DateTime stores (naive UTC), so the ORM reads it back alike."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+_SQLITE_DELETE = (
+    "DELETE FROM cost_record "
+    "WHERE cost_type = ? AND usage_date = ? AND scope_id = ? AND row_key = ?"
+)
 
 
 class _SqliteStore(_Store):
-    # Dates and timestamps are stored as SQLAlchemy's SQLite types store them: ISO text.
+    """Dates and timestamps in the text form SQLAlchemy's SQLite types store and read back."""
 
-    def read_day(
-        self, cost_type: str, usage_date: date, scope_id: int
-    ) -> dict[int, tuple[Any, ...]]:
-        cursor = self.db.execute(_SQLITE_SELECT_DAY, (cost_type, usage_date.isoformat(), scope_id))
-        return {r[0]: r[1:] for r in cursor}
+    def day(self, cost_type: str, usage_date: date, scope_id: int) -> tuple[Any, ...]:
+        return (cost_type, usage_date.isoformat(), scope_id)
 
-    def write(
-        self,
-        day: tuple[str, date, int],
-        incoming: _Incoming,
-        inserts: list[int],
-        updates: list[int],
-        now: datetime,
-    ) -> None:
-        prefix = (day[0], day[1].isoformat(), day[2])
-        stamp = _sqlite_timestamp(now)
-        rows = [_values(prefix, key, incoming[key], stamp) for key in (*inserts, *updates)]
-        self.db.executemany(_SQLITE_UPSERT, rows)
+    def timestamp(self, now: datetime) -> Any:
+        return now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
-    def delete(self, day: tuple[str, date, int], keys: list[int]) -> None:
-        prefix = (day[0], day[1].isoformat(), day[2])
-        self.db.executemany(_SQLITE_DELETE, [(*prefix, key) for key in keys])
+    def read_day(self, day: tuple[Any, ...]) -> dict[int, tuple[Any, ...]]:
+        return {r[0]: r[1:] for r in self.db.execute(_SELECT_DAY.format("?"), day)}
+
+    def write(self, inserts: list[tuple[Any, ...]], updates: list[tuple[Any, ...]]) -> None:
+        self.db.executemany(_SQLITE_UPSERT, inserts + updates)
+
+    def delete(self, day: tuple[Any, ...], keys: list[int]) -> None:
+        self.db.executemany(_SQLITE_DELETE, [(*day, key) for key in keys])
 
 
 _PG_STAGE = "cost_record_stage"
@@ -270,9 +264,8 @@ _PG_UPDATE_FROM_STAGE = (
 
 
 class _PostgresStore(_Store):
-    def read_day(
-        self, cost_type: str, usage_date: date, scope_id: int
-    ) -> dict[int, tuple[Any, ...]]:
+    def read_day(self, day: tuple[Any, ...]) -> dict[int, tuple[Any, ...]]:
+        cost_type, usage_date, scope_id = day
         with self.db.cursor() as cursor:
             # Writers of the same day queue here until the first commits: what is read below
             # stays true until this transaction ends, so new rows can be COPYed without a merge.
@@ -280,49 +273,31 @@ class _PostgresStore(_Store):
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                 (_PG_LOCK_CLASS, f"{scope_id}/{cost_type}/{usage_date.isoformat()}"),
             )
-            cursor.execute(
-                "SELECT row_key, subscription_name, cost, cost_usd, quantity FROM cost_record "
-                "WHERE cost_type = %s AND usage_date = %s AND scope_id = %s",
-                (cost_type, usage_date, scope_id),
-            )
+            cursor.execute(_SELECT_DAY.format("%s"), day)
             return {r[0]: r[1:] for r in cursor}
 
-    def write(
-        self,
-        day: tuple[str, date, int],
-        incoming: _Incoming,
-        inserts: list[int],
-        updates: list[int],
-        now: datetime,
-    ) -> None:
+    def write(self, inserts: list[tuple[Any, ...]], updates: list[tuple[Any, ...]]) -> None:
         if inserts:
-            self._copy("cost_record", day, incoming, inserts, now)
+            self._copy("cost_record", inserts)
         if updates:
             with self.db.cursor() as cursor:
                 cursor.execute(
                     f"CREATE TEMP TABLE IF NOT EXISTS {_PG_STAGE} "
                     "(LIKE cost_record INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
                 )
-            self._copy(_PG_STAGE, day, incoming, updates, now)
+            self._copy(_PG_STAGE, updates)
             with self.db.cursor() as cursor:
                 cursor.execute(_PG_UPDATE_FROM_STAGE)
 
-    def _copy(
-        self,
-        table: str,
-        day: tuple[str, date, int],
-        incoming: _Incoming,
-        keys: list[int],
-        now: datetime,
-    ) -> None:
+    def _copy(self, table: str, rows: list[tuple[Any, ...]]) -> None:
         with (
             self.db.cursor() as cursor,
             cursor.copy(f"COPY {table} ({_PG_COLUMNS}) FROM STDIN") as copy,
         ):
-            for key in keys:
-                copy.write_row(_values(day, key, incoming[key], now))
+            for row in rows:
+                copy.write_row(row)
 
-    def delete(self, day: tuple[str, date, int], keys: list[int]) -> None:
+    def delete(self, day: tuple[Any, ...], keys: list[int]) -> None:
         with self.db.cursor() as cursor:
             for start in range(0, len(keys), _DELETE_CHUNK):
                 cursor.execute(
