@@ -106,6 +106,46 @@ def rss_growth() -> Iterator[dict[str, float]]:
     out["rss_growth_mb"] = round(max(0, _peak_rss_bytes() - before) / 2**20, 1)
 
 
+class CpuMeter:
+    """CPU seconds of this process plus, on PostgreSQL, of the server backends of its database.
+
+    This machine is shared (other sessions run their tests on its 2 cores), so wall-clock rates
+    move with their load; CPU seconds show the work each path does, whatever else runs.
+    """
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self.database = parsed.database if parsed.get_backend_name() == "postgresql" else None
+
+    def _backends(self) -> dict[int, float]:
+        if self.database is None:
+            return {}
+        found = {}
+        for proc in psutil.process_iter(["cmdline", "cpu_times"]):
+            title = " ".join(proc.info["cmdline"] or ())
+            if title.startswith("postgres: ") and f" {self.database} " in title:
+                times = proc.info["cpu_times"]
+                found[proc.pid] = times.user + times.system
+        return found
+
+    def snapshot(self) -> tuple[float, dict[int, float]]:
+        return time.process_time(), self._backends()
+
+    def since(self, start: tuple[float, dict[int, float]]) -> tuple[float, float]:
+        """(client, server) CPU seconds since `start`."""
+        client = time.process_time() - start[0]
+        server = sum(cpu - start[1].get(pid, 0.0) for pid, cpu in self._backends().items())
+        return client, server
+
+
+def _cpu_rate(rows: int, client: float, server: float) -> dict[str, Any]:
+    return {
+        "cpu_seconds": round(client + server, 3),
+        "server_cpu_seconds": round(server, 3),
+        "rows_per_cpu_s": round(rows / (client + server)),
+    }
+
+
 def _pg_conninfo(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
@@ -124,15 +164,17 @@ class TimedSource:
     def __init__(self, inner: SyntheticCostSource) -> None:
         self.inner = inner
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
 
     async def days(
         self, scope: Scope, cost_type: CostType, start: date, end: date
     ) -> AsyncIterator[CostDay]:
         days = self.inner.iter_days(start, end)
         while True:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             day = next(days, None)
             self.seconds += time.perf_counter() - started
+            self.cpu_seconds += time.process_time() - cpu
             if day is None:
                 return
             yield day
@@ -143,10 +185,13 @@ def scenario_ingest(url: str, shape: Shape, restated: bool) -> dict[str, Any]:
     source = TimedSource(SyntheticCostSource(shape, restated=restated))
     ingestor = CostIngestor(engine, _clock(shape, 12 if restated else 6))
     window = Window(shape.start, shape.end)
+    meter = CpuMeter(url)
     with rss_growth() as mem:
+        cpu = meter.snapshot()
         started = time.perf_counter()
         summary = asyncio.run(ingestor.run(source, SCOPE, CostType.ACTUAL, window, resume=False))
         elapsed = time.perf_counter() - started
+        client, server = meter.since(cpu)
     engine.dispose()
     c = summary.counts
     store_seconds = elapsed - source.seconds
@@ -160,6 +205,7 @@ def scenario_ingest(url: str, shape: Shape, restated: bool) -> dict[str, Any]:
         "updated": c.updated,
         "unchanged": c.unchanged,
         "removed": c.removed,
+        **_cpu_rate(c.rows_seen, client - source.cpu_seconds, server),
         **mem,
     }
 
@@ -183,6 +229,17 @@ def scenario_query(url: str, shape: Shape, runs: int) -> dict[str, Any]:
         started = time.perf_counter()
         cost_breakdown(engine, query)
         timings.append((time.perf_counter() - started) * 1000)
+    other_query = BreakdownQuery(
+        periods=query.periods,
+        dimension=parse_dimension("resource-group"),
+        cost_type=CostType.ACTUAL,
+    )
+    cost_breakdown(engine, other_query)
+    other = []
+    for _ in range(max(3, runs // 4)):  # not a target: shows what the service index does not cover
+        started = time.perf_counter()
+        cost_breakdown(engine, other_query)
+        other.append((time.perf_counter() - started) * 1000)
     engine.dispose()
     timings.sort()
     p95 = timings[min(len(timings) - 1, math.ceil(0.95 * len(timings)) - 1)]
@@ -190,6 +247,7 @@ def scenario_query(url: str, shape: Shape, runs: int) -> dict[str, Any]:
         "runs": runs,
         "median_ms": round(statistics.median(timings), 2),
         "p95_ms": round(p95, 2),
+        "other_median_ms": round(statistics.median(other), 2),
         "groups": len(result.rows) + (result.rest[0] if result.rest else 0),
         "total": str(result.total),
     }
@@ -201,10 +259,12 @@ def scenario_naive(url: str, shape: Shape) -> dict[str, Any]:
     scope_id = ensure_scope(engine, SCOPE)
     source = SyntheticCostSource(shape)
     now = _clock(shape).now()
-    n, elapsed = 0, 0.0
+    n, elapsed, client = 0, 0.0, 0.0
+    meter = CpuMeter(url)
+    cpu = meter.snapshot()
     with Session(engine) as session:
         for day in source.iter_days(shape.start, shape.end):  # built before the clock starts
-            started = time.perf_counter()
+            started, day_cpu = time.perf_counter(), time.process_time()
             for row in day.rows:
                 key = row_key(row)
                 record = session.exec(
@@ -227,8 +287,15 @@ def scenario_naive(url: str, shape: Shape) -> dict[str, Any]:
                 n += 1
             session.commit()
             elapsed += time.perf_counter() - started
+            client += time.process_time() - day_cpu
+    _, server = meter.since(cpu)
     engine.dispose()
-    return {"seconds": round(elapsed, 3), "rows": n, "rows_per_s": round(n / elapsed)}
+    return {
+        "seconds": round(elapsed, 3),
+        "rows": n,
+        "rows_per_s": round(n / elapsed),
+        **_cpu_rate(n, client, server),
+    }
 
 
 def _naive_record(row: CostRow, scope_id: int, key: int, now: datetime) -> CostRecord:
@@ -287,77 +354,63 @@ def _floor_tuple(row: CostRow, now: Any, day: Any) -> tuple[Any, ...]:
 
 
 def scenario_floor(url: str, shape: Shape) -> dict[str, Any]:
-    """Raw database work only: the rows are converted before the clock starts, day by day."""
+    """Raw database work only: the rows are converted before the clock starts, day by day.
+
+    One transaction per day, like the ingestion path; SQLite with the application's pragmas.
+    """
     source = SyntheticCostSource(shape)
     now = _clock(shape).now()
-    if make_url(url).get_backend_name() == "sqlite":
-        return {"rows_per_s": _floor_sqlite(url, shape, source, now), "method": "executemany"}
-    text_rate = _floor_postgres(url, shape, source, now, binary=False)
-    binary_rate = _floor_postgres(url, shape, source, now, binary=True)
-    best = max(text_rate, binary_rate)
-    return {
-        "rows_per_s": best,
-        "method": "binary COPY" if best == binary_rate else "text COPY",
-        "text_copy_rows_per_s": text_rate,
-        "binary_copy_rows_per_s": binary_rate,
-    }
+    meter = CpuMeter(url)
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    write: Callable[[list[tuple[Any, ...]]], None]
+    if sqlite:
+        db: Any = sqlite3.connect(make_url(url).database or "", isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute(
+            f"CREATE TABLE cost_record_floor ({FLOOR_COLUMNS.format(json='TEXT', ts='TEXT')})"
+        )
+        sql = f"INSERT INTO cost_record_floor VALUES ({', '.join('?' * 18)})"
+        now_value: Any = now.replace(tzinfo=None).isoformat(sep=" ")
 
+        def write(rows: list[tuple[Any, ...]]) -> None:
+            db.execute("BEGIN")
+            db.executemany(sql, rows)
+            db.execute("COMMIT")
 
-def _floor_sqlite(url: str, shape: Shape, source: SyntheticCostSource, now: datetime) -> int:
-    db = sqlite3.connect(make_url(url).database or "", isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")  # what the application's engine uses
-    db.execute(f"CREATE TABLE cost_record_floor ({FLOOR_COLUMNS.format(json='TEXT', ts='TEXT')})")
-    sql = f"INSERT INTO cost_record_floor VALUES ({', '.join('?' * 18)})"
-    stamp = now.replace(tzinfo=None).isoformat(sep=" ")
-    n, elapsed = 0, 0.0
-    for day in source.iter_days(shape.start, shape.end):
-        rows = [_floor_tuple(r, stamp, day.usage_date.isoformat()) for r in day.rows]
-        started = time.perf_counter()
-        db.execute("BEGIN")
-        db.executemany(sql, rows)
-        db.execute("COMMIT")
-        elapsed += time.perf_counter() - started
-        n += len(rows)
-    db.close()
-    return round(n / elapsed)
+    else:
+        import psycopg
 
-
-def _floor_postgres(
-    url: str, shape: Shape, source: SyntheticCostSource, now: datetime, *, binary: bool
-) -> int:
-    import psycopg
-
-    table = "cost_record_floor_binary" if binary else "cost_record_floor_text"
-    types = [
-        "varchar",
-        "date",
-        "int4",
-        "int8",
-        *(["varchar"] * 9),
-        "int8",
-        "int8",
-        "int8",
-        "jsonb",
-        "timestamptz",
-    ]
-    n, elapsed = 0, 0.0
-    with psycopg.connect(_pg_conninfo(url)) as db:
-        db.execute(f"CREATE TABLE {table} ({FLOOR_COLUMNS.format(json='jsonb', ts='timestamptz')})")
+        db = psycopg.connect(_pg_conninfo(url))
+        columns = FLOOR_COLUMNS.format(json="jsonb", ts="timestamptz")
+        db.execute(f"CREATE TABLE cost_record_floor ({columns})")
         db.commit()
-        statement = f"COPY {table} FROM STDIN" + (" (FORMAT BINARY)" if binary else "")
-        for day in source.iter_days(shape.start, shape.end):
-            rows = [_floor_tuple(r, now, day.usage_date) for r in day.rows]
-            started = time.perf_counter()
-            with db.cursor() as cur, cur.copy(statement) as copy:
-                if binary:
-                    copy.set_types(types)
+        now_value = now
+
+        def write(rows: list[tuple[Any, ...]]) -> None:
+            with db.cursor() as cur, cur.copy("COPY cost_record_floor FROM STDIN") as copy:
                 for r in rows:
                     copy.write_row(r)
             db.commit()
-            elapsed += time.perf_counter() - started
-            n += len(rows)
-    return round(n / elapsed)
+
+    n, elapsed, client = 0, 0.0, 0.0
+    cpu = meter.snapshot()
+    for day in source.iter_days(shape.start, shape.end):
+        date_value = day.usage_date.isoformat() if sqlite else day.usage_date
+        rows = [_floor_tuple(r, now_value, date_value) for r in day.rows]
+        started, day_cpu = time.perf_counter(), time.process_time()
+        write(rows)
+        elapsed += time.perf_counter() - started
+        client += time.process_time() - day_cpu
+        n += len(rows)
+    _, server = meter.since(cpu)
+    db.close()
+    return {
+        "method": "executemany" if sqlite else "COPY",
+        "seconds": round(elapsed, 3),
+        "rows_per_s": round(n / elapsed),
+        **_cpu_rate(n, client, server),
+    }
 
 
 def run_scenario(args: argparse.Namespace) -> dict[str, Any]:
@@ -456,6 +509,9 @@ def measure(kind: str, rows: int, args: argparse.Namespace) -> dict[str, Any]:
     load = out["first_load"]["rows_per_s"]
     out["upsert_vs_floor"] = round(load / out["floor"]["rows_per_s"], 3)
     out["upsert_vs_naive"] = round(load / out["naive"]["rows_per_s"], 1)
+    load_cpu = out["first_load"]["rows_per_cpu_s"]
+    out["upsert_vs_floor_cpu"] = round(load_cpu / out["floor"]["rows_per_cpu_s"], 3)
+    out["upsert_vs_naive_cpu"] = round(load_cpu / out["naive"]["rows_per_cpu_s"], 1)
     return out
 
 
@@ -472,7 +528,14 @@ def evaluate(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, An
         size = max(by_size)
         r = by_size[size]
 
-        def add(name: str, value: float, target: float, higher_is_better: bool) -> None:
+        def add(
+            name: str,
+            value: float,
+            target: float,
+            higher_is_better: bool,
+            kind: str = kind,
+            size: int = size,
+        ) -> None:
             ok = value >= target if higher_is_better else value < target
             verdicts.append(
                 {
@@ -486,7 +549,9 @@ def evaluate(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, An
             )
 
         add("upsert_vs_floor", r["upsert_vs_floor"], TARGETS["upsert_vs_floor"][kind], True)
+        verdicts[-1]["cpu_value"] = r["upsert_vs_floor_cpu"]
         add("upsert_vs_naive", r["upsert_vs_naive"], TARGETS["upsert_vs_naive"], True)
+        verdicts[-1]["cpu_value"] = r["upsert_vs_naive_cpu"]
         add("rss_growth_mb", r["first_load"]["rss_growth_mb"], TARGETS["rss_growth_mb"], False)
         add("query_median_ms", r["query"]["median_ms"], TARGETS["query_median_ms"], False)
     return verdicts
@@ -500,25 +565,42 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _shape_cell(r: dict[str, Any]) -> str:
+    shape = r["shape"]
+    return f"{shape['rows']:,} ({shape['rows_per_day']}×{shape['days']})"
+
+
+def _restated_cell(r: dict[str, Any]) -> str:
+    return f"{r['reingest']['updated']:,} / {r['reingest']['unchanged']:,}"
+
+
 def render_table(results: dict[str, dict[int, dict[str, Any]]], verdicts: list[Any]) -> str:
     columns = [(kind, size) for kind, by_size in results.items() for size in sorted(by_size)]
     lines: list[tuple[str, Callable[[dict[str, Any]], Any]]] = [
-        ("rows (rows/day × days)", lambda r: f"{r['shape']['rows']:,} ({r['shape']['rows_per_day']}×{r['shape']['days']})"),
+        ("rows (rows/day × days)", _shape_cell),
         ("first load, rows/s", lambda r: r["first_load"]["rows_per_s"]),
         ("  end to end, with the source", lambda r: r["first_load"]["end_to_end_rows_per_s"]),
         ("re-ingest 5% restated, rows/s", lambda r: r["reingest"]["rows_per_s"]),
         ("  end to end, with the source", lambda r: r["reingest"]["end_to_end_rows_per_s"]),
-        ("  updated / unchanged", lambda r: f"{r['reingest']['updated']:,} / {r['reingest']['unchanged']:,}"),
+        ("  updated / unchanged", _restated_cell),
         ("(a) naive ORM loop, rows/s", lambda r: r["naive"]["rows_per_s"]),
         ("    naive sample, rows", lambda r: r["naive"]["rows"]),
         ("(b) raw floor, rows/s", lambda r: r["floor"]["rows_per_s"]),
         ("    floor method", lambda r: r["floor"]["method"]),
         ("upsert / floor", lambda r: f"{r['upsert_vs_floor']:.0%}"),
         ("upsert / naive", lambda r: f"{r['upsert_vs_naive']:.1f}×"),
+        ("CPU-s basis (client + server):", lambda r: ""),
+        ("  first load, rows per CPU-s", lambda r: r["first_load"]["rows_per_cpu_s"]),
+        ("  re-ingest, rows per CPU-s", lambda r: r["reingest"]["rows_per_cpu_s"]),
+        ("  naive, rows per CPU-s", lambda r: r["naive"]["rows_per_cpu_s"]),
+        ("  floor, rows per CPU-s", lambda r: r["floor"]["rows_per_cpu_s"]),
+        ("  upsert / floor", lambda r: f"{r['upsert_vs_floor_cpu']:.0%}"),
+        ("  upsert / naive", lambda r: f"{r['upsert_vs_naive_cpu']:.1f}×"),
         ("peak RSS growth, load (MB)", lambda r: float(r["first_load"]["rss_growth_mb"])),
         ("peak RSS growth, re-ingest (MB)", lambda r: float(r["reingest"]["rss_growth_mb"])),
         ("costs 30d by service, median ms", lambda r: float(r["query"]["median_ms"])),
         ("costs 30d by service, p95 ms", lambda r: float(r["query"]["p95_ms"])),
+        ("costs 30d by resource-group, median ms", lambda r: float(r["query"]["other_median_ms"])),
     ]  # fmt: skip
     header = ["", *(f"{kind} {size:,}" for kind, size in columns)]
     body = [[label, *(_fmt(get(results[k][s])) for k, s in columns)] for label, get in lines]
@@ -547,6 +629,10 @@ def render_table(results: dict[str, dict[int, dict[str, Any]]], verdicts: list[A
             if v["target"] == "upsert_vs_naive"
             else f"{value:.1f}"
         )
+        if "cpu_value" in v:
+            cpu = v["cpu_value"]
+            basis = f"{cpu:.0%}" if v["target"] == "upsert_vs_floor" else f"{cpu:.1f}×"
+            shown += f"  (CPU-s basis: {basis})"
         label = names[v["target"]].format(t=v["threshold"])
         status = "PASS" if v["pass"] else "MISS"
         out.append(f"  {status}  {v['database']:<8} {v['rows']:>9,} rows  {label:<40} {shown}")
@@ -584,16 +670,24 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_scenario(args)))
         return 0
     started = time.perf_counter()
+    load_at_start = [round(x, 2) for x in psutil.getloadavg()]
     results: dict[str, dict[int, dict[str, Any]]] = {}
     for kind in args.databases:
         for rows in args.rows:
             results.setdefault(kind, {})[rows] = measure(kind, rows, args)
     verdicts = evaluate(results)
     print(render_table(results, verdicts))
+    print(
+        f"Load average (1 min) at start {load_at_start[0]:.1f}, at end {psutil.getloadavg()[0]:.1f}"
+        f" on {psutil.cpu_count()} CPUs: wall-clock rates move with other processes' load; the"
+        " CPU-s basis does not."
+    )
     summary = {
         "benchmark": "ingest",
         "machine": {
             "cpus": psutil.cpu_count(),
+            "load_average_at_start": load_at_start,
+            "load_average_at_end": [round(x, 2) for x in psutil.getloadavg()],
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
             "python": platform.python_version(),
             "sqlite": sqlite3.sqlite_version,
@@ -608,6 +702,8 @@ def main(argv: list[str] | None = None) -> int:
                 str(size): {
                     "upsert_vs_floor": r["upsert_vs_floor"],
                     "upsert_vs_naive": r["upsert_vs_naive"],
+                    "upsert_vs_floor_cpu": r["upsert_vs_floor_cpu"],
+                    "upsert_vs_naive_cpu": r["upsert_vs_naive_cpu"],
                     "rss_growth_mb": r["first_load"]["rss_growth_mb"],
                     "query_median_ms": r["query"]["median_ms"],
                 }

@@ -36,21 +36,46 @@ RESOURCE_GROUPS = ("web", "api", "data", "batch", "network", "monitoring")
 LOCATIONS = ("westeurope", "northeurope", "swedencentral", "uksouth", "eastus", "eastus2")
 #: service → (ARM provider/type, meter categories it bills, typical daily cost in EUR)
 SERVICES: tuple[tuple[str, str, tuple[str, ...], float], ...] = (
-    ("Virtual Machines", "microsoft.compute/virtualmachines", ("Virtual Machines", "Bandwidth"), 40),
+    (
+        "Virtual Machines",
+        "microsoft.compute/virtualmachines",
+        ("Virtual Machines", "Bandwidth"),
+        40,
+    ),
     ("Storage", "microsoft.storage/storageaccounts", ("Storage", "Bandwidth"), 6),
-    ("Azure Kubernetes Service", "microsoft.containerservice/managedclusters", ("Virtual Machines", "Storage", "Bandwidth"), 90),
+    (
+        "Azure Kubernetes Service",
+        "microsoft.containerservice/managedclusters",
+        ("Virtual Machines", "Storage", "Bandwidth"),
+        90,
+    ),
     ("SQL Database", "microsoft.sql/servers/databases", ("SQL Database", "Storage"), 25),
-    ("Azure Database for PostgreSQL", "microsoft.dbforpostgresql/flexibleservers", ("Azure Database for PostgreSQL", "Storage"), 18),
+    (
+        "Azure Database for PostgreSQL",
+        "microsoft.dbforpostgresql/flexibleservers",
+        ("Azure Database for PostgreSQL", "Storage"),
+        18,
+    ),
     ("Azure App Service", "microsoft.web/serverfarms", ("Azure App Service",), 12),
     ("Functions", "microsoft.web/sites", ("Functions", "Storage"), 1.5),
-    ("Azure Cosmos DB", "microsoft.documentdb/databaseaccounts", ("Azure Cosmos DB", "Bandwidth"), 30),
+    (
+        "Azure Cosmos DB",
+        "microsoft.documentdb/databaseaccounts",
+        ("Azure Cosmos DB", "Bandwidth"),
+        30,
+    ),
     ("Log Analytics", "microsoft.operationalinsights/workspaces", ("Log Analytics",), 8),
     ("Key Vault", "microsoft.keyvault/vaults", ("Key Vault",), 0.3),
     ("Virtual Network", "microsoft.network/virtualnetworks", ("Virtual Network", "Bandwidth"), 2),
     ("Load Balancer", "microsoft.network/loadbalancers", ("Load Balancer",), 1.2),
     ("Azure Cache for Redis", "microsoft.cache/redis", ("Redis Cache",), 7),
-    ("Container Registry", "microsoft.containerregistry/registries", ("Container Registry", "Bandwidth"), 0.6),
-)  # fmt: skip
+    (
+        "Container Registry",
+        "microsoft.containerregistry/registries",
+        ("Container Registry", "Bandwidth"),
+        0.6,
+    ),
+)
 TAG_VALUES = {
     "env": ("prod", "staging", "dev", "shared"),
     "team": ("payments", "search", "platform", "data", "mobile", "identity"),
