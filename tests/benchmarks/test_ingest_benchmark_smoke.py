@@ -60,7 +60,12 @@ def check_database(summary: dict, database: str) -> None:
     assert result["naive"]["rows"] == 200
     assert result["query"]["runs"] == 3 and result["query"]["groups"] > 0
     assert result["query"]["median_ms"] <= result["query"]["p95_ms"]
-    assert set(summary["ratios"][database]["2000"]) == TARGETS
+    assert set(summary["ratios"][database]["2000"]) == TARGETS | {
+        "upsert_vs_floor_cpu",
+        "upsert_vs_naive_cpu",
+    }
+    for scenario in ("first_load", "reingest", "naive", "floor"):
+        assert result[scenario]["rows_per_cpu_s"] > 0, scenario
     assert {t["target"] for t in summary["targets"] if t["database"] == database} == TARGETS
 
 
@@ -80,4 +85,6 @@ def test_benchmark_on_postgres_measures_the_same_figures():
 
     assert set(summary["results"]) == {"postgres"}
     check_database(summary, "postgres")
-    assert summary["results"]["postgres"]["2000"]["floor"]["method"] in ("text COPY", "binary COPY")
+    result = summary["results"]["postgres"]["2000"]
+    assert result["floor"]["method"] == "COPY"
+    assert result["first_load"]["server_cpu_seconds"] > 0  # the backend's share is counted
