@@ -263,6 +263,43 @@ _PG_UPDATE_FROM_STAGE = (
 )
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_TEXT_FIELDS = slice(4, 13)  # the dimensions and the subscription name
+
+
+def _copy_text(rows: list[tuple[Any, ...]]) -> str:
+    """Rows (ALL_COLUMNS order) in COPY's text format.
+
+    Built here rather than by psycopg's `write_row`, which cost twice the client CPU per row:
+    numbers, dates and timestamps never need escaping, so only the text fields are checked, and
+    only a row with a backslash, tab or line break in one of them takes the escaping path.
+    """
+    lines = []
+    for r in rows:
+        texts = (r[0], *r[_TEXT_FIELDS], r[16])
+        joined = "".join(texts)
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            texts = tuple(t.translate(_COPY_ESCAPES) for t in texts)
+        lines.append(
+            "\t".join(
+                (
+                    texts[0],
+                    r[1].isoformat(),
+                    str(r[2]),
+                    str(r[3]),
+                    *texts[1:10],
+                    str(r[13]),
+                    "\\N" if r[14] is None else str(r[14]),
+                    "\\N" if r[15] is None else str(r[15]),
+                    texts[10],
+                    r[17].isoformat(),
+                )
+            )
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
 class _PostgresStore(_Store):
     def read_day(self, day: tuple[Any, ...]) -> dict[int, tuple[Any, ...]]:
         cost_type, usage_date, scope_id = day
@@ -290,12 +327,12 @@ class _PostgresStore(_Store):
                 cursor.execute(_PG_UPDATE_FROM_STAGE)
 
     def _copy(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        data = _copy_text(rows).encode(self.db.info.encoding)
         with (
             self.db.cursor() as cursor,
             cursor.copy(f"COPY {table} ({_PG_COLUMNS}) FROM STDIN") as copy,
         ):
-            for row in rows:
-                copy.write_row(row)
+            copy.write(data)
 
     def delete(self, day: tuple[Any, ...], keys: list[int]) -> None:
         with self.db.cursor() as cursor:
