@@ -44,11 +44,27 @@ class CostRecord(SQLModel, table=True):
     The primary key is the natural key: (cost type, day, scope, row_key) where `row_key` is a
     64-bit hash of every grouping dimension and the tags (all stored as '' rather than NULL, so a
     missing value cannot defeat uniqueness). Date comes second so that the key also serves the
-    queries ("last 30 days, by service"); on SQLite the table is clustered on it (WITHOUT ROWID).
+    queries ("last 30 days, by ..."); on SQLite the table is clustered on it (WITHOUT ROWID).
+
+    One covering index serves the default breakdown, cost by service over a date range, from
+    the index alone and already in GROUP BY order (SQLite needs no sort, PostgreSQL no heap
+    visit): at 1M rows it took `costs 30d by service` from ~150-200 ms to well under 100 ms on
+    both databases, for ~15% more ingest work (benchmarks/ingest.py). Other dimensions scan the
+    date range of the table.
     """
 
     __tablename__: ClassVar[str] = "cost_record"
-    __table_args__: ClassVar[Any] = ({"sqlite_with_rowid": False},)
+    __table_args__: ClassVar[Any] = (
+        Index(
+            "ix_cost_record_service_day",
+            "cost_type",
+            "usage_date",
+            "service_name",
+            "currency",
+            "cost",
+        ),
+        {"sqlite_with_rowid": False},
+    )
 
     cost_type: str = Field(sa_column=Column(String(16), primary_key=True))
     usage_date: date = Field(primary_key=True)

@@ -56,6 +56,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("cost_type", "usage_date", "scope_id", "row_key"),
         sqlite_with_rowid=False,
     )
+    op.create_index(
+        "ix_cost_record_service_day",
+        "cost_record",
+        ["cost_type", "usage_date", "service_name", "currency", "cost"],
+    )
     op.create_table(
         "ingestion_run",
         sa.Column("id", BIG_ID, nullable=False),
@@ -88,5 +93,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_ingestion_run_scope_started", table_name="ingestion_run")
     op.drop_table("ingestion_run")
+    op.drop_index("ix_cost_record_service_day", table_name="cost_record")
     op.drop_table("cost_record")
     op.drop_table("cost_scope")
