@@ -1,10 +1,25 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from core.models.budgets import (
+    Alert,
+    AlertAck,
+    Budget,
+    BudgetPeriod,
+    BudgetTarget,
+    BudgetThreshold,
+    ThresholdKind,
+)
 from core.models.costs import CostRecord, CostScope, CostType, IngestionRun, RunStatus
 from core.models.events import ProcessedEvent
 from core.models.outbox import OutboxMessage, OutboxStatus
 
 __all__ = [
+    "Alert",
+    "AlertAck",
+    "Budget",
+    "BudgetPeriod",
+    "BudgetTarget",
+    "BudgetThreshold",
     "CostRecord",
     "CostScope",
     "CostType",
@@ -13,4 +28,5 @@ __all__ = [
     "OutboxStatus",
     "ProcessedEvent",
     "RunStatus",
+    "ThresholdKind",
 ]
