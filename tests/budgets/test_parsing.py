@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 import pytest
@@ -120,10 +121,8 @@ def test_names_thresholds_targets_and_scopes_never_raise_anything_unexpected(tex
         lambda t: parse_target(t, SLACK),
         lambda t: parse_scope_tokens([t]),
     ):
-        try:
+        with contextlib.suppress(UserInputError):
             parse(text)
-        except UserInputError:
-            pass
 
 
 def test_currency_codes_must_be_iso_4217_in_use():
