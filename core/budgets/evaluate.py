@@ -28,14 +28,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, true
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.budgets.cards import Contributors, alert_card
 from core.budgets.forecast import (
     Forecast,
-    SpendFigures,
     forecast,
     history_range,
     spend_figures,
@@ -52,19 +51,16 @@ from core.budgets.spend import (
     Shape,
     SpendCache,
     SpendRequest,
-    SpendStats,
-    T,
+    SpendSnapshot,
     cache_for,
-    dimension_columns,
-    expand_keys,
-    group_key,
+    contributor_totals,
     last_complete_day,
     load_spend,
     shape_of,
 )
 from core.budgets.store import BudgetRecord, chunks, load_budgets
 from core.db import is_sqlite, write_transaction
-from core.models import Alert, Budget, CostType, ThresholdKind
+from core.models import Alert, Budget, BudgetPeriod, CostType, ThresholdKind
 from core.money import from_storage_units, to_storage_units
 from core.notify import Target
 from core.outbox import enqueue
@@ -95,8 +91,10 @@ class Assessment:
     last_complete: date
     spent: Decimal
     forecast: Forecast
-    #: The scope's daily spend in storage units (all loaded days; the chart takes the window's).
+    #: The scope's spend in storage units per bucket, keyed by the bucket's first day: calendar
+    #: months before `boundary`, days from it (see core.budgets.spend).
     daily: dict[date, int] = field(repr=False)
+    boundary: date = date.min
 
     @property
     def percent_spent(self) -> Decimal:
@@ -147,14 +145,16 @@ def assess(
     *,
     cache: SpendCache | None = None,
     full_pass: bool = False,
-) -> tuple[list[Assessment], SpendStats, dict[str, int]]:
-    """Spend to date and forecast for each budget window (one grouped query per shape).
-
-    Also returns the pass's statistics and the ingested scope ids it saw.
-    """
+) -> tuple[list[Assessment], SpendSnapshot]:
+    """Spend to date and forecast for each budget window, and the snapshot they come from."""
     cache = cache or cache_for(engine)
-    windows = {b.id: budget_windows(b, today) for b in budgets}
-    keys: dict[int, GroupKey | None] = {}
+    window_memo: dict[tuple[date, BudgetPeriod], list[tuple[BudgetWindow, bool]]] = {}
+    windows: dict[int, list[tuple[BudgetWindow, bool]]] = {}
+    for b in budgets:
+        found = window_memo.get((b.start_date, b.period))
+        if found is None:
+            found = window_memo[b.start_date, b.period] = budget_windows(b, today)
+        windows[b.id] = found
     histories: dict[CostType, tuple[date, date] | None] = {}
     last_complete: dict[CostType, date] = {}
 
@@ -165,9 +165,6 @@ def assess(
         requests: dict[tuple[CostType, Shape], SpendRequest] = {}
         for budget in budgets:
             if not windows[budget.id]:
-                continue
-            key = keys[budget.id] = group_key(budget.scope, budget.currency, scope_ids)
-            if key is None:
                 continue
             starts = [w.start for w, _ in windows[budget.id]]
             history = histories[budget.cost_type]
@@ -180,24 +177,39 @@ def assess(
                     budget.cost_type, shape, min(starts)
                 )
             request.start = min(request.start, *starts)
-            request.keys.add(key)
         return list(requests.values())
 
-    snapshot = load_spend(engine, cache, plan, today, full_pass=full_pass)
-    figures_memo: dict[tuple[Any, ...], SpendFigures] = {}
+    def history_start(cost_type: CostType) -> date | None:
+        history = histories.get(cost_type)
+        return history[0] if history else None
+
+    snapshot = load_spend(
+        engine, cache, plan, today, history_start=history_start, full_pass=full_pass
+    )
+    keys: dict[int, list[GroupKey]] = {}
+    wanted: dict[tuple[CostType, Shape], set[GroupKey]] = defaultdict(set)
+    for budget in budgets:
+        if windows[budget.id]:
+            found = keys[budget.id] = snapshot.keys(budget.scope, budget.currency, budget.cost_type)
+            wanted[budget.cost_type, shape_of(budget.scope)].update(found)
+    snapshot.read(wanted)
+    memo: dict[tuple[Any, ...], tuple[Decimal, Forecast]] = {}
     out: list[Assessment] = []
     for budget in budgets:
+        budget_keys = keys.get(budget.id, [])
+        shape = shape_of(budget.scope)
+        daily = snapshot.buckets(budget.cost_type, shape, budget_keys) if budget_keys else {}
+        done = last_complete.get(budget.cost_type, today)
+        boundary = snapshot.boundaries.get(budget.cost_type, date.min)
         for window, is_current in windows[budget.id]:
-            key = keys.get(budget.id)
-            shape = shape_of(budget.scope)
-            daily = snapshot.daily(budget.cost_type, shape, key) if key is not None else {}
-            done = last_complete.get(budget.cost_type, today)
-            history = histories.get(budget.cost_type)
-            memo_key = (budget.cost_type, shape, key, window)
-            figures = figures_memo.get(memo_key)
-            if figures is None:
-                figures = figures_memo[memo_key] = spend_figures(
-                    daily, window, today, done, history
+            # Budgets sharing a scope and window share their figures.
+            memo_key = (budget.cost_type, shape, tuple(budget_keys), window)
+            figured = memo.get(memo_key)
+            if figured is None:
+                figures = spend_figures(daily, window, today, done, histories.get(budget.cost_type))
+                figured = memo[memo_key] = (
+                    from_storage_units(figures.to_date),
+                    forecast(figures, window, done),
                 )
             out.append(
                 Assessment(
@@ -206,123 +218,63 @@ def assess(
                     current=is_current,
                     today=today,
                     last_complete=done,
-                    spent=from_storage_units(figures.to_date),
-                    forecast=forecast(figures, window, done),
+                    spent=figured[0],
+                    forecast=figured[1],
                     daily=daily,
+                    boundary=boundary,
                 )
             )
-    return out, snapshot.stats, snapshot.scope_ids
+    return out, snapshot
 
 
 # -- top contributors ----------------------------------------------------------------------------
 
-_DIM_ORDER = ("scope", "sub", "rg", "service", "location", "meter")
-
-
-def _dim_rank(dim: str) -> tuple[int, str]:
-    return (_DIM_ORDER.index(dim), "") if dim in _DIM_ORDER else (len(_DIM_ORDER), dim)
-
-
-def _dim_value(budget: BudgetRecord, dim: str, scope_ids: dict[str, int]) -> Any:
-    scope = budget.scope
-    if dim == "scope":
-        return scope_ids.get(scope.scope_path)
-    if dim.startswith("tag:"):
-        return dict(scope.tags)[dim[4:]]
-    return {
-        "sub": scope.subscription,
-        "rg": scope.resource_group,
-        "service": scope.service,
-        "location": scope.location,
-        "meter": scope.meter,
-    }[dim]
-
-
-def _shape_condition(shape: Shape, budgets: list[BudgetRecord], scope_ids: dict[str, int]) -> Any:
-    """Rows that can belong to one of `budgets` (exact matching happens in Python)."""
-    if not shape:
-        return true()
-    parts = []
-    for dim in shape:
-        values = sorted({_dim_value(b, dim, scope_ids) for b in budgets} - {None})
-        columns = dimension_columns(dim)
-        if dim == "sub":
-            parts.append(or_(columns[0].in_(values), columns[1].in_(values)))
-        else:
-            parts.append(columns[0].in_(values))
-    return and_(*parts)
-
 
 def top_contributors(
-    engine: Engine,
+    snapshot: SpendSnapshot,
     assessments: list[Assessment],
-    scope_ids: dict[str, int],
     limit: int = 3,
 ) -> dict[tuple[int, date], Contributors]:
     """Top resource groups and services behind each assessment's spend in its window.
 
-    One query per (cost type, window): grouped by the union of the budgets' filter dimensions,
-    resource group and service, restricted to rows one of the budgets can match.
+    Read from the cube the pass just used (it always holds resource group and service), so
+    alerts cost no extra query: one scan of the window's buckets per (shape, window).
     """
-    groups: dict[tuple[CostType, BudgetWindow], list[Assessment]] = defaultdict(list)
+    groups: dict[tuple[CostType, Shape, BudgetWindow], list[Assessment]] = defaultdict(list)
     for a in assessments:
-        groups[a.budget.cost_type, a.window].append(a)
+        groups[a.budget.cost_type, shape_of(a.budget.scope), a.window].append(a)
     out: dict[tuple[int, date], Contributors] = {}
-    with engine.connect() as conn:
-        for (cost_type, window), members in groups.items():
-            by_shape: dict[Shape, list[BudgetRecord]] = defaultdict(list)
-            for a in members:
-                by_shape[shape_of(a.budget.scope)].append(a.budget)
-            union = sorted({d for shape in by_shape for d in shape}, key=_dim_rank)
-            positions: dict[str, list[int]] = {}
-            columns: list[Any] = []
-            for dim in union:
-                cols = dimension_columns(dim)
-                positions[dim] = list(range(1 + len(columns), 1 + len(columns) + len(cols)))
-                columns.extend(cols)
-            end = min(window.end, members[0].today)
-            query = (
-                select(
-                    T.currency,
-                    *columns,
-                    T.resource_group,
-                    T.service_name,
-                    func.sum(T.cost),
-                )
-                .where(
-                    T.cost_type == str(cost_type),
-                    T.usage_date >= window.start,
-                    T.usage_date <= end,
-                    or_(*(_shape_condition(s, bs, scope_ids) for s, bs in by_shape.items())),
-                )
-                .group_by(T.currency, *columns, T.resource_group, T.service_name)
+    for (cost_type, shape, window), members in groups.items():
+        spec = snapshot.specs.get(cost_type)
+        if spec is None:
+            continue
+        keyed = {
+            a.budget.id: snapshot.keys(a.budget.scope, a.budget.currency, cost_type)
+            for a in members
+        }
+        wanted = {key for keys in keyed.values() for key in keys}
+        end = min(window.end, snapshot.today)
+        totals = contributor_totals(
+            spec, shape, wanted, snapshot.cache.bucket_rows(spec, window.start, end)
+        )
+        for a in members:
+            by_rg: dict[str, int] = defaultdict(int)
+            by_service: dict[str, int] = defaultdict(int)
+            for key in keyed[a.budget.id]:
+                rgs, services = totals.get(key, ({}, {}))
+                for label, units in rgs.items():
+                    by_rg[label] += units
+                for label, units in services.items():
+                    by_service[label] += units
+            out[a.budget.id, window.start] = Contributors(
+                resource_groups=_top(by_rg, limit), services=_top(by_service, limit)
             )
-            totals: dict[tuple[Shape, GroupKey], dict[tuple[str, str], Decimal]] = defaultdict(
-                lambda: defaultdict(Decimal)
-            )
-            for row in conn.execute(query):
-                rg, service, cost = row[-3], row[-2], row[-1]
-                for shape in by_shape:
-                    projected = (row[0], *(row[i] for dim in shape for i in positions[dim]))
-                    for key in expand_keys(shape, projected):
-                        bucket = totals[shape, key]
-                        bucket["rg", rg or "(none)"] += cost
-                        bucket["service", service or "(none)"] += cost
-            for a in members:
-                found = group_key(a.budget.scope, a.budget.currency, scope_ids)
-                bucket = totals.get((shape_of(a.budget.scope), found), {}) if found else {}
-
-                def top(kind: str, bucket: dict[tuple[str, str], Decimal] = bucket) -> list[Any]:
-                    ranked = sorted(
-                        ((label, cost) for (k, label), cost in bucket.items() if k == kind),
-                        key=lambda item: (-item[1], item[0]),
-                    )
-                    return ranked[:limit]
-
-                out[a.budget.id, window.start] = Contributors(
-                    resource_groups=tuple(top("rg")), services=tuple(top("service"))
-                )
     return out
+
+
+def _top(totals: dict[str, int], limit: int) -> tuple[tuple[str, Decimal], ...]:
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return tuple((label, from_storage_units(units)) for label, units in ranked if units)
 
 
 # -- claims --------------------------------------------------------------------------------------
@@ -413,20 +365,24 @@ def claim_alerts(engine: Engine, plans: list[AlertPlan], now: datetime) -> list[
                 }
                 for p in by_key.values()
             ]
-            for part in chunks(rows, _ROWS_PER_INSERT):
-                result = conn.execute(
-                    insert(ALERTS)
-                    .values(part)
-                    .on_conflict_do_nothing(index_elements=list(CLAIM_KEY))
-                    .returning(
-                        ALERTS.c.id,
-                        ALERTS.c.budget_id,
-                        ALERTS.c.period_start,
-                        ALERTS.c.threshold,
-                        ALERTS.c.kind,
-                    )
+            claim = (
+                insert(ALERTS)
+                .on_conflict_do_nothing(index_elements=list(CLAIM_KEY))
+                .returning(
+                    ALERTS.c.id,
+                    ALERTS.c.budget_id,
+                    ALERTS.c.period_start,
+                    ALERTS.c.threshold,
+                    ALERTS.c.kind,
                 )
-                for alert_id, budget_id, period_start, threshold, kind in result.all():
+            )
+            for part in chunks(rows, _ROWS_PER_INSERT):
+                # executemany with RETURNING: batched into multi-row INSERTs by SQLAlchemy
+                # (one compiled statement); only the rows this call inserted come back.
+                result = conn.execute(claim, part) if part else None
+                for alert_id, budget_id, period_start, threshold, kind in (
+                    result.all() if result is not None else []
+                ):
                     plan = by_key[int(budget_id), period_start, int(threshold), str(kind)]
                     messages = 0
                     if plan.notify and plan.card is not None:
@@ -477,6 +433,8 @@ class EvaluationSummary:
     shape_queries: int
     days_loaded: int
     seconds: float
+    #: Seconds per phase: budgets, spend (queries and cache), assess, contributors, cards, claims.
+    phases: dict[str, float] = field(default_factory=dict)
 
     def describe(self) -> str:
         return (
@@ -520,19 +478,34 @@ def evaluate_budgets(
     """Evaluate every budget (or those in `budget_ids`) and claim the alerts due; never raises
     for one bad budget (it is logged and skipped)."""
     started = time.perf_counter()
+    phases: dict[str, float] = {}
+    mark = started
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        current = time.perf_counter()
+        phases[name] = round(current - mark, 4)
+        mark = current
+
     now = clock.now()
     today = now.date()
+    cache = cache or cache_for(engine)
     with engine.connect() as conn:
-        budgets = load_budgets(conn, budget_ids)
-    assessments, stats, ids = assess(
+        budgets = cache.budgets.all(conn) if budget_ids is None else load_budgets(conn, budget_ids)
+    lap("budgets")
+    assessments, snapshot = assess(
         engine, today, budgets, cache=cache, full_pass=budget_ids is None
     )
+    lap("spend_and_forecast")
+    stats = snapshot.stats
     already = existing_claims(engine, {a.window.start for a in assessments})
     new, crossed_count = plan_alerts(assessments, already)
     to_send = [a for a, _percent, _kind, notify in new if notify]
+    lap("thresholds")
     contributors: dict[tuple[int, date], Contributors] = {}
     if to_send:
-        contributors = top_contributors(engine, to_send, ids)
+        contributors = top_contributors(snapshot, to_send)
+    lap("contributors")
     plans: list[AlertPlan] = []
     for a, percent, kind, notify in new:
         card: Card | None = None
@@ -564,7 +537,9 @@ def evaluate_budgets(
                 targets=a.budget.targets,
             )
         )
+    lap("cards")
     claimed = claim_alerts(engine, plans, now) if plans else []
+    lap("claims")
     summary = EvaluationSummary(
         budgets=len(budgets),
         windows=len(assessments),
@@ -575,6 +550,7 @@ def evaluate_budgets(
         shape_queries=stats.shape_queries,
         days_loaded=stats.days_loaded,
         seconds=time.perf_counter() - started,
+        phases=phases,
     )
     log.info("budget evaluation: %s", summary.describe())
     return summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
@@ -131,6 +132,37 @@ def load_budgets(conn: Connection, ids: Collection[int] | None = None) -> list[B
     return [_record(r, thresholds[int(r.id)], targets[int(r.id)]) for r in rows]
 
 
+class BudgetCache:
+    """Every budget, reloaded only when the budget set changed.
+
+    The set's version is (count, sum of ids, sum of revisions): creating or deleting a budget
+    moves the first two, any change to one (thresholds and targets too) bumps its revision.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: tuple[int, int, int] | None = None
+        self._budgets: list[BudgetRecord] = []
+
+    def all(self, conn: Connection) -> list[BudgetRecord]:
+        c = BUDGETS.c
+        count, ids, revisions = conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(c.id), 0),
+                func.coalesce(func.sum(c.revision), 0),
+            )
+        ).one()
+        version = (int(count), int(ids), int(revisions))
+        with self._lock:
+            if version == self._version:
+                return self._budgets
+        budgets = load_budgets(conn)
+        with self._lock:
+            self._version, self._budgets = version, budgets
+        return budgets
+
+
 def find_budget(engine: Engine, name: str) -> BudgetRecord:
     """The budget called `name` (any case), or a NotFoundError that says what exists."""
     with engine.connect() as conn:
@@ -186,6 +218,7 @@ def create_budget(engine: Engine, new: NewBudget, now: datetime) -> BudgetRecord
                 owner_name=new.owner_name[:256],
                 created_at=now,
                 updated_at=now,
+                revision=1,
                 **_scope_columns(new.scope),
             )
             .on_conflict_do_nothing(index_elements=["name_key"])
@@ -230,7 +263,9 @@ def _write_targets(conn: Connection, budget_id: int, targets: Iterable[Target]) 
 
 def _touch(conn: Connection, budget: BudgetRecord, now: datetime, **values: Any) -> None:
     result = conn.execute(
-        update(BUDGETS).where(BUDGETS.c.id == budget.id).values(updated_at=now, **values)
+        update(BUDGETS)
+        .where(BUDGETS.c.id == budget.id)
+        .values(updated_at=now, revision=BUDGETS.c.revision + 1, **values)
     )
     if result.rowcount == 0:
         raise NotFoundError(f"The budget '{budget.name}' was deleted meanwhile.")

@@ -59,6 +59,8 @@ class Budget(SQLModel, table=True):
     """
 
     __tablename__: ClassVar[str] = "budget"
+    #: Ids are never reused (SQLite AUTOINCREMENT), so the budget set's version is reliable.
+    __table_args__: ClassVar[Any] = ({"sqlite_autoincrement": True},)
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))
     name: str = Field(sa_column=Column(String(64), nullable=False))
@@ -88,6 +90,9 @@ class Budget(SQLModel, table=True):
     owner_name: str = Field(sa_column=Column(String(256), nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    #: Incremented by every change (thresholds and targets included): evaluators cache budgets
+    #: and reload them when the set's (count, id sum, revision sum) moves.
+    revision: int = Field(default=1, sa_column=Column(Integer, nullable=False))
 
 
 class BudgetThreshold(SQLModel, table=True):

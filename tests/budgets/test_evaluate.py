@@ -244,7 +244,7 @@ def test_scope_filters_count_exactly_the_matching_costs(engine, clock):
     for name, scope in budgets.items():
         make_budget(engine, clock, name=name, scope=scope, targets=())
 
-    assessments, _stats, _ids = assess(engine, clock.today(), list_budgets(engine))
+    assessments, _snapshot = assess(engine, clock.today(), list_budgets(engine))
 
     assert {a.budget.name: a.spent for a in assessments} == {
         k: Decimal(v) for k, v in expected.items()
@@ -264,7 +264,7 @@ def test_a_second_pass_reads_only_days_that_changed(engine, clock):
     assert first.days_loaded > 28 and first.shape_queries >= 1
     assert (second.days_loaded, second.shape_queries) == (0, 0)
     assert third.days_loaded == 1
-    assessments, _, _ = assess(engine, clock.today(), list_budgets(engine), cache=cache)
+    assessments, _ = assess(engine, clock.today(), list_budgets(engine), cache=cache)
     assert assessments[0].spent == Decimal(27 * 10 + 1)
 
 

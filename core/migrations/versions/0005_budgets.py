@@ -45,8 +45,10 @@ def upgrade() -> None:
         sa.Column("owner_name", sa.String(length=256), nullable=False),
         sa.Column("created_at", UTC_TS, nullable=False),
         sa.Column("updated_at", UTC_TS, nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("name_key"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "budget_threshold",
