@@ -41,11 +41,11 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.budgets import evaluate_budgets  # noqa: E402
-from core.budgets.periods import BudgetWindow, window_containing  # noqa: E402
-from core.budgets.spend import SpendCache  # noqa: E402
-from core.db import make_engine, upgrade  # noqa: E402
-from core.models import (  # noqa: E402
+from core.budgets import evaluate_budgets
+from core.budgets.periods import BudgetWindow, window_containing
+from core.budgets.spend import SpendCache
+from core.db import make_engine, upgrade
+from core.models import (
     Alert,
     Budget,
     BudgetPeriod,
@@ -53,7 +53,7 @@ from core.models import (  # noqa: E402
     BudgetThreshold,
     CostScope,
 )
-from core.ports import FixedClock  # noqa: E402
+from core.ports import FixedClock
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET_SECONDS = 2.0
@@ -264,7 +264,7 @@ def restate_days(engine: Engine, first: date, last: date) -> int:
         return result.rowcount
 
 
-# -- budgets -----------------------------------------------------------------------------------------
+# -- budgets --------------------------------------------------------------------------------------
 
 
 def dim_value(m: Meter, dim: str, by_name: bool) -> Any:
@@ -309,7 +309,12 @@ class PlannedBudget:
 
 
 def plan_budgets(
-    count: int, meters: list[Meter], first: date, last: date, rng: random.Random
+    count: int,
+    meters: list[Meter],
+    first: date,
+    last: date,
+    rng: random.Random,
+    hot_share: float = 0.1,
 ) -> list[PlannedBudget]:
     periods = (
         (BudgetPeriod.MONTHLY, 0.8, date(2026, 1, 1)),
@@ -330,8 +335,8 @@ def plan_budgets(
         meter = rng.choice(meters)
         values = tuple(dim_value(meter, d, by_name) for d in shape)
         spent = spend[period][shape, by_name, values]
-        # One budget in ten runs hot (60-130% used), the others cool (5-49%).
-        used = rng.uniform(60, 130) if rng.random() < 0.1 else rng.uniform(5, 49)
+        # A share of the budgets runs hot (60-130% used), the others cool (5-49%).
+        used = rng.uniform(60, 130) if rng.random() < hot_share else rng.uniform(5, 49)
         amount = max(Decimal("1.00"), (Decimal(spent) / Decimal(10**8) * 100 / Decimal(used)))
         amount = amount.quantize(Decimal("0.01"))
         thresholds = rng.choice(THRESHOLD_SETS)
@@ -390,10 +395,12 @@ def insert_budgets(engine: Engine, planned: list[PlannedBudget]) -> None:
         conn.execute(BudgetTarget.__table__.insert(), targets)  # type: ignore[attr-defined]
 
 
-# -- one database ------------------------------------------------------------------------------------
+# -- one database ---------------------------------------------------------------------------------
 
 
-def bench_database(url: str, rows: int, budgets: int, days: int, seed: int) -> dict[str, Any]:
+def bench_database(
+    url: str, rows: int, budgets: int, days: int, seed: int, hot_share: float
+) -> dict[str, Any]:
     rng = random.Random(seed)
     last = TODAY - timedelta(days=1)
     first = last - timedelta(days=days - 1)
@@ -405,7 +412,7 @@ def bench_database(url: str, rows: int, budgets: int, days: int, seed: int) -> d
     load_seconds = time.perf_counter() - started
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT count(*) FROM cost_record")).scalar()
-    planned = plan_budgets(budgets, meters, first, last, rng)
+    planned = plan_budgets(budgets, meters, first, last, rng, hot_share)
     insert_budgets(engine, planned)
     clock = FixedClock(NOW)
     cache = SpendCache()
@@ -450,8 +457,12 @@ def _count_alerts(engine: Engine, kind: str) -> int:
     return int(n or 0)
 
 
+PHASES = ("budgets", "spend_and_forecast", "thresholds", "contributors", "cards", "claims")
+
+
 def _summary(s: Any) -> dict[str, Any]:
     return {
+        "phases": {k: round(v, 3) for k, v in s.phases.items()},
         "thresholds_crossed": s.thresholds_crossed,
         "alerts_claimed": s.alerts_claimed,
         "alerts_notified": s.alerts_notified,
@@ -461,7 +472,7 @@ def _summary(s: Any) -> dict[str, Any]:
     }
 
 
-# -- databases ---------------------------------------------------------------------------------------
+# -- databases ------------------------------------------------------------------------------------
 
 
 class ThrowawayPostgres:
@@ -485,13 +496,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite:///{Path(tmp) / 'bench.db'}"
                 results["sqlite"] = bench_database(
-                    url, args.rows, args.budgets, args.days, args.seed
+                    url, args.rows, args.budgets, args.days, args.seed, args.hot_share
                 )
         elif database == "postgres":
             pg = ThrowawayPostgres(args.postgres_url)
             try:
                 results["postgres"] = bench_database(
-                    pg.url, args.rows, args.budgets, args.days, args.seed
+                    pg.url, args.rows, args.budgets, args.days, args.seed, args.hot_share
                 )
             finally:
                 pg.drop()
@@ -500,33 +511,50 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def _pair(r: dict[str, Any], section: str, a: str, b: str) -> str:
+    return f"{r[section][a]}/{r[section][b]}"
+
+
 def print_table(results: dict[str, Any]) -> None:
     names = list(results)
+    first = results[names[0]]
     print(
-        f"\nBudget evaluation: {results[names[0]]['budgets']:,} budgets over "
-        f"{results[names[0]]['rows']:,} cost rows ({results[names[0]]['days']} days)"
+        f"\nBudget evaluation: {first['budgets']:,} budgets over {first['rows']:,} cost rows "
+        f"({first['days']} days)"
     )
-    header = f"{'':44}" + "".join(f"{n:>14}" for n in names)
+    header = f"{'':46}" + "".join(f"{n:>14}" for n in names)
     print(header)
     print("-" * len(header))
-    lines = [
+    lines: list[tuple[str, Any]] = [
         ("load (bulk insert, not a pass) s", lambda r: r["load_s"]),
-        ("pass 1: cold cache, alerts claimed  s", lambda r: r["first_pass_s"]),
-        ("        alerts claimed / messages", lambda r: f"{r['first_pass']['alerts_claimed']}/{r['first_pass']['messages_enqueued']}"),
-        ("        grouped queries / days loaded", lambda r: f"{r['first_pass']['shape_queries']}/{r['first_pass']['days_loaded']}"),
+        ("pass 1: first ever (cold cache), alerts  s", lambda r: r["first_pass_s"]),
+        ("  alerts claimed / messages queued",
+         lambda r: _pair(r, "first_pass", "alerts_claimed", "messages_enqueued")),
+        ("  grouped queries / days read",
+         lambda r: _pair(r, "first_pass", "shape_queries", "days_loaded")),
+        *(
+            (f"  {phase} s", (lambda r, phase=phase: r["first_pass"]["phases"].get(phase, "")))
+            for phase in PHASES
+        ),
         ("pass 2: nothing new  s", lambda r: r["second_pass_s"]),
-        ("        alerts claimed", lambda r: r["second_pass"]["alerts_claimed"]),
+        ("  alerts claimed / days read",
+         lambda r: _pair(r, "second_pass", "alerts_claimed", "days_loaded")),
         ("pass 3: after re-ingesting 3 days  s", lambda r: r["after_ingest_pass_s"]),
-        ("        days loaded / alerts claimed", lambda r: f"{r['after_ingest_pass']['days_loaded']}/{r['after_ingest_pass']['alerts_claimed']}"),
-        ("actual alerts = computed from rows", lambda r: f"{r['verified']}"),
+        ("  alerts claimed / days read",
+         lambda r: _pair(r, "after_ingest_pass", "alerts_claimed", "days_loaded")),
+        ("actual alerts == computed from the rows", lambda r: r["verified"]),
     ]  # fmt: skip
     for label, get in lines:
-        print(f"{label:44}" + "".join(f"{get(results[n])!s:>14}" for n in names))
+        print(f"{label:46}" + "".join(f"{get(results[n])!s:>14}" for n in names))
     for n in names:
         r = results[n]
-        worst = max(r["first_pass_s"], r["second_pass_s"], r["after_ingest_pass_s"])
-        verdict = "PASS" if worst < TARGET_SECONDS else "MISS"
-        print(f"{n}: slowest pass {worst:.2f} s vs target < {TARGET_SECONDS:.0f} s: {verdict}")
+        for key, label in (
+            ("first_pass_s", "pass 1 (cold)"),
+            ("second_pass_s", "pass 2"),
+            ("after_ingest_pass_s", "pass 3"),
+        ):
+            verdict = "PASS" if r[key] < TARGET_SECONDS else "MISS"
+            print(f"{n} {label}: {r[key]:.2f} s vs target < {TARGET_SECONDS:.0f} s: {verdict}")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -537,6 +565,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_ADMIN_URL)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--hot-share", type=float, default=0.1, help="share of budgets at 60-130%% used"
+    )
     args = parser.parse_args(argv)
     args.databases = [d.strip() for d in args.databases.split(",") if d.strip()]
     results = run(args)

@@ -24,6 +24,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+budgets_app = typer.Typer(help="Budgets and their alerts.", no_args_is_help=True)
+app.add_typer(budgets_app, name="budgets")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -54,6 +56,16 @@ def db_current() -> None:
     """Show the database's migration revision."""
     container = container_for(settings_or_exit())
     typer.echo(current_revision(container.engine) or "(empty database)")
+
+
+@budgets_app.command("evaluate")
+def budgets_evaluate() -> None:
+    """Evaluate every budget now and queue the alerts due (also runs after each ingestion)."""
+    from core.budgets import evaluate_budgets
+
+    container = container_for(settings_or_exit())
+    summary = evaluate_budgets(container.engine, container.clock)
+    typer.echo(summary.describe())
 
 
 @app.command()

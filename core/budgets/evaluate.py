@@ -427,6 +427,8 @@ class EvaluationSummary:
     windows: int
     #: Thresholds at or above their percentage, already alerted or not.
     thresholds_crossed: int
+    #: Alerts this pass tried to claim (not yet claimed when it looked); at most one pass wins each.
+    alerts_attempted: int
     alerts_claimed: int
     alerts_notified: int
     messages_enqueued: int
@@ -544,6 +546,7 @@ def evaluate_budgets(
         budgets=len(budgets),
         windows=len(assessments),
         thresholds_crossed=crossed_count,
+        alerts_attempted=len(plans),
         alerts_claimed=len(claimed),
         alerts_notified=sum(1 for c in claimed if c.plan.notify),
         messages_enqueued=sum(c.messages for c in claimed),

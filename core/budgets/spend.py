@@ -646,6 +646,8 @@ class SpendSnapshot:
 #: Cold loads split into this many queries run side by side (each on its own connection).
 PARALLEL_LOADS = 2
 _MONTHS_PER_SPLIT = 4
+#: One parallel load per process at a time; concurrent passes load on their own connection.
+_PARALLEL_SLOT = threading.BoundedSemaphore(1)
 
 
 def _load_buckets(
@@ -660,7 +662,8 @@ def _load_buckets(
     separate connections: each starts after the fingerprints were read, so a bucket is never
     older than its fingerprint (at worst newer, and re-read on the next pass)."""
     jobs: list[tuple[str, list[date]]] = []
-    if len(months) >= _MONTHS_PER_SPLIT and PARALLEL_LOADS > 1:
+    cold = len(months) >= _MONTHS_PER_SPLIT and PARALLEL_LOADS > 1
+    if cold:
         half = (len(months) + 1) // 2
         jobs += [("months", months[:half]), ("months", months[half:])]
     elif months:
@@ -679,11 +682,14 @@ def _load_buckets(
         with snapshot(engine) as own:
             return run(job, own)
 
-    if len(jobs) <= 1:
-        results = [run(job, conn) for job in jobs]
+    if cold and _PARALLEL_SLOT.acquire(blocking=False):
+        try:
+            with ThreadPoolExecutor(max_workers=PARALLEL_LOADS) as pool:
+                results = list(pool.map(run_apart, jobs))
+        finally:
+            _PARALLEL_SLOT.release()
     else:
-        with ThreadPoolExecutor(max_workers=PARALLEL_LOADS) as pool:
-            results = list(pool.map(run_apart, jobs))
+        results = [run(job, conn) for job in jobs]
     for rows, queries in results:
         out.update(rows)
         stats.shape_queries += queries

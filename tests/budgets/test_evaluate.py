@@ -13,7 +13,14 @@ from core.budgets import assess, evaluate_budgets
 from core.budgets.evaluate import ack_value
 from core.budgets.parsing import BudgetScope, parse_scope_tokens
 from core.budgets.spend import SpendCache
-from core.budgets.store import NewBudget, Threshold, create_budget, delete_budget, list_budgets
+from core.budgets.store import (
+    NewBudget,
+    Threshold,
+    create_budget,
+    delete_budget,
+    list_budgets,
+    set_amount,
+)
 from core.models import (
     Alert,
     BudgetPeriod,
@@ -321,3 +328,45 @@ def test_quarterly_and_yearly_budgets_count_their_whole_window(engine, clock, pe
     first = date(2026, 10, 1) if period is BudgetPeriod.QUARTERLY else date(2026, 9, 25)
     assert a.spent == Decimal(10 * ((date(2026, 11, 27) - first).days + 1))
     assert a.window.end == date(2026, 12, 31)
+
+
+def test_cached_budgets_and_buckets_follow_changes_without_moving_the_clock(engine, clock):
+    """The process cache must never hide a change: an amount change, a day that vanished from a
+    re-pull, a restated old month, and time moving into a new month."""
+    budget = make_budget(engine, clock, amount="100000", period=BudgetPeriod.YEARLY,
+                         start=date(2026, 1, 1), thresholds=((80, ACTUAL),))  # fmt: skip
+    put_days(engine, clock, date(2026, 6, 1), date(2026, 11, 26), "10")
+    cache = SpendCache()
+
+    def spent() -> Decimal:
+        assessments, _ = assess(engine, clock.today(), list_budgets(engine), cache=cache)
+        return assessments[0].spent
+
+    evaluate_budgets(engine, clock, cache=cache)
+    june_to_nov = (date(2026, 11, 26) - date(2026, 6, 1)).days + 1
+    assert spent() == Decimal(10 * june_to_nov)
+
+    set_amount(engine, budget, Decimal("500"), clock.now())  # same clock, same count of budgets
+    assert evaluate_budgets(engine, clock, cache=cache).alerts_claimed == 1
+
+    put_day(engine, clock, date(2026, 7, 14), [])  # a re-pulled day came back empty
+    put_day(engine, clock, date(2026, 6, 30), "110")  # an old month restated
+    assert spent() == Decimal(10 * june_to_nov - 10 + 100)
+
+    clock.current = datetime(2027, 1, 2, 8, 0, tzinfo=UTC)  # a new year: a new window
+    put_days(engine, clock, date(2026, 11, 27), date(2027, 1, 1), "10")
+    assert spent() == Decimal(10)
+
+
+def test_fast_money_formatting_matches_the_product_formatting():
+    import random
+
+    from core.budgets.cards import money
+    from core.money import format_money
+
+    rng = random.Random(5)
+    for currency in ("EUR", "USD", "JPY", "KWD", "CHF", "GBP", "INR", "BRL"):
+        for _ in range(500):
+            amount = Decimal(rng.randrange(0, 10**13)).scaleb(-rng.randrange(0, 9))
+            assert money(amount, currency) == format_money(amount, currency)
+        assert money(Decimal("-12.5"), currency) == format_money(Decimal("-12.5"), currency)
