@@ -9,7 +9,9 @@ so that roughly one budget in ten crosses a threshold, and then times `evaluate_
 1. first pass, cold process cache: every shape's days are queried; alerts are claimed and their
    outbox messages written (cards with contributors and burn charts built);
 2. second pass: nothing new (every crossed threshold is already claimed);
-3. after re-ingesting the last 3 days (5% of their rows restated): the pass an ingestion triggers.
+3. after an ingestion: the last 3 days re-pulled (5% of their rows restated) and today's first
+   costs arrived, pushing more budgets over thresholds: the pass an ingestion triggers, with
+   alerts, on a warm cache.
 
 The actual-spend thresholds crossed are also computed independently in Python from the generated
 rows and compared with the alert rows written (`verified`). Figures are printed side by side; the
@@ -244,9 +246,26 @@ def load_costs(engine: Engine, meters: list[Meter], first: date, last: date) -> 
                     for m in meters:
                         copy.write_row(row_values(m, day, cost_units(m, day, first), False))
     if not sqlite:
-        with engine.connect() as conn:
-            conn.execute(text("ANALYZE cost_record"))
-            conn.commit()
+        # A database that is ingested day by day has its pages vacuumed (hint bits set) by
+        # autovacuum; without this the first scan after a bulk COPY pays for writing them.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE cost_record"))
+
+
+def ingest_today(engine: Engine, meters: list[Meter], first: date) -> int:
+    """Like this morning's ingestion: today's (partial) day arrives for every meter."""
+    sqlite = engine.dialect.name == "sqlite"
+    rows = [row_values(m, TODAY, cost_units(m, TODAY, first), sqlite) for m in meters]
+    with engine.begin() as conn:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        if sqlite:
+            marks = ", ".join("?" * 18)
+            cursor.executemany(f"INSERT INTO cost_record ({COLUMNS}) VALUES ({marks})", rows)
+        else:
+            with cursor.copy(f"COPY cost_record ({COLUMNS}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    return len(rows)
 
 
 def restate_days(engine: Engine, first: date, last: date) -> int:
@@ -426,6 +445,7 @@ def bench_database(
     actual_alerts = _count_alerts(engine, "actual")
     second_s, second_pass = timed()
     restated = restate_days(engine, last - timedelta(days=2), last)
+    arrived = ingest_today(engine, meters, first)
     third_s, third_pass = timed()
     with engine.connect() as conn:
         outbox_rows = conn.execute(text("SELECT count(*) FROM outbox_message")).scalar()
@@ -443,6 +463,7 @@ def bench_database(
         "second_pass": _summary(second_pass),
         "after_ingest_pass": _summary(third_pass),
         "rows_restated": restated,
+        "rows_arrived_today": arrived,
         "actual_alerts_after_first_pass": actual_alerts,
         "actual_thresholds_crossed_computed": expected,
         "outbox_rows": outbox_rows,
@@ -539,9 +560,14 @@ def print_table(results: dict[str, Any]) -> None:
         ("pass 2: nothing new  s", lambda r: r["second_pass_s"]),
         ("  alerts claimed / days read",
          lambda r: _pair(r, "second_pass", "alerts_claimed", "days_loaded")),
-        ("pass 3: after re-ingesting 3 days  s", lambda r: r["after_ingest_pass_s"]),
+        ("pass 3: after an ingestion, alerts  s", lambda r: r["after_ingest_pass_s"]),
         ("  alerts claimed / days read",
          lambda r: _pair(r, "after_ingest_pass", "alerts_claimed", "days_loaded")),
+        *(
+            (f"  {phase} s",
+             (lambda r, phase=phase: r["after_ingest_pass"]["phases"].get(phase, "")))
+            for phase in PHASES
+        ),
         ("actual alerts == computed from the rows", lambda r: r["verified"]),
     ]  # fmt: skip
     for label, get in lines:

@@ -27,10 +27,20 @@ TEAMS = Requester("teams", "aad-7", "Tess", conversation_id="19:abc@thread.tacv2
 CONSOLE = Requester("console", "ops")
 
 
-@pytest.fixture
-def app(engine, clock):
+def make_app(engine, clock) -> CloudOptima:
     put_days(engine, clock, date(2026, 10, 1), date(2026, 11, 26), "30")
     return CloudOptima(engine, clock, CoreConfig(admins=frozenset({"slack:UADMIN"})))
+
+
+@pytest.fixture
+def app(engine, clock):
+    return make_app(engine, clock)
+
+
+@pytest.fixture
+def sqlite_app(sqlite_engine, clock):
+    """Argument validation does not depend on the database: SQLite is enough."""
+    return make_app(sqlite_engine, clock)
 
 
 def text_of(reply) -> str:
@@ -100,13 +110,15 @@ def test_teams_conversations_and_extra_targets_are_recorded_and_the_terminal_has
         ("budget frobnicate", "don't know `budget frobnicate`"),
     ],
 )  # fmt: skip
-def test_bad_arguments_get_a_specific_message_and_create_nothing(app, engine, command, message):
-    reply = app.handle_text(command, ALICE)
+def test_bad_arguments_get_a_specific_message_and_create_nothing(
+    sqlite_app, sqlite_engine, command, message
+):
+    reply = sqlite_app.handle_text(command, ALICE)
 
     assert reply.card.severity is Severity.ERROR
     assert message in text_of(reply)
     assert "Traceback" not in text_of(reply)
-    assert list_budgets(engine) == []
+    assert list_budgets(sqlite_engine) == []
 
 
 def test_a_taken_name_is_refused_whatever_its_case(app):
