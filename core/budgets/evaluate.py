@@ -3,13 +3,15 @@
 `evaluate_budgets(engine, clock)` is what the composition root calls after each ingestion and on a
 schedule. One pass:
 
-1. loads every budget (three queries) and works out each one's current period (and the previous
-   one during its grace days, see `core.budgets.periods.GRACE_DAYS`);
-2. reads daily spend per filter shape (`core.budgets.spend`: one grouped query per shape and
-   changed day, never one per budget) and computes spend to date and the forecast;
+1. takes every budget (cached in the process, reloaded when the budget set changed) and works out
+   each one's current period (and the previous one during its grace days, see
+   `core.budgets.periods.GRACE_DAYS`);
+2. reads spend per filter shape from the cost cube (`core.budgets.spend`: one grouped query over
+   the days that changed since the last pass, never one per budget) and computes spend to date
+   and the forecast; budgets sharing a scope and period share the arithmetic;
 3. drops thresholds already claimed (one indexed read), builds a card for each new alert that will
    be sent (the highest threshold of its kind crossed: crossing 50% and 80% at once sends one
-   message) with the top contributors (one grouped query per period window);
+   message) with the top contributors (read from the same cube, no query);
 4. claims the alerts with `INSERT … ON CONFLICT (budget_id, period_start, threshold, kind) DO
    NOTHING RETURNING id` and, in the same transaction, puts one outbox message per target
    (`core.outbox.enqueue`, key `alert:<alert id>:<target>`). The unique key decides the winner

@@ -350,16 +350,6 @@ def ingested_scopes(engine: Engine) -> dict[str, int]:
         return {str(p): int(i) for i, p in conn.execute(select(SCOPES.c.id, SCOPES.c.path))}
 
 
-def budget_count_by_owner(engine: Engine, principal: str) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(func.count()).where(BUDGETS.c.owner_principal == principal)
-            ).scalar()
-            or 0
-        )
-
-
 def chunks(values: list[Any], size: int = _IN_CHUNK) -> Iterable[list[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]

@@ -370,3 +370,34 @@ def test_fast_money_formatting_matches_the_product_formatting():
             amount = Decimal(rng.randrange(0, 10**13)).scaleb(-rng.randrange(0, 9))
             assert money(amount, currency) == format_money(amount, currency)
         assert money(Decimal("-12.5"), currency) == format_money(Decimal("-12.5"), currency)
+
+
+def test_an_amortized_budget_counts_amortized_cost_only(engine, clock):
+    put_day(engine, clock, date(2026, 11, 3), "100")
+    put_day(engine, clock, date(2026, 11, 3), "40", cost_type=CostType.AMORTIZED)
+    create_budget(
+        engine,
+        NewBudget(
+            name="amortized",
+            amount=Decimal("50"),
+            currency="EUR",
+            period=BudgetPeriod.MONTHLY,
+            start_date=NOV1,
+            cost_type=CostType.AMORTIZED,
+            scope=BudgetScope(),
+            thresholds=(Threshold(80, ACTUAL),),
+            targets=(SLACK,),
+            owner_principal="slack:U1",
+            owner_name="Ada",
+        ),
+        clock.now(),
+    )
+    make_budget(engine, clock, name="actual", amount="200")
+
+    assessments, _ = assess(engine, clock.today(), list_budgets(engine))
+
+    assert {a.budget.name: a.spent for a in assessments} == {
+        "amortized": Decimal(40),
+        "actual": Decimal(100),
+    }
+    assert evaluate_budgets(engine, clock).alerts_claimed == 1  # 80% of 50 = 40 reached
