@@ -332,22 +332,20 @@ class SpendCache:
         loaded: dict[date, _Bucket],
         expected: dict[date, tuple[date, Fingerprint]],
         *,
+        checked_from: date,
         prune: bool,
     ) -> None:
-        """Store freshly loaded buckets; drop buckets that no longer exist in this form.
+        """Store freshly loaded buckets; drop buckets whose days are gone (within the range
+        this pass checked) and, with `prune` (full passes), buckets before that range.
 
-        `prune` (full passes) also drops buckets outside the expected range.
+        A bucket a concurrent pass just replaced is kept: it comes from a consistent snapshot
+        too, and the next pass checks it against the fingerprints again.
         """
         with self._lock:
             buckets = self._cubes.setdefault(spec, {})
             buckets.update(loaded)
-            low = min(expected, default=date.max)
             for start in list(buckets):
-                bucket = buckets[start]
-                if start in expected:
-                    if expected[start] != (bucket.end, bucket.fingerprint):
-                        del buckets[start]
-                elif prune or start >= low:
+                if start not in expected and (prune or start >= checked_from):
                     del buckets[start]
 
     def series(
@@ -713,7 +711,9 @@ def load_spend(
     buckets that no budget needs any more.
     """
     stats = SpendStats()
-    pending: list[tuple[CubeSpec, dict[date, _Bucket], dict[date, tuple[date, Fingerprint]]]] = []
+    pending: list[
+        tuple[CubeSpec, dict[date, _Bucket], dict[date, tuple[date, Fingerprint]], date]
+    ] = []
     specs: dict[CostType, CubeSpec] = {}
     boundaries: dict[CostType, date] = {}
     starts: dict[tuple[CostType, Shape], date] = {}
@@ -749,9 +749,9 @@ def load_spend(
                 for first, rows in rows_by_bucket.items()
             }
             stats.days_loaded += len(stale_days) + sum(len(expected[m][1]) for m in stale_months)
-            pending.append((spec, loaded, expected))
-    for spec, loaded, expected in pending:
-        cache.install(spec, loaded, expected, prune=full_pass)
+            pending.append((spec, loaded, expected, start))
+    for spec, loaded, expected, checked_from in pending:
+        cache.install(spec, loaded, expected, checked_from=checked_from, prune=full_pass)
     if full_pass:
         cache.forget_except(set(specs.values()))
     return SpendSnapshot(cache, today, ranges, ids, specs, boundaries, stats, starts)
