@@ -240,35 +240,39 @@ def top_contributors(
     """Top resource groups and services behind each assessment's spend in its window.
 
     Read from the cube the pass just used (it always holds resource group and service), so
-    alerts cost no extra query: one scan of the window's buckets per (shape, window).
+    alerts cost no extra query: one scan of the buckets per shape.
     """
-    groups: dict[tuple[CostType, Shape, BudgetWindow], list[Assessment]] = defaultdict(list)
+    by_shape: dict[tuple[CostType, Shape], list[Assessment]] = defaultdict(list)
     for a in assessments:
-        groups[a.budget.cost_type, shape_of(a.budget.scope), a.window].append(a)
+        by_shape[a.budget.cost_type, shape_of(a.budget.scope)].append(a)
     out: dict[tuple[int, date], Contributors] = {}
-    for (cost_type, shape, window), members in groups.items():
+    for (cost_type, shape), members in by_shape.items():
         spec = snapshot.specs.get(cost_type)
         if spec is None:
             continue
-        keyed = {
-            a.budget.id: snapshot.keys(a.budget.scope, a.budget.currency, cost_type)
-            for a in members
-        }
-        wanted = {key for keys in keyed.values() for key in keys}
-        end = min(window.end, snapshot.today)
+        keyed: dict[int, list[GroupKey]] = {}
+        wanted: dict[GroupKey, set[tuple[date, date]]] = defaultdict(set)
+        for a in members:
+            span = (a.window.start, min(a.window.end, snapshot.today))
+            keyed[a.budget.id] = snapshot.keys(a.budget.scope, a.budget.currency, cost_type)
+            for key in keyed[a.budget.id]:
+                wanted[key].add(span)
+        first = min(a.window.start for a in members)
+        last = max(min(a.window.end, snapshot.today) for a in members)
         totals = contributor_totals(
-            spec, shape, wanted, snapshot.cache.bucket_rows(spec, window.start, end)
+            spec, shape, wanted, snapshot.cache.bucket_rows(spec, first, last)
         )
         for a in members:
+            span = (a.window.start, min(a.window.end, snapshot.today))
             by_rg: dict[str, int] = defaultdict(int)
             by_service: dict[str, int] = defaultdict(int)
             for key in keyed[a.budget.id]:
-                rgs, services = totals.get(key, ({}, {}))
+                rgs, services = totals.get((key, span), ({}, {}))
                 for label, units in rgs.items():
                     by_rg[label] += units
                 for label, units in services.items():
                     by_service[label] += units
-            out[a.budget.id, window.start] = Contributors(
+            out[a.budget.id, a.window.start] = Contributors(
                 resource_groups=_top(by_rg, limit), services=_top(by_service, limit)
             )
     return out

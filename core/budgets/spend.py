@@ -255,27 +255,40 @@ def derive(shape: Shape, finer: Shape, rollup: dict[GroupKey, int]) -> dict[Grou
     return out
 
 
+#: A period window as (first day, last day counted).
+Span = tuple[date, date]
+
+
 def contributor_totals(
     spec: CubeSpec,
     shape: Shape,
-    wanted: set[GroupKey],
+    wanted: dict[GroupKey, set[Span]],
     buckets: Iterable[tuple[date, list[tuple[Any, ...]]]],
-) -> dict[GroupKey, tuple[dict[str, int], dict[str, int]]]:
-    """For each wanted group of `shape`: its spend in `buckets` by resource group and service."""
+) -> dict[tuple[GroupKey, Span], tuple[dict[str, int], dict[str, int]]]:
+    """Per wanted (group of `shape`, span): its spend by resource group and by service.
+
+    One scan of the buckets for all groups and spans of the shape.
+    """
     getter = _key_getter(spec, shape)
-    out: dict[GroupKey, tuple[dict[str, int], dict[str, int]]] = {}
-    for _first, rows in buckets:
+    out: dict[tuple[GroupKey, Span], tuple[dict[str, int], dict[str, int]]] = {}
+    for first, rows in buckets:
+        spans_by_key = {
+            key: [span for span in spans if span[0] <= first <= span[1]]
+            for key, spans in wanted.items()
+        }
         for row in rows:
             key = getter(row)
-            if key not in wanted:
+            spans = spans_by_key.get(key)
+            if not spans:
                 continue
-            totals = out.get(key)
-            if totals is None:
-                totals = out[key] = ({}, {})
-            by_rg, by_service = totals
             rg, service, units = row[-3] or "(none)", row[-2] or "(none)", row[-1]
-            by_rg[rg] = by_rg.get(rg, 0) + units
-            by_service[service] = by_service.get(service, 0) + units
+            for span in spans:
+                totals = out.get((key, span))
+                if totals is None:
+                    totals = out[key, span] = ({}, {})
+                by_rg, by_service = totals
+                by_rg[rg] = by_rg.get(rg, 0) + units
+                by_service[service] = by_service.get(service, 0) + units
     return out
 
 
