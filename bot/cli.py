@@ -40,6 +40,8 @@ outbox_app = typer.Typer(
     help="The notification outbox: status and dead letters.", no_args_is_help=True
 )
 app.add_typer(outbox_app, name="outbox")
+budgets_app = typer.Typer(help="Budgets and their alerts.", no_args_is_help=True)
+app.add_typer(budgets_app, name="budgets")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -70,6 +72,14 @@ def db_current() -> None:
     """Show the database's migration revision."""
     container = container_for(settings_or_exit())
     typer.echo(current_revision(container.engine) or "(empty database)")
+
+
+@budgets_app.command("evaluate")
+def budgets_evaluate() -> None:
+    """Evaluate every budget now and queue the alerts due (also runs after each ingestion)."""
+    container = container_for(settings_or_exit())
+    upgrade(container.engine)
+    typer.echo(container.evaluate_budgets().describe())
 
 
 @app.command()
@@ -296,6 +306,8 @@ def ingest(
     upgrade(container.engine)
     done, failed = ingest_with_progress(container, days=days, since=start, cost_type=cost_type)
     print_runs(Console(), done, failed)
+    if done:
+        typer.echo(f"Budgets: {container.evaluate_budgets().describe()}")
     if failed:
         raise typer.Exit(1)
 

@@ -21,6 +21,7 @@ from bot.ingestion import ScopeFailure, plan_ingestion, run_ingestion
 from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
 from core.app import CloudOptima
+from core.budgets import EvaluationSummary, evaluate_budgets
 from core.db import make_engine
 from core.dispatch import Dispatcher
 from core.ingest import RunSummary
@@ -98,6 +99,12 @@ class Container:
         if failed and not done:
             raise RuntimeError(f"ingestion failed for all {len(failed)} scope(s)")
         return done, failed
+
+    def evaluate_budgets(self) -> EvaluationSummary:
+        """Check every budget against the stored costs and queue the alerts due."""
+        summary = evaluate_budgets(self.engine, self.clock)
+        log.info("budgets evaluated: %s", summary.describe())
+        return summary
 
     def scheduler(self) -> ReplicaScheduler:
         """The replica-safe scheduler with the jobs this package knows (see `scheduled_jobs`)."""
@@ -193,7 +200,8 @@ def build_notifiers(settings: Settings) -> dict[TargetKind, Notifier]:
 def build_scheduler(container: Container) -> ReplicaScheduler:
     """Every replica builds the same jobs; each slot runs on one of them.
 
-    Jobs: the outbox dispatcher (every replica), cleanup, and ingestion of every scope.
+    Jobs: the outbox dispatcher (every replica), cleanup, ingestion of every scope, and budget
+    evaluation (on its own interval and right after each ingestion).
     """
     settings = container.settings
     scheduler = ReplicaScheduler(container.engine, container.clock)
@@ -215,7 +223,15 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
         every=timedelta(hours=settings.cleanup_interval_hours),
     )
     scheduler.add_job(
-        "ingest", container.ingest_all, every=timedelta(hours=settings.ingest_interval_hours)
+        "budgets",
+        container.evaluate_budgets,
+        every=timedelta(minutes=settings.budget_interval_minutes),
+    )
+    scheduler.add_job(
+        "ingest",
+        container.ingest_all,
+        every=timedelta(hours=settings.ingest_interval_hours),
+        then=("budgets",),  # fresh costs: check every budget straight away
     )
     return scheduler
 

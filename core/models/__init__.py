@@ -1,5 +1,14 @@
 """All tables. Importing this package registers every table on `SQLModel.metadata`."""
 
+from core.models.budgets import (
+    Alert,
+    AlertAck,
+    Budget,
+    BudgetPeriod,
+    BudgetTarget,
+    BudgetThreshold,
+    ThresholdKind,
+)
 from core.models.conversations import ConversationRef, ConversationScope
 from core.models.costs import CostRecord, CostScope, CostType, IngestionRun, RunStatus
 from core.models.events import ProcessedEvent
@@ -7,6 +16,12 @@ from core.models.jobs import JobRun, JobRunStatus
 from core.models.outbox import OutboxMessage, OutboxStatus
 
 __all__ = [
+    "Alert",
+    "AlertAck",
+    "Budget",
+    "BudgetPeriod",
+    "BudgetTarget",
+    "BudgetThreshold",
     "ConversationRef",
     "ConversationScope",
     "CostRecord",
@@ -19,4 +34,5 @@ __all__ = [
     "OutboxStatus",
     "ProcessedEvent",
     "RunStatus",
+    "ThresholdKind",
 ]

@@ -1,0 +1,565 @@
+"""Budget evaluation: spend and forecast per budget, thresholds crossed, alerts claimed once.
+
+`evaluate_budgets(engine, clock)` is what the composition root calls after each ingestion and on a
+schedule. One pass:
+
+1. takes every budget (cached in the process, reloaded when the budget set changed) and works out
+   each one's current period (and the previous one during its grace days, see
+   `core.budgets.periods.GRACE_DAYS`);
+2. reads spend per filter shape from the cost cube (`core.budgets.spend`: one grouped query over
+   the days that changed since the last pass, never one per budget) and computes spend to date
+   and the forecast; budgets sharing a scope and period share the arithmetic;
+3. drops thresholds already claimed (one indexed read), builds a card for each new alert that will
+   be sent (the highest threshold of its kind crossed: crossing 50% and 80% at once sends one
+   message) with the top contributors (read from the same cube, no query);
+4. claims the alerts with `INSERT … ON CONFLICT (budget_id, period_start, threshold, kind) DO
+   NOTHING RETURNING id` and, in the same transaction, puts one outbox message per target
+   (`core.outbox.enqueue`, key `alert:<alert id>:<target>`). The unique key decides the winner
+   under any concurrency; a message exists if and only if its alert committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.budgets.cards import Contributors, alert_card
+from core.budgets.forecast import (
+    Forecast,
+    forecast,
+    history_range,
+    spend_figures,
+)
+from core.budgets.periods import (
+    GRACE_DAYS,
+    BudgetWindow,
+    previous_window,
+    window_containing,
+)
+from core.budgets.spend import (
+    DataRange,
+    GroupKey,
+    Shape,
+    SpendCache,
+    SpendRequest,
+    SpendSnapshot,
+    cache_for,
+    contributor_totals,
+    last_complete_day,
+    load_spend,
+    shape_of,
+)
+from core.budgets.store import BudgetRecord, chunks, load_budgets
+from core.db import is_sqlite, write_transaction
+from core.models import Alert, Budget, BudgetPeriod, CostType, ThresholdKind
+from core.money import from_storage_units, to_storage_units
+from core.notify import Target
+from core.outbox import enqueue
+from core.ports import Clock
+from core.views import Card
+from core.views_codec import card_to_dict
+
+log = logging.getLogger(__name__)
+
+ALERTS = Alert.__table__  # type: ignore[attr-defined]
+BUDGETS = Budget.__table__  # type: ignore[attr-defined]
+CLAIM_KEY = ("budget_id", "period_start", "threshold", "kind")
+OUTBOX_SOURCE = "budget_alert"
+_CLAIMS_PER_TRANSACTION = 500
+_ROWS_PER_INSERT = 100
+_OUTBOX_KEY_MAX = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """A budget in one period window: what was spent, what is forecast."""
+
+    budget: BudgetRecord
+    window: BudgetWindow
+    #: False for the previous window while in its grace days (actual thresholds only).
+    current: bool
+    today: date
+    last_complete: date
+    spent: Decimal
+    forecast: Forecast
+    #: The scope's spend in storage units per bucket, keyed by the bucket's first day: calendar
+    #: months before `boundary`, days from it (see core.budgets.spend).
+    daily: dict[date, int] = field(repr=False)
+    boundary: date = date.min
+
+    @property
+    def percent_spent(self) -> Decimal:
+        return self.spent / self.budget.amount * 100
+
+    @property
+    def percent_forecast(self) -> Decimal | None:
+        if self.forecast.total is None:
+            return None
+        return self.forecast.total / self.budget.amount * 100
+
+    def crossed(self) -> list[tuple[int, ThresholdKind]]:
+        """Thresholds reached in this window: spend (or forecast) ≥ percent × amount."""
+        amount_units = to_storage_units(self.budget.amount)
+        spent_units = to_storage_units(self.spent)
+        out: list[tuple[int, ThresholdKind]] = [
+            (t.percent, t.kind)
+            for t in self.budget.thresholds
+            if t.kind is ThresholdKind.ACTUAL and spent_units * 100 >= amount_units * t.percent
+        ]
+        if self.current and self.forecast.total is not None:
+            forecast_units = to_storage_units(self.forecast.total)
+            out.extend(
+                (t.percent, t.kind)
+                for t in self.budget.thresholds
+                if t.kind is ThresholdKind.FORECAST
+                and forecast_units * 100 >= amount_units * t.percent
+            )
+        return out
+
+
+def budget_windows(budget: BudgetRecord, today: date) -> list[tuple[BudgetWindow, bool]]:
+    """The current window, plus the previous one while it is within its grace days."""
+    current = window_containing(budget.start_date, budget.period, today)
+    if current is None:
+        return []
+    windows = [(current, True)]
+    previous = previous_window(current, budget.period)
+    if previous.start >= budget.start_date and (today - previous.end).days <= GRACE_DAYS:
+        windows.append((previous, False))
+    return windows
+
+
+def assess(
+    engine: Engine,
+    today: date,
+    budgets: list[BudgetRecord],
+    *,
+    cache: SpendCache | None = None,
+    full_pass: bool = False,
+) -> tuple[list[Assessment], SpendSnapshot]:
+    """Spend to date and forecast for each budget window, and the snapshot they come from."""
+    cache = cache or cache_for(engine)
+    window_memo: dict[tuple[date, BudgetPeriod], list[tuple[BudgetWindow, bool]]] = {}
+    windows: dict[int, list[tuple[BudgetWindow, bool]]] = {}
+    for b in budgets:
+        found = window_memo.get((b.start_date, b.period))
+        if found is None:
+            found = window_memo[b.start_date, b.period] = budget_windows(b, today)
+        windows[b.id] = found
+    histories: dict[CostType, tuple[date, date] | None] = {}
+    last_complete: dict[CostType, date] = {}
+
+    def plan(scope_ids: dict[str, int], ranges: dict[CostType, DataRange]) -> list[SpendRequest]:
+        for cost_type, data in ranges.items():
+            last_complete[cost_type] = last_complete_day(today, data)
+            histories[cost_type] = history_range(last_complete[cost_type], data.first_day)
+        requests: dict[tuple[CostType, Shape], SpendRequest] = {}
+        for budget in budgets:
+            if not windows[budget.id]:
+                continue
+            starts = [w.start for w, _ in windows[budget.id]]
+            history = histories[budget.cost_type]
+            if history is not None:
+                starts.append(history[0])
+            shape = shape_of(budget.scope)
+            request = requests.get((budget.cost_type, shape))
+            if request is None:
+                request = requests[budget.cost_type, shape] = SpendRequest(
+                    budget.cost_type, shape, min(starts)
+                )
+            request.start = min(request.start, *starts)
+        return list(requests.values())
+
+    def history_start(cost_type: CostType) -> date | None:
+        history = histories.get(cost_type)
+        return history[0] if history else None
+
+    snapshot = load_spend(
+        engine, cache, plan, today, history_start=history_start, full_pass=full_pass
+    )
+    keys: dict[int, list[GroupKey]] = {}
+    wanted: dict[tuple[CostType, Shape], set[GroupKey]] = defaultdict(set)
+    for budget in budgets:
+        if windows[budget.id]:
+            found = keys[budget.id] = snapshot.keys(budget.scope, budget.currency, budget.cost_type)
+            wanted[budget.cost_type, shape_of(budget.scope)].update(found)
+    snapshot.read(wanted)
+    memo: dict[tuple[Any, ...], tuple[Decimal, Forecast]] = {}
+    out: list[Assessment] = []
+    for budget in budgets:
+        budget_keys = keys.get(budget.id, [])
+        shape = shape_of(budget.scope)
+        daily = snapshot.buckets(budget.cost_type, shape, budget_keys) if budget_keys else {}
+        done = last_complete.get(budget.cost_type, today)
+        boundary = snapshot.boundaries.get(budget.cost_type, date.min)
+        for window, is_current in windows[budget.id]:
+            # Budgets sharing a scope and window share their figures.
+            memo_key = (budget.cost_type, shape, tuple(budget_keys), window)
+            figured = memo.get(memo_key)
+            if figured is None:
+                figures = spend_figures(daily, window, today, done, histories.get(budget.cost_type))
+                figured = memo[memo_key] = (
+                    from_storage_units(figures.to_date),
+                    forecast(figures, window, done),
+                )
+            out.append(
+                Assessment(
+                    budget=budget,
+                    window=window,
+                    current=is_current,
+                    today=today,
+                    last_complete=done,
+                    spent=figured[0],
+                    forecast=figured[1],
+                    daily=daily,
+                    boundary=boundary,
+                )
+            )
+    return out, snapshot
+
+
+# -- top contributors ----------------------------------------------------------------------------
+
+
+def top_contributors(
+    snapshot: SpendSnapshot,
+    assessments: list[Assessment],
+    limit: int = 3,
+) -> dict[tuple[int, date], Contributors]:
+    """Top resource groups and services behind each assessment's spend in its window.
+
+    Read from the cube the pass just used (it always holds resource group and service), so
+    alerts cost no extra query: one scan of the buckets per shape.
+    """
+    by_shape: dict[tuple[CostType, Shape], list[Assessment]] = defaultdict(list)
+    for a in assessments:
+        by_shape[a.budget.cost_type, shape_of(a.budget.scope)].append(a)
+    out: dict[tuple[int, date], Contributors] = {}
+    for (cost_type, shape), members in by_shape.items():
+        spec = snapshot.specs.get(cost_type)
+        if spec is None:
+            continue
+        keyed: dict[int, list[GroupKey]] = {}
+        wanted: dict[GroupKey, set[tuple[date, date]]] = defaultdict(set)
+        for a in members:
+            span = (a.window.start, min(a.window.end, snapshot.today))
+            keyed[a.budget.id] = snapshot.keys(a.budget.scope, a.budget.currency, cost_type)
+            for key in keyed[a.budget.id]:
+                wanted[key].add(span)
+        first = min(a.window.start for a in members)
+        last = max(min(a.window.end, snapshot.today) for a in members)
+        totals = contributor_totals(
+            spec, shape, wanted, snapshot.cache.bucket_rows(spec, first, last)
+        )
+        for a in members:
+            span = (a.window.start, min(a.window.end, snapshot.today))
+            by_rg: dict[str, int] = defaultdict(int)
+            by_service: dict[str, int] = defaultdict(int)
+            for key in keyed[a.budget.id]:
+                rgs, services = totals.get((key, span), ({}, {}))
+                for label, units in rgs.items():
+                    by_rg[label] += units
+                for label, units in services.items():
+                    by_service[label] += units
+            out[a.budget.id, a.window.start] = Contributors(
+                resource_groups=_top(by_rg, limit), services=_top(by_service, limit)
+            )
+    return out
+
+
+def _top(totals: dict[str, int], limit: int) -> tuple[tuple[str, Decimal], ...]:
+    ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return tuple((label, from_storage_units(units)) for label, units in ranked if units)
+
+
+# -- claims --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPlan:
+    """An alert to claim; `card` and `targets` matter only when `notify` is set."""
+
+    budget_id: int
+    period_start: date
+    period_end: date
+    threshold: int
+    kind: ThresholdKind
+    amount: Decimal
+    currency: str
+    spent: Decimal
+    forecast: Decimal | None
+    notify: bool
+    card: Card | None
+    targets: tuple[Target, ...]
+
+    @property
+    def claim_key(self) -> tuple[int, date, int, str]:
+        return (self.budget_id, self.period_start, self.threshold, str(self.kind))
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedAlert:
+    alert_id: int
+    plan: AlertPlan
+    messages: int
+
+
+def ack_value(budget_id: int, period_start: date, threshold: int, kind: ThresholdKind) -> str:
+    """The Acknowledge button's value: the alert's natural key (known before it is claimed)."""
+    return f"{budget_id}:{period_start.isoformat()}:{threshold}:{kind}"
+
+
+def outbox_key(alert_id: int, target: Target) -> str:
+    """`alert:<id>:<target>`; a target too long for the key column is named by its hash."""
+    key = f"alert:{alert_id}:{target}"
+    if len(key) <= _OUTBOX_KEY_MAX:
+        return key
+    digest = hashlib.sha256(target.address.encode()).hexdigest()[:40]
+    return f"alert:{alert_id}:{target.kind}:sha256:{digest}"
+
+
+def _live_budget_ids(conn: Connection, ids: set[int]) -> set[int]:
+    """Budgets still there; on PostgreSQL locked against deletion until the claim commits."""
+    live: set[int] = set()
+    for chunk in chunks(sorted(ids)):
+        query = select(BUDGETS.c.id).where(BUDGETS.c.id.in_(chunk))
+        if not is_sqlite(conn):
+            query = query.with_for_update(key_share=True)
+        live.update(int(i) for i in conn.execute(query).scalars())
+    return live
+
+
+def claim_alerts(engine: Engine, plans: list[AlertPlan], now: datetime) -> list[ClaimedAlert]:
+    """Claim each alert once and enqueue its messages in the same transaction.
+
+    Rows are inserted in key order (no deadlock between concurrent claimers on PostgreSQL);
+    SQLite serializes the transactions with BEGIN IMMEDIATE. Plans whose budget was deleted
+    meanwhile are skipped.
+    """
+    insert = sqlite_insert if is_sqlite(engine) else pg_insert
+    ordered = sorted(plans, key=lambda p: p.claim_key)
+    claimed: list[ClaimedAlert] = []
+    for batch in chunks(ordered, _CLAIMS_PER_TRANSACTION):
+        with write_transaction(engine) as conn:
+            live = _live_budget_ids(conn, {p.budget_id for p in batch})
+            by_key = {p.claim_key: p for p in batch if p.budget_id in live}
+            rows = [
+                {
+                    "budget_id": p.budget_id,
+                    "period_start": p.period_start,
+                    "period_end": p.period_end,
+                    "threshold": p.threshold,
+                    "kind": str(p.kind),
+                    "amount": p.amount,
+                    "currency": p.currency,
+                    "spent": p.spent,
+                    "forecast": p.forecast,
+                    "notified": p.notify,
+                    "card": card_to_dict(p.card) if p.notify and p.card else None,
+                    "created_at": now,
+                }
+                for p in by_key.values()
+            ]
+            claim = (
+                insert(ALERTS)
+                .on_conflict_do_nothing(index_elements=list(CLAIM_KEY))
+                .returning(
+                    ALERTS.c.id,
+                    ALERTS.c.budget_id,
+                    ALERTS.c.period_start,
+                    ALERTS.c.threshold,
+                    ALERTS.c.kind,
+                )
+            )
+            for part in chunks(rows, _ROWS_PER_INSERT):
+                # executemany with RETURNING: batched into multi-row INSERTs by SQLAlchemy
+                # (one compiled statement); only the rows this call inserted come back.
+                result = conn.execute(claim, part) if part else None
+                for alert_id, budget_id, period_start, threshold, kind in (
+                    result.all() if result is not None else []
+                ):
+                    plan = by_key[int(budget_id), period_start, int(threshold), str(kind)]
+                    messages = 0
+                    if plan.notify and plan.card is not None:
+                        for target in plan.targets:
+                            messages += enqueue(
+                                conn,
+                                key=outbox_key(int(alert_id), target),
+                                target=target,
+                                card=plan.card,
+                                source=OUTBOX_SOURCE,
+                                source_id=str(alert_id),
+                                now=now,
+                            )
+                    claimed.append(ClaimedAlert(int(alert_id), plan, messages))
+    return claimed
+
+
+def existing_claims(
+    engine: Engine, period_starts: Collection[date]
+) -> set[tuple[int, date, int, str]]:
+    """Alerts already claimed for these period starts (an optimization; the claim decides)."""
+    out: set[tuple[int, date, int, str]] = set()
+    if not period_starts:
+        return out
+    c = ALERTS.c
+    with engine.connect() as conn:
+        for chunk in chunks(sorted(period_starts)):
+            query = select(c.budget_id, c.period_start, c.threshold, c.kind).where(
+                c.period_start.in_(chunk)
+            )
+            out.update((int(b), p, int(t), str(k)) for b, p, t, k in conn.execute(query))
+    return out
+
+
+# -- the pass ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationSummary:
+    budgets: int
+    #: Budget periods evaluated (a budget in its previous period's grace days counts twice).
+    windows: int
+    #: Thresholds at or above their percentage, already alerted or not.
+    thresholds_crossed: int
+    #: Alerts this pass tried to claim (not yet claimed when it looked); at most one pass wins each.
+    alerts_attempted: int
+    alerts_claimed: int
+    alerts_notified: int
+    messages_enqueued: int
+    shape_queries: int
+    days_loaded: int
+    seconds: float
+    #: Seconds per phase: budgets, spend (queries and cache), assess, contributors, cards, claims.
+    phases: dict[str, float] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return (
+            f"{self.budgets} budget(s), {self.windows} period(s): {self.thresholds_crossed} "
+            f"threshold(s) crossed, {self.alerts_claimed} new alert(s), "
+            f"{self.messages_enqueued} message(s) queued in {self.seconds:.2f} s "
+            f"({self.shape_queries} grouped queries, {self.days_loaded} day(s) loaded)"
+        )
+
+
+def plan_alerts(
+    assessments: list[Assessment], already: set[tuple[int, date, int, str]]
+) -> tuple[list[tuple[Assessment, int, ThresholdKind, bool]], int]:
+    """New alerts to claim, each marked whether it is the one to send; and the crossed count.
+
+    Only the highest threshold crossed per (budget window, kind) is sent; lower ones crossed at
+    the same time are claimed silently so they never fire later in the period.
+    """
+    out: list[tuple[Assessment, int, ThresholdKind, bool]] = []
+    crossed_count = 0
+    for a in assessments:
+        crossed = a.crossed()
+        crossed_count += len(crossed)
+        highest: dict[ThresholdKind, int] = {}
+        for percent, kind in crossed:
+            highest[kind] = max(highest.get(kind, 0), percent)
+        for percent, kind in crossed:
+            if (a.budget.id, a.window.start, percent, str(kind)) in already:
+                continue
+            out.append((a, percent, kind, percent == highest[kind]))
+    return out, crossed_count
+
+
+def evaluate_budgets(
+    engine: Engine,
+    clock: Clock,
+    *,
+    budget_ids: Collection[int] | None = None,
+    cache: SpendCache | None = None,
+) -> EvaluationSummary:
+    """Evaluate every budget (or those in `budget_ids`) and claim the alerts due; never raises
+    for one bad budget (it is logged and skipped)."""
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+    mark = started
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        current = time.perf_counter()
+        phases[name] = round(current - mark, 4)
+        mark = current
+
+    now = clock.now()
+    today = now.date()
+    cache = cache or cache_for(engine)
+    with engine.connect() as conn:
+        budgets = cache.budgets.all(conn) if budget_ids is None else load_budgets(conn, budget_ids)
+    lap("budgets")
+    assessments, snapshot = assess(
+        engine, today, budgets, cache=cache, full_pass=budget_ids is None
+    )
+    lap("spend_and_forecast")
+    stats = snapshot.stats
+    already = existing_claims(engine, {a.window.start for a in assessments})
+    new, crossed_count = plan_alerts(assessments, already)
+    to_send = [a for a, _percent, _kind, notify in new if notify]
+    lap("thresholds")
+    contributors: dict[tuple[int, date], Contributors] = {}
+    if to_send:
+        contributors = top_contributors(snapshot, to_send)
+    lap("contributors")
+    plans: list[AlertPlan] = []
+    for a, percent, kind, notify in new:
+        card: Card | None = None
+        if notify:
+            try:
+                card = alert_card(
+                    a,
+                    percent,
+                    kind,
+                    contributors.get((a.budget.id, a.window.start)),
+                    ack_value(a.budget.id, a.window.start, percent, kind),
+                )
+            except Exception:
+                log.exception("could not build the alert card of budget %s", a.budget.id)
+                continue
+        plans.append(
+            AlertPlan(
+                budget_id=a.budget.id,
+                period_start=a.window.start,
+                period_end=a.window.end,
+                threshold=percent,
+                kind=kind,
+                amount=a.budget.amount,
+                currency=a.budget.currency,
+                spent=a.spent,
+                forecast=a.forecast.total,
+                notify=notify,
+                card=card,
+                targets=a.budget.targets,
+            )
+        )
+    lap("cards")
+    claimed = claim_alerts(engine, plans, now) if plans else []
+    lap("claims")
+    summary = EvaluationSummary(
+        budgets=len(budgets),
+        windows=len(assessments),
+        thresholds_crossed=crossed_count,
+        alerts_attempted=len(plans),
+        alerts_claimed=len(claimed),
+        alerts_notified=sum(1 for c in claimed if c.plan.notify),
+        messages_enqueued=sum(c.messages for c in claimed),
+        shape_queries=stats.shape_queries,
+        days_loaded=stats.days_loaded,
+        seconds=time.perf_counter() - started,
+        phases=phases,
+    )
+    log.info("budget evaluation: %s", summary.describe())
+    return summary

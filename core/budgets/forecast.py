@@ -1,0 +1,129 @@
+"""Forecast of a budget's spend to the end of its period, from the stored daily costs.
+
+Method (documented in the README):
+
+- The last complete day L is yesterday, or the last day with any cost data if that is earlier
+  (Azure's data lags). Today's partial costs count in the spend to date but not in the rate.
+- History: the complete days in the 28 days ending on L, from the first day the store has data
+  for (days before that are unknown, not zero; days without cost in the budget's scope are zero).
+- With 14 or more history days, each remaining day is projected at the mean of the history days
+  with the same weekday (4 samples each with a full history): weekday seasonality, e.g. quiet
+  weekends. With 3-13 days, every remaining day is projected at the plain daily mean. With fewer
+  than 3 days there is no forecast: forecast thresholds wait, cards say "not enough data yet".
+- Forecast = spend in the period through L + the projection of the days after L to the period
+  end, and never less than the spend to date. A period that has ended forecasts its actual spend.
+
+Everything is integer storage units (1e-8) until the final Decimal, so it is exact and fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from core.budgets.periods import BudgetWindow
+from core.money import from_storage_units
+
+LOOKBACK_DAYS = 28
+MIN_HISTORY_DAYS = 3
+SEASONAL_MIN_DAYS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class SpendFigures:
+    """What one budget's scope spent in one window, in storage units, and its forecast inputs."""
+
+    #: Spend from the window start through today (includes today's partial data).
+    to_date: int
+    #: Spend from the window start through the last complete day.
+    through_last_complete: int
+    #: Per weekday (Monday=0): total spend and number of history days.
+    weekday_sums: tuple[int, ...]
+    weekday_days: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    #: Forecast spend for the whole window; None without enough history.
+    total: Decimal | None
+    method: str
+    history_days: int
+
+
+def history_range(last_complete: date, first_data_day: date | None) -> tuple[date, date] | None:
+    """The [start, end] history days feeding the run rate, or None without any data."""
+    if first_data_day is None or first_data_day > last_complete:
+        return None
+    start = max(last_complete - timedelta(days=LOOKBACK_DAYS - 1), first_data_day)
+    return start, last_complete
+
+
+def spend_figures(
+    daily: Mapping[date, int],
+    window: BudgetWindow,
+    today: date,
+    last_complete: date,
+    history: tuple[date, date] | None,
+) -> SpendFigures:
+    """Sum one scope's daily spend (units) into the figures the forecast needs."""
+    to_date = 0
+    through = 0
+    end_to_date = min(today, window.end)
+    end_through = min(last_complete, window.end)
+    sums = [0] * 7
+    days = [0] * 7
+    if history is not None:
+        day = history[0]
+        while day <= history[1]:
+            weekday = day.weekday()
+            sums[weekday] += daily.get(day, 0)
+            days[weekday] += 1
+            day += timedelta(days=1)
+    for day, units in daily.items():
+        if window.start <= day <= end_to_date:
+            to_date += units
+            if day <= end_through:
+                through += units
+    return SpendFigures(to_date, through, tuple(sums), tuple(days))
+
+
+def _weekday_counts(first: date, last: date) -> list[int]:
+    """How many of each weekday lie in [first, last]."""
+    counts = [0] * 7
+    total = (last - first).days + 1
+    if total <= 0:
+        return counts
+    full_weeks, rest = divmod(total, 7)
+    counts = [full_weeks] * 7
+    weekday = first.weekday()
+    for offset in range(rest):
+        counts[(weekday + offset) % 7] += 1
+    return counts
+
+
+def forecast(figures: SpendFigures, window: BudgetWindow, last_complete: date) -> Forecast:
+    """Forecast spend to the window end (see the module docstring for the method)."""
+    history_days = sum(figures.weekday_days)
+    if last_complete >= window.end:
+        return Forecast(from_storage_units(figures.to_date), "period complete", history_days)
+    if history_days < MIN_HISTORY_DAYS:
+        return Forecast(None, f"not enough data yet ({history_days} complete day(s))", history_days)
+    first_projected = max(last_complete + timedelta(days=1), window.start)
+    counts = _weekday_counts(first_projected, window.end)
+    projection = Decimal(0)
+    if history_days >= SEASONAL_MIN_DAYS and all(figures.weekday_days):
+        for weekday in range(7):
+            if counts[weekday]:
+                projection += (
+                    Decimal(figures.weekday_sums[weekday] * counts[weekday])
+                    / figures.weekday_days[weekday]
+                )
+        method = f"weekday run rate over the last {history_days} days"
+    else:
+        projection = Decimal(sum(figures.weekday_sums) * sum(counts)) / history_days
+        method = f"daily run rate over the last {history_days} days"
+    total_units = Decimal(figures.through_last_complete) + projection
+    total = max(total_units, Decimal(figures.to_date)).scaleb(-8)
+    return Forecast(total.quantize(Decimal("0.00000001")), method, history_days)
