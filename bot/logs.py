@@ -45,5 +45,12 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     # The Azure SDK logs every HTTP request at INFO; keep that for DEBUG.
     # APScheduler logs every firing (the outbox job fires every few seconds); our scheduler
     # logs what matters.
-    for noisy in ("azure", "msal", "apscheduler.executors", "apscheduler.scheduler"):
+    # Alembic narrates every connection; `cloudoptima db upgrade` prints the revision itself.
+    for noisy in (
+        "azure",
+        "msal",
+        "apscheduler.executors",
+        "apscheduler.scheduler",
+        "alembic.runtime.migration",
+    ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
