@@ -15,6 +15,7 @@ import pytest
 
 from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
+from adapters.slack import SlackNotifier
 from core.notify import Notifier, Target, TargetKind
 from tests.dispatch.receivers import (
     SMTP_PASSWORD,
@@ -24,8 +25,9 @@ from tests.dispatch.receivers import (
     FakeWebhookReceiver,
     make_self_signed_cert,
 )
+from tests.slack.fake_slack import FakeSlack
 
-CHANNELS = ["webhook", "email"]
+CHANNELS = ["webhook", "email", "slack"]
 
 
 @dataclass
@@ -37,6 +39,14 @@ class ChannelUnderTest:
     count: Callable[[str], int]
     #: Answer the next requests with failures: "throttle", "error", "reject".
     script: Callable[[list[str]], None]
+    #: How a permanent refusal is recorded (`last_error` starts with it).
+    refusal_code: str
+    #: Extra tries the notifier itself makes within one attempt (Slack's SDK retry handlers).
+    errors_absorbed_per_attempt: int = 0
+
+    @property
+    def counts_every_failure_as_an_attempt(self) -> bool:
+        return self.errors_absorbed_per_attempt == 0
 
 
 @pytest.fixture
@@ -86,6 +96,7 @@ async def channel(request, tmp_path) -> AsyncIterator[ChannelUnderTest]:
             Target(TargetKind.WEBHOOK, receiver.url),
             receiver.count,
             receiver.script,
+            refusal_code="http_400",
         )
         await notifier.close()
         assert receiver.bad_signatures == 0
@@ -98,8 +109,53 @@ async def channel(request, tmp_path) -> AsyncIterator[ChannelUnderTest]:
             Target(TargetKind.EMAIL, "finops@example.test"),
             server.count,
             server.script,
+            refusal_code="smtp_550",
         )
         assert server.tls_sessions == len(server.messages)  # every message went over TLS
         await server.stop()
+    elif request.param == "slack":
+        fake = await FakeSlack().start()
+
+        async def no_wait(seconds: float) -> None:  # the notifier's own in-call retry waits
+            return None
+
+        notifier = SlackNotifier("xoxb-test", api_url=fake.api_url, sleep=no_wait)
+        yield ChannelUnderTest(
+            "slack",
+            notifier,
+            Target(TargetKind.SLACK, "C0ALERTS"),
+            lambda key: slack_messages_with_key(fake, "C0ALERTS", key),
+            lambda answers: script_slack(fake, answers),
+            refusal_code="channel_not_found",
+            errors_absorbed_per_attempt=2,  # TransientErrorRetryHandler(max_retry_count=2)
+        )
+        await fake.close()
     else:  # pragma: no cover
         raise AssertionError(request.param)
+
+
+def slack_messages_with_key(fake: FakeSlack, channel: str, key: str) -> int:
+    """Messages in the fake channel that carry this delivery's key in their metadata."""
+    return sum(
+        1
+        for message in fake.channels[channel]
+        if key in str(message.get("metadata", {}).get("event_payload", {}))
+    )
+
+
+def script_slack(fake: FakeSlack, answers: list[str]) -> None:
+    """The fake Slack API's next chat.postMessage answers: 429, 500 or a permanent refusal."""
+    for answer in answers:
+        if answer == "throttle":
+            fake.script(
+                "chat.postMessage",
+                status=429,
+                body={"ok": False, "error": "ratelimited"},
+                headers={"Retry-After": "3"},
+            )
+        elif answer == "error":
+            fake.script("chat.postMessage", status=500, body="internal error")
+        elif answer == "reject":
+            fake.error("chat.postMessage", "channel_not_found")
+        else:  # pragma: no cover
+            raise AssertionError(answer)

@@ -1,7 +1,9 @@
 """Proofs with dispatchers in separate processes: a race, and a SIGKILL between send and mark.
 
-The crash proof uses the webhook notifier with `check_deliveries` on, against a receiver that
-answers `GET /hook/deliveries/{key}`: that is how the next dispatcher learns the message arrived.
+The crash proofs use the webhook notifier with `check_deliveries` on, against a receiver that
+answers `GET /hook/deliveries/{key}`, and the Slack notifier against a fake Slack Web API, whose
+channel history carries the delivery key in message metadata: that is how the next dispatcher
+learns the message arrived.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from adapters.notify.webhook import WebhookNotifier
+from adapters.slack import SlackNotifier
 from core.db import make_engine, upgrade
 from core.dispatch import DispatchConfig, Dispatcher
 from core.models import OutboxStatus
@@ -24,6 +27,7 @@ from core.notify import Target, TargetKind
 from core.ports import FixedClock
 from tests.dispatch.helpers import add_messages, rows
 from tests.dispatch.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
+from tests.slack.fake_slack import FakeSlack
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -118,3 +122,39 @@ async def test_after_a_sigkill_between_send_and_mark_the_next_run_asks_before_re
     finally:
         engine.dispose()
         await receiver.stop()
+
+
+async def test_a_slack_alert_sigkilled_between_send_and_mark_is_not_posted_twice(migrated_url):
+    """Slack has no idempotency key: the delivery key travels in the message metadata, and the
+    next dispatcher finds it in the channel history instead of posting again."""
+    fake = await FakeSlack().start()
+    engine = make_engine(migrated_url)
+    try:
+        started = datetime.now(UTC)
+        [key] = add_messages(engine, Target(TargetKind.SLACK, "C0ALERTS"), started, 1)
+
+        doomed = await start_dispatcher(
+            migrated_url, "--kill-after-send", "--slack-api", fake.api_url
+        )
+        doomed.stdin.write(b"go\n")
+        await doomed.stdin.drain()
+        await asyncio.wait_for(doomed.wait(), 60)
+
+        assert doomed.returncode == -signal.SIGKILL
+        assert len(fake.channels["C0ALERTS"]) == 1
+        assert rows(engine)[key]["status"] == OutboxStatus.SENDING  # posted, never marked
+
+        config = DispatchConfig()
+        later = FixedClock(datetime.now(UTC) + config.lease + timedelta(seconds=1))
+        notifier = SlackNotifier("xoxb-test", api_url=fake.api_url)
+        outcomes = await Dispatcher(
+            engine, {TargetKind.SLACK: notifier}, later, config
+        ).dispatch_once()
+
+        assert outcomes == ["already_delivered"]
+        assert rows(engine)[key]["status"] == OutboxStatus.SENT
+        assert len(fake.calls_to("chat.postMessage")) == 1
+        assert len(fake.channels["C0ALERTS"]) == 1
+    finally:
+        engine.dispose()
+        await fake.close()
