@@ -25,7 +25,7 @@ class TargetKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class Target:
     kind: TargetKind
-    #: Slack channel id, Teams conversation-reference key, webhook URL, or e-mail address.
+    #: Slack channel id, Teams conversation id, webhook URL, or e-mail address.
     address: str
 
     def __str__(self) -> str:

@@ -23,7 +23,12 @@ from sqlalchemy import Engine
 
 from adapters.teams.activities import PLATFORM, card_activity
 from adapters.teams.cards import render_card
-from core.conversations import ConversationRecord, disable_reference, find_reference
+from core.conversations import (
+    ConversationRecord,
+    disable_reference,
+    find_reference,
+    reference_key,
+)
 from core.notify import Delivery, DeliveryError, TargetKind
 from core.ports import Clock
 
@@ -37,7 +42,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class TeamsNotifier:
-    """`core.notify.Notifier` for Teams: targets are stored conversation-reference keys."""
+    """`core.notify.Notifier` for Teams: a target is a conversation id the bot has stored."""
 
     kind = TargetKind.TEAMS
 
@@ -72,17 +77,20 @@ class TeamsNotifier:
 
     async def send(self, delivery: Delivery) -> str:
         """Post the card; the Bot Connector's activity id on success. Raises `DeliveryError`."""
-        key = delivery.target.address
+        conversation_id = delivery.target.address
+        key = reference_key(conversation_id)
         record = await asyncio.to_thread(find_reference, self.engine, PLATFORM, key)
         if record is None:
             raise DeliveryError(
-                f"No Teams conversation is stored under {key!r}; add the bot there first.",
+                f"No Teams conversation {conversation_id[:80]!r} is known; add the bot there "
+                "first.",
                 permanent=True,
                 code="unknown_target",
             )
         if not record.enabled:
             raise DeliveryError(
-                f"Teams conversation {key!r} is disabled: {record.disabled_reason}",
+                f"Teams conversation {conversation_id[:80]!r} is disabled: "
+                f"{record.disabled_reason}",
                 permanent=True,
                 code="target_disabled",
             )

@@ -41,7 +41,7 @@ class FakeSleep:
 
 
 def delivery(conversation_id: str) -> Delivery:
-    target = Target(TargetKind.TEAMS, reference_key(conversation_id))
+    target = Target(TargetKind.TEAMS, conversation_id)
     return Delivery(idempotency_key="outbox-17", target=target, card=ALERT)
 
 
