@@ -1,9 +1,10 @@
 """Cost ingestion: stream days from a `CostSource`, commit each day with the run's checkpoint.
 
-A run covers one scope and one cost type over a window of days. Each day is one transaction: its
-upsert, the removal of rows that vanished from it, and the run's checkpoint and counts commit
-together. A run that dies leaves every committed day intact; the next run over the same window
-resumes the day after the checkpoint. Memory is bounded by one day (plus the source's chunk).
+A run covers one scope and one cost type over a window of days. Each day is one transaction: the
+groups it brings for the first time, its upsert, the removal of rows that vanished from it, and the
+run's checkpoint and counts commit together (see `core.costs_store`). A run that dies leaves every
+committed day intact; the next run over the same window resumes the day after the checkpoint.
+Memory is bounded by one day (plus the source's chunk, and the scope's group ids).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from core.costs_store import DayCounts, write_day
+from core.costs_store import DayCounts, GroupIds, write_day
 from core.db import is_sqlite, write_session, write_transaction
 from core.errors import CloudOptimaError, MalformedResponseError
 from core.models import CostScope, CostType, IngestionRun, RunStatus
@@ -160,6 +161,7 @@ class CostIngestor:
         start = resumed_from or window.start
         run_id = await asyncio.to_thread(self._start_run, scope_id, cost_type, window)
         started = self._clock.now()
+        groups = GroupIds()  # the scope's group ids, read once per run
         total = DayCounts()
         days_done = 0
         try:
@@ -168,7 +170,7 @@ class CostIngestor:
                 async for day in source.days(scope, cost_type, start, window.end):
                     _check_day_order(day, expected, scope)
                     counts = await asyncio.to_thread(
-                        self._commit_day, run_id, scope_id, cost_type, day
+                        self._commit_day, run_id, scope_id, cost_type, day, groups
                     )
                     total += counts
                     days_done += 1
@@ -265,7 +267,7 @@ class CostIngestor:
             return run.id
 
     def _commit_day(
-        self, run_id: int, scope_id: int, cost_type: CostType, day: CostDay
+        self, run_id: int, scope_id: int, cost_type: CostType, day: CostDay, groups: GroupIds
     ) -> DayCounts:
         now = self._clock.now()
         with write_transaction(self._engine) as conn:
@@ -276,6 +278,7 @@ class CostIngestor:
                 usage_date=day.usage_date,
                 rows=day.rows,
                 now=now,
+                groups=groups,
             )
             r = IngestionRun.__table__.c  # type: ignore[attr-defined]
             conn.execute(
@@ -291,6 +294,7 @@ class CostIngestor:
                     heartbeat_at=now,
                 )
             )
+        groups.commit()  # the day's new and renamed groups exist now
         return counts
 
     def _finish_run(

@@ -28,7 +28,7 @@ def base_rows(day: date) -> list:
 def stored(engine) -> dict:
     with Session(engine) as s:
         return {
-            (r.usage_date, r.row_key): (r.cost, r.cost_usd, r.quantity, r.updated_at)
+            (r.usage_date, r.group_id): (r.cost, r.cost_usd, r.quantity, r.updated_at)
             for r in s.exec(select(CostRecord)).scalars()
         }
 
