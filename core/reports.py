@@ -276,26 +276,55 @@ def _group_in(conn: Connection, ids: list[int]) -> ColumnElement[bool]:
 GroupTotals = tuple[str | None, str | None, str, int | None, int | None]
 
 
+def _sums_by_group(
+    conn: Connection, cost_type: ColumnElement[bool], current: Period, previous: Period
+) -> dict[int, list[int | None]]:
+    """Units per group in [current, previous] (None: the group has no rows in that period).
+
+    PostgreSQL hashes (group, period) in one pass over both periods. SQLite sorts to group, and
+    sorting one period at a time took half the time of sorting both at once (1M rows).
+    """
+    out: dict[int, list[int | None]] = {}
+
+    def put(group_id: int, at: int, units: Any) -> None:
+        found = out.get(group_id)
+        if found is None:
+            found = out[group_id] = [None, None]
+        found[at] = int(units)
+
+    if is_sqlite(conn):
+        for at, period in enumerate((current, previous)):
+            by_group = (
+                select(T.group_id, _units_sum())
+                .where(cost_type, T.usage_date >= period.start, T.usage_date <= period.end)
+                .group_by(T.group_id)
+            )
+            for group_id, units in conn.execute(by_group):
+                put(group_id, at, units)
+    else:
+        in_current = case((T.usage_date >= current.start, 0), else_=1)
+        both = (
+            select(T.group_id, in_current, _units_sum())
+            .where(cost_type, T.usage_date >= previous.start, T.usage_date <= current.end)
+            .group_by(T.group_id, in_current)
+        )
+        for group_id, at, units in conn.execute(both):
+            put(group_id, at, units)
+    return out
+
+
 def cost_breakdown(engine: Engine, query: BreakdownQuery) -> CostBreakdown:
     """Total, top groups and daily series for `query`.
 
-    Two queries in one snapshot: the period and the one before summed per cost group, then the
-    current period's daily totals (of the groups that count, when filters or currencies leave
+    In one snapshot: the period and the one before summed per cost group, then the current
+    period's daily totals (of the groups that count, when filters or currencies leave
     some out). Groups map to dimension values and filters in Python (`core.cost_groups`).
     """
     current, previous = query.periods.current, query.periods.previous
     cost_type = T.cost_type == str(query.cost_type)
-    in_current = case((T.usage_date >= current.start, 1), else_=0)
-    by_group = (
-        select(T.group_id, in_current, _units_sum())
-        .where(cost_type, T.usage_date >= previous.start, T.usage_date <= current.end)
-        .group_by(T.group_id, in_current)
-    )
+
     with read_snapshot(engine) as conn:
-        periods: dict[int, list[int | None]] = {}
-        for group_id, is_current, units in conn.execute(by_group):
-            found = periods.setdefault(int(group_id), [None, None])
-            found[0 if is_current else 1] = int(units)
+        periods = _sums_by_group(conn, cost_type, current, previous)
         groups = catalog_for(engine).groups(conn, periods).by_id
         passes = [_filter_predicate(f) for f in query.filters]
         value_of = _dimension_value(query.dimension)
@@ -329,9 +358,9 @@ def cost_breakdown(engine: Engine, query: BreakdownQuery) -> CostBreakdown:
     return shape_breakdown(query, rows, daily)
 
 
-def choose_currency(rows: Sequence[GroupTotals]) -> str | None:
-    """The currency with the largest current total; the previous period's when the current one
-    has no rows; None without any rows."""
+def currency_totals(rows: Sequence[GroupTotals]) -> dict[str, int]:
+    """Units per currency in the current period; the previous period's when the current one
+    has no rows at all."""
     by_currency: dict[str, int] = {}
     for _key, _label, currency, cur, _prev in rows:
         if cur is not None:
@@ -340,6 +369,13 @@ def choose_currency(rows: Sequence[GroupTotals]) -> str | None:
         for _key, _label, currency, _cur, prev in rows:
             if prev is not None:
                 by_currency[currency] = by_currency.get(currency, 0) + prev
+    return by_currency
+
+
+def choose_currency(rows: Sequence[GroupTotals]) -> str | None:
+    """The currency of the breakdown: the largest total (`currency_totals`); None without
+    any rows."""
+    by_currency = currency_totals(rows)
     if not by_currency:
         return None
     return max(by_currency, key=lambda c: (by_currency[c], c))
@@ -353,14 +389,12 @@ def shape_breakdown(
     currency = choose_currency(rows)
     if currency is None:
         return CostBreakdown(query, None, ZERO, ZERO, None, (), None, _zero_series(current))
-    others: dict[str, int] = defaultdict(int)
+    others = {c: units for c, units in currency_totals(rows).items() if c != currency}
     cur: dict[str, int] = defaultdict(int)
     prev: dict[str, int] = defaultdict(int)
     labels: dict[str, list[str]] = defaultdict(list)
     for raw_key, label, row_currency, cur_units, prev_units in rows:
         if row_currency != currency:
-            if cur_units is not None:
-                others[row_currency] += cur_units
             continue
         key = _display_key(query.dimension, raw_key)
         labels[key].append(label or "")
