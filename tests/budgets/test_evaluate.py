@@ -415,3 +415,19 @@ def test_an_amortized_budget_counts_amortized_cost_only(engine, clock):
         "actual": Decimal(100),
     }
     assert evaluate_budgets(engine, clock).alerts_claimed == 1  # 80% of 50 = 40 reached
+
+
+def test_a_renamed_subscription_moves_its_spend_to_budgets_on_the_new_name_at_once(engine, clock):
+    make_budget(engine, clock, name="old", scope=parse_scope_tokens(["sub:production"]))
+    make_budget(engine, clock, name="new", scope=parse_scope_tokens(["sub:prod eu"]))
+    put_days(engine, clock, date(2026, 11, 1), date(2026, 11, 26), "10")
+
+    def spent() -> dict[str, Decimal]:
+        return {
+            a.budget.name: a.spent for a in assess(engine, clock.today(), list_budgets(engine))[0]
+        }
+
+    assert spent() == {"old": Decimal(260), "new": Decimal(0)}
+    # Azure now reports the new name (for the re-pulled day, and so for the groups): same clock.
+    put_day(engine, clock, date(2026, 11, 26), "10", subscription_name="Prod EU")
+    assert spent() == {"old": Decimal(0), "new": Decimal(260)}
