@@ -258,7 +258,9 @@ def _filter_predicate(f: CostFilter) -> Callable[[Group], bool]:
 
 
 def _units_sum() -> ColumnElement[Any]:
-    return func.sum(type_coerce(T.cost, BigInteger))
+    """SUM of the cost in storage units, as a BIGINT (PostgreSQL's numeric SUM would come back
+    as Decimal objects, one per row)."""
+    return cast(func.sum(type_coerce(T.cost, BigInteger)), BigInteger)
 
 
 def _group_in(conn: Connection, ids: list[int]) -> ColumnElement[bool]:
@@ -299,7 +301,7 @@ def _sums_by_group(
                 .where(cost_type, T.usage_date >= period.start, T.usage_date <= period.end)
                 .group_by(T.group_id)
             )
-            for group_id, units in conn.execute(by_group):
+            for group_id, units in conn.execute(by_group).all():
                 put(group_id, at, units)
     else:
         in_current = case((T.usage_date >= current.start, 0), else_=1)
@@ -308,7 +310,7 @@ def _sums_by_group(
             .where(cost_type, T.usage_date >= previous.start, T.usage_date <= current.end)
             .group_by(T.group_id, in_current)
         )
-        for group_id, at, units in conn.execute(both):
+        for group_id, at, units in conn.execute(both).all():
             put(group_id, at, units)
     return out
 
