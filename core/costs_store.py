@@ -36,7 +36,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import lru_cache
 from hashlib import blake2b
 from operator import attrgetter, itemgetter
 from typing import Any
@@ -131,11 +130,20 @@ def _add(a: int | None, b: int | None) -> int | None:
     return a if b is None else b if a is None else a + b
 
 
-@lru_cache(maxsize=16_384)
+#: (dimensions, tags) → (group key, tags as JSON): the same groups come back every day. A plain
+#: dict (emptied when full) is cheaper per row than `lru_cache`, and this runs once per row.
+_GROUPS: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], tuple[int, str]] = {}
+_GROUPS_MAX = 65_536
+
+
 def _group(dimensions: tuple[str, ...], tags: tuple[tuple[str, str], ...]) -> tuple[int, str]:
-    """(group key, tags as JSON) of a group: the same groups come back every day, so memoized."""
+    """(group key, tags as JSON) of a group."""
     ordered = sorted(tags)
-    return _hash_key(dimensions, ordered), json.dumps(dict(ordered))
+    found = _hash_key(dimensions, ordered), json.dumps(dict(ordered))
+    if len(_GROUPS) >= _GROUPS_MAX:
+        _GROUPS.clear()
+    _GROUPS[dimensions, tags] = found
+    return found
 
 
 #: Positions in an incoming group (see `_day_by_group`).
@@ -146,11 +154,12 @@ def _day_by_group(rows: Iterable[CostRow]) -> dict[int, list[Any]]:
     """The day's rows by group key as [cost, cost USD, quantity (storage units), subscription
     name, dimensions, tags JSON]; rows of one group add up."""
     out: dict[int, list[Any]] = {}
-    get = out.get
+    get, known = out.get, _GROUPS.get
     per_one = _UNITS_PER_ONE
     for row in rows:
         dimensions = _dimensions(row)
-        key, document = _group(dimensions, tuple(row.tags.items()))
+        tags = tuple(row.tags.items()) if row.tags else ()
+        key, document = known((dimensions, tags)) or _group(dimensions, tags)
         # Inlined three times: the hottest loop of ingestion.
         amount = row.cost * per_one
         cost = int(amount)
@@ -196,67 +205,57 @@ class GroupIds:
             self._known.setdefault(scope_id, {}).update(found)
         self._pending.clear()
 
-    def _scope(self, store: _Store, scope_id: int) -> dict[int, tuple[int, str]]:
-        self._pending.clear()  # what an earlier, failed transaction left
-        known = self._known.get(scope_id)
-        if known is None:
-            known = self._known[scope_id] = store.read_groups(scope_id)
-        return known
+    def known(self, store: _Store, scope_id: int) -> dict[int, tuple[int, str]]:
+        """The scope's committed groups (read on first use); forgets what an earlier,
+        uncommitted transaction created."""
+        self._pending.clear()
+        found = self._known.get(scope_id)
+        if found is None:
+            found = self._known[scope_id] = store.read_groups(scope_id)
+        return found
 
-    def resolve(
+    def add(
         self,
         store: _Store,
         scope_id: int,
         incoming: dict[int, list[Any]],
+        keys: list[int],
         now: Any,
-    ) -> tuple[dict[int, int], set[int]]:
-        """(group key → id for every incoming group, keys of groups renamed here)."""
-        known = self._scope(store, scope_id)
-        ids: dict[int, int] = {}
-        missing: list[int] = []
-        other_name: list[tuple[int, int]] = []  # (key, id) of groups known by another name
-        for key, group in incoming.items():
-            found = known.get(key)
-            if found is None:
-                missing.append(key)
-            else:
-                ids[key] = found[0]
-                if found[1] != group[_NAME]:
-                    other_name.append((key, found[0]))
-        pending = self._pending.setdefault(scope_id, {})
-        if missing:
-            missing.sort()  # one lock order for every writer
-            stored = store.find_groups(scope_id, missing)
-            new = [key for key in missing if key not in stored]
-            if new:
-                store.insert_groups(
-                    [
-                        (
-                            scope_id,
-                            key,
-                            *incoming[key][_DIMS],
-                            incoming[key][_NAME],
-                            incoming[key][_TAGS],
-                            1,
-                            now,
-                            now,
-                        )
-                        for key in new
-                    ]
-                )
-                stored.update(store.find_groups(scope_id, new))
-            for key in missing:
-                group_id, name = pending[key] = stored[key]
-                ids[key] = group_id
-                if name != incoming[key][_NAME]:
-                    other_name.append((key, group_id))
-        renamed: set[int] = set()
-        for key, group_id in other_name:
-            name = incoming[key][_NAME]
-            if store.rename_group(group_id, name, now):
-                renamed.add(key)
-                pending[key] = (group_id, name)
-        return ids, renamed
+    ) -> dict[int, tuple[int, str]]:
+        """(id, subscription name) of groups missing from `known`: looked up (another writer may
+        have created them), and the rest created."""
+        keys = sorted(keys)  # one lock order for every writer
+        found = store.find_groups(scope_id, keys)
+        new = [key for key in keys if key not in found]
+        if new:
+            store.insert_groups(
+                [
+                    (
+                        scope_id,
+                        key,
+                        *incoming[key][_DIMS],
+                        incoming[key][_NAME],
+                        incoming[key][_TAGS],
+                        1,
+                        now,
+                        now,
+                    )
+                    for key in new
+                ]
+            )
+            found.update(store.find_groups(scope_id, new))
+        self._pending.setdefault(scope_id, {}).update(found)
+        return found
+
+    def rename(
+        self, store: _Store, scope_id: int, group_id: int, key: int, name: str, now: Any
+    ) -> bool:
+        """Give a group a new subscription name; False if it had that name already (another
+        writer renamed it first)."""
+        if not store.rename_group(group_id, name, now):
+            return False
+        self._pending.setdefault(scope_id, {})[key] = (group_id, name)
+        return True
 
 
 def write_day(
@@ -283,25 +282,37 @@ def write_day(
     day = store.day(cost_type, usage_date, scope_id)
     stamp = store.timestamp(now)
     incoming = _day_by_group(rows)
-    ids, renamed = groups.resolve(store, scope_id, incoming, stamp)
+    known = groups.known(store, scope_id)
     stored = store.read_day(day)
+    new_groups = incoming.keys() - known.keys()
+    added = groups.add(store, scope_id, incoming, list(new_groups), stamp) if new_groups else {}
 
     inserts: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
-    renamed_only = 0
+    #: (key, group id, row otherwise unchanged) of groups stored under another subscription name
+    other_name: list[tuple[int, int, bool]] = []
     kind, when, scope = day
-    take = stored.pop
-    for key, group in incoming.items():
-        group_id = ids[key]
+    take, lookup = stored.pop, known.get
+    for key, group in incoming.items():  # once per row of ingestion: kept lean
+        group_id, name = lookup(key) or added[key]
         cost, usd, qty = group[_COST], group[_COST_USD], group[_QUANTITY]
         before = take(group_id, None)
         if before is None:
             inserts.append((kind, when, scope, group_id, cost, usd, qty, stamp))
+            changed = True
         elif before[0] != cost or before[1] != usd or before[2] != qty:
             updates.append((kind, when, scope, group_id, cost, usd, qty, stamp))
-        elif key in renamed:
-            renamed_only += 1
+            changed = True
+        else:
+            changed = False
+        if name != group[_NAME]:
+            other_name.append((key, group_id, not changed))
     vanished = list(stored)  # what is left of the stored day was not re-pulled
+    renamed_only = sum(
+        1
+        for key, group_id, unchanged in other_name
+        if groups.rename(store, scope_id, group_id, key, incoming[key][_NAME], stamp) and unchanged
+    )
 
     if inserts or updates:
         # Key order: inserts append to the clustered key instead of splitting pages.

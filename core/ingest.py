@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -32,6 +32,22 @@ log = logging.getLogger(__name__)
 
 #: A RUNNING run whose heartbeat is older than this is taken for dead.
 STALE_RUN_AFTER = timedelta(minutes=15)
+
+_RUN = IngestionRun.__table__.c  # type: ignore[attr-defined]
+#: A day's checkpoint and counts, built once (it runs with every day of every run).
+_CHECKPOINT = (
+    IngestionRun.__table__.update()  # type: ignore[attr-defined]
+    .where(_RUN.id == bindparam("run_id"))
+    .values(
+        checkpoint_date=bindparam("day"),
+        days_done=_RUN.days_done + 1,
+        rows_inserted=_RUN.rows_inserted + bindparam("inserted"),
+        rows_updated=_RUN.rows_updated + bindparam("updated"),
+        rows_unchanged=_RUN.rows_unchanged + bindparam("unchanged"),
+        rows_removed=_RUN.rows_removed + bindparam("removed"),
+        heartbeat_at=bindparam("now"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,19 +296,17 @@ class CostIngestor:
                 now=now,
                 groups=groups,
             )
-            r = IngestionRun.__table__.c  # type: ignore[attr-defined]
             conn.execute(
-                IngestionRun.__table__.update()  # type: ignore[attr-defined]
-                .where(r.id == run_id)
-                .values(
-                    checkpoint_date=day.usage_date,
-                    days_done=r.days_done + 1,
-                    rows_inserted=r.rows_inserted + counts.inserted,
-                    rows_updated=r.rows_updated + counts.updated,
-                    rows_unchanged=r.rows_unchanged + counts.unchanged,
-                    rows_removed=r.rows_removed + counts.removed,
-                    heartbeat_at=now,
-                )
+                _CHECKPOINT,
+                {
+                    "run_id": run_id,
+                    "day": day.usage_date,
+                    "inserted": counts.inserted,
+                    "updated": counts.updated,
+                    "unchanged": counts.unchanged,
+                    "removed": counts.removed,
+                    "now": now,
+                },
             )
         groups.commit()  # the day's new and renamed groups exist now
         return counts
