@@ -6,16 +6,17 @@ schedule. One pass:
 1. takes every budget (cached in the process, reloaded when the budget set changed) and works out
    each one's current period (and the previous one during its grace days, see
    `core.budgets.periods.GRACE_DAYS`);
-2. reads spend per filter shape from the cost cube (`core.budgets.spend`: one grouped query over
-   the days that changed since the last pass, never one per budget) and computes spend to date
-   and the forecast; budgets sharing a scope and period share the arithmetic;
+2. reads the cost rows summed per cost group and bucket (`core.budgets.spend`: a query per month
+   before the forecast history and one for the days, whatever the number of budgets), sums the
+   groups of each budget's scope, and computes spend to date and the forecast; budgets sharing a
+   scope and period share the arithmetic;
 3. drops thresholds already claimed (one indexed read), builds a card for each new alert that will
    be sent (the highest threshold of its kind crossed: crossing 50% and 80% at once sends one
-   message) with the top contributors (read from the same cube, no query);
+   message) with the top contributors (from the same per-group sums, no query);
 4. claims the alerts with `INSERT … ON CONFLICT (budget_id, period_start, threshold, kind) DO
    NOTHING RETURNING id` and, in the same transaction, puts one outbox message per target
-   (`core.outbox.enqueue`, key `alert:<alert id>:<target>`). The unique key decides the winner
-   under any concurrency; a message exists if and only if its alert committed.
+   (`core.outbox.enqueue_many`, key `alert:<alert id>:<target>`). The unique key decides the
+   winner under any concurrency; a message exists if and only if its alert committed.
 """
 
 from __future__ import annotations

@@ -4,20 +4,22 @@ A budget's *shape* is the set of filter dimensions it uses (`sub+rg`, `tag:env`,
 *group key* in that shape the values it filters on (with the currency). Every group of
 `cost_group` has one key per shape (or none, when it lacks a filtered tag), derived once per
 version of the group catalogue (`core.cost_groups`). So a pass, whatever the number of budgets
-and shapes, reads each cost type's rows with two queries, in one snapshot:
+and shapes, reads each cost type's rows in one snapshot:
 
+- the calendar *months* from the earliest budget window up to the forecast history, one query
+  per month summed per group (older days only ever count as a sum: budget windows start on the
+  first of a month);
 - the *days* from the first of the month of the forecast history start (see
-  `core.budgets.forecast`) to today, one row per group and day, straight off the clustered
-  primary key (no aggregation needed: a group belongs to one scope);
-- the calendar *months* before that, back to the earliest budget window, summed per group and
-  month (older days only ever count as a sum: budget windows start on the first of a month).
+  `core.budgets.forecast`) to today, in one query, one row per group and day straight off the
+  clustered primary key (no aggregation needed: a group belongs to one scope).
 
 Each group gets a vector of units per bucket (months, then days), and a budget's series is the
 sum of the vectors of the groups with its key. The top contributors of an alert come from the
 same vectors (resource group and service are group attributes). Nothing is cached between
 passes but the group catalogue and the budgets, each reloaded when its table changed: with the
-narrow fact table a cold pass is fast enough that the per-day fingerprints and the cube cache
-that used to hide the wide table's scans are gone (`benchmarks/budgets.py`).
+narrow fact table a cold pass of 10,000 budgets over 1M rows takes ~1.7 s, a pass with nothing
+new ~0.6 s (`benchmarks/budgets.py`), so the per-day fingerprints and the cube cache that used
+to hide the wide table's scans are gone.
 """
 
 from __future__ import annotations
