@@ -133,7 +133,7 @@ def _add(a: int | None, b: int | None) -> int | None:
 #: (dimensions, tags) → (group key, tags as JSON): the same groups come back every day. A plain
 #: dict (emptied when full) is cheaper per row than `lru_cache`, and this runs once per row.
 _GROUPS: dict[tuple[tuple[str, ...], tuple[tuple[str, str], ...]], tuple[int, str]] = {}
-_GROUPS_MAX = 65_536
+_GROUPS_MAX = 32_768
 
 
 def _group(dimensions: tuple[str, ...], tags: tuple[tuple[str, str], ...]) -> tuple[int, str]:
