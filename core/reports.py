@@ -28,6 +28,7 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal,
     not_,
     select,
     type_coerce,
@@ -286,32 +287,28 @@ def _sums_by_group(
     PostgreSQL hashes (group, period) in one pass over both periods. SQLite sorts to group, and
     sorting one period at a time took half the time of sorting both at once (1M rows).
     """
-    out: dict[int, list[int | None]] = {}
-
-    def put(group_id: int, at: int, units: Any) -> None:
-        found = out.get(group_id)
-        if found is None:
-            found = out[group_id] = [None, None]
-        found[at] = int(units)
-
+    rows: list[Any] = []
     if is_sqlite(conn):
         for at, period in enumerate((current, previous)):
-            by_group = (
-                select(T.group_id, _units_sum())
+            rows += conn.execute(
+                select(T.group_id, literal(at), _units_sum())
                 .where(cost_type, T.usage_date >= period.start, T.usage_date <= period.end)
                 .group_by(T.group_id)
-            )
-            for group_id, units in conn.execute(by_group).all():
-                put(group_id, at, units)
+            ).all()
     else:
         in_current = case((T.usage_date >= current.start, 0), else_=1)
-        both = (
+        rows += conn.execute(
             select(T.group_id, in_current, _units_sum())
             .where(cost_type, T.usage_date >= previous.start, T.usage_date <= current.end)
             .group_by(T.group_id, in_current)
-        )
-        for group_id, at, units in conn.execute(both).all():
-            put(group_id, at, units)
+        ).all()
+    out: dict[int, list[int | None]] = {}
+    get = out.get
+    for group_id, at, units in rows:
+        found = get(group_id)
+        if found is None:
+            found = out[group_id] = [None, None]
+        found[at] = units
     return out
 
 
@@ -334,7 +331,7 @@ def cost_breakdown(engine: Engine, query: BreakdownQuery) -> CostBreakdown:
         counted: list[int] = []
         for group_id, (cur, prev) in periods.items():
             group = groups[group_id]
-            if all(p(group) for p in passes):
+            if not passes or all(p(group) for p in passes):
                 counted.append(group_id)
                 rows.append((*value_of(group), group.currency, cur, prev))
         currency = choose_currency(rows)
