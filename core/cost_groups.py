@@ -2,9 +2,9 @@
 
 Readers sum `cost_record` by `group_id` in SQL and map the groups to dimension values and
 filters here, in Python: `cost_group` is small (one row per resource × meter × … of a scope, a few
-thousand for a mid-sized tenant) while the daily rows are many, and a JOIN on every query cost
-more than the aggregate itself (SQLite, 1M rows: 60 days by group 41 ms, joined and grouped by
-service 114 ms).
+thousand for a mid-sized tenant) while the daily rows are many, and a JOIN costs more than the
+aggregate itself, the more so for tags (SQLite, 1M rows, 30 days: summed by group 23 ms; joined
+and summed by service 48 ms, by tag 86 ms). Every dimension and filter then costs the same.
 
 The cache is checked on every use with one query over the small table — (count, max id, sum of
 revisions): a new group moves the first two, a renamed one its revision — and reloaded when that
