@@ -251,11 +251,10 @@ class GroupIds:
         self, store: _Store, scope_id: int, group_id: int, key: int, name: str, now: Any
     ) -> bool:
         """Give a group a new subscription name; False if it had that name already (another
-        writer renamed it first)."""
-        if not store.rename_group(group_id, name, now):
-            return False
+        writer renamed it first). Either way the group has that name once this commits."""
+        renamed = store.rename_group(group_id, name, now)
         self._pending.setdefault(scope_id, {})[key] = (group_id, name)
-        return True
+        return renamed
 
 
 def write_day(
