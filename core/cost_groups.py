@@ -146,10 +146,6 @@ class GroupCatalog:
             self._groups = loaded
         return loaded
 
-    def clear(self) -> None:
-        with self._lock:
-            self._groups = None
-
 
 _CATALOGS: weakref.WeakKeyDictionary[Engine, GroupCatalog] = weakref.WeakKeyDictionary()
 _CATALOGS_LOCK = threading.Lock()
