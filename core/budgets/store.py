@@ -119,11 +119,19 @@ _BY_KIND_AND_PERCENT = attrgetter("kind", "percent")
 _BY_KIND_AND_ADDRESS = attrgetter("kind", "address")
 
 
-def _record(row: Any, thresholds: list[Threshold], targets: list[Target]) -> BudgetRecord:
+def _record(
+    row: Any,
+    thresholds: list[Threshold],
+    targets: list[Target],
+    shared: dict[Any, Any],
+) -> BudgetRecord:
     (budget_id, name, amount, currency, period, start_date, cost_type, scope, sub, rg, service,
      location, meter, tags, owner_principal, owner_name) = row  # fmt: skip
     thresholds.sort(key=_BY_KIND_AND_PERCENT)
     targets.sort(key=_BY_KIND_AND_ADDRESS)
+    budget_scope = BudgetScope(
+        scope, sub, rg, service, location, meter, tuple(sorted(tags.items())) if tags else ()
+    )
     return BudgetRecord(
         id=int(budget_id),
         name=name,
@@ -132,37 +140,46 @@ def _record(row: Any, thresholds: list[Threshold], targets: list[Target]) -> Bud
         period=_PERIODS[period],
         start_date=start_date,
         cost_type=_COST_TYPES[cost_type],
-        scope=BudgetScope(
-            scope, sub, rg, service, location, meter, tuple(sorted(tags.items())) if tags else ()
-        ),
-        thresholds=tuple(thresholds),
-        targets=tuple(targets),
+        scope=shared.setdefault(budget_scope, budget_scope),
+        thresholds=_shared(shared, tuple(thresholds)),
+        targets=_shared(shared, tuple(targets)),
         owner_principal=owner_principal,
         owner_name=owner_name,
     )
 
 
+def _shared(shared: dict[Any, Any], value: Any) -> Any:
+    """One object per distinct (immutable) value: budgets repeat scopes, thresholds and targets,
+    and thousands of duplicates only give the garbage collector more to walk."""
+    return shared.setdefault(value, value)
+
+
 def load_budgets(conn: Connection, ids: Collection[int] | None = None) -> list[BudgetRecord]:
-    """Every budget (or those with `ids`) with thresholds and targets: three queries in all."""
-    query = select(*_COLUMNS).order_by(BUDGETS.c.id)
-    if ids is not None:
-        if not ids:
-            return []
-        query = query.where(BUDGETS.c.id.in_(list(ids)))
-    rows = conn.execute(query).all()
-    thresholds: dict[int, list[Threshold]] = defaultdict(list)
-    targets: dict[int, list[Target]] = defaultdict(list)
+    """Every budget (or those with `ids`) with thresholds and targets: three queries in all.
+
+    Rows are consumed as they come, and equal scopes, thresholds and targets share one object.
+    """
+    if ids is not None and not ids:
+        return []
     th_query = select(THRESHOLDS.c.budget_id, THRESHOLDS.c.percent, THRESHOLDS.c.kind)
     tg_query = select(TARGETS.c.budget_id, TARGETS.c.kind, TARGETS.c.address)
+    query = select(*_COLUMNS).order_by(BUDGETS.c.id)
     if ids is not None:
         th_query = th_query.where(THRESHOLDS.c.budget_id.in_(list(ids)))
         tg_query = tg_query.where(TARGETS.c.budget_id.in_(list(ids)))
+        query = query.where(BUDGETS.c.id.in_(list(ids)))
+    shared: dict[Any, Any] = {}
+    thresholds: dict[int, list[Threshold]] = defaultdict(list)
+    targets: dict[int, list[Target]] = defaultdict(list)
     kinds, target_kinds = _THRESHOLD_KINDS, _TARGET_KINDS
     for budget_id, percent, kind in conn.execute(th_query):
-        thresholds[int(budget_id)].append(Threshold(int(percent), kinds[kind]))
+        thresholds[int(budget_id)].append(_shared(shared, Threshold(int(percent), kinds[kind])))
     for budget_id, kind, address in conn.execute(tg_query):
-        targets[int(budget_id)].append(Target(target_kinds[kind], address))
-    return [_record(r, thresholds[int(r[0])], targets[int(r[0])]) for r in rows]
+        targets[int(budget_id)].append(_shared(shared, Target(target_kinds[kind], address)))
+    return [
+        _record(r, thresholds.pop(int(r[0]), []), targets.pop(int(r[0]), []), shared)
+        for r in conn.execute(query)
+    ]
 
 
 class BudgetCache:
