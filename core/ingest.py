@@ -1,9 +1,10 @@
 """Cost ingestion: stream days from a `CostSource`, commit each day with the run's checkpoint.
 
-A run covers one scope and one cost type over a window of days. Each day is one transaction: its
-upsert, the removal of rows that vanished from it, and the run's checkpoint and counts commit
-together. A run that dies leaves every committed day intact; the next run over the same window
-resumes the day after the checkpoint. Memory is bounded by one day (plus the source's chunk).
+A run covers one scope and one cost type over a window of days. Each day is one transaction: the
+groups it brings for the first time, its upsert, the removal of rows that vanished from it, and the
+run's checkpoint and counts commit together (see `core.costs_store`). A run that dies leaves every
+committed day intact; the next run over the same window resumes the day after the checkpoint.
+Memory is bounded by one day (plus the source's chunk, and the scope's group ids).
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from core.costs_store import DayCounts, write_day
+from core.costs_store import DayCounts, GroupIds, write_day
 from core.db import is_sqlite, write_session, write_transaction
 from core.errors import CloudOptimaError, MalformedResponseError
 from core.models import CostScope, CostType, IngestionRun, RunStatus
@@ -31,6 +32,22 @@ log = logging.getLogger(__name__)
 
 #: A RUNNING run whose heartbeat is older than this is taken for dead.
 STALE_RUN_AFTER = timedelta(minutes=15)
+
+_RUN = IngestionRun.__table__.c  # type: ignore[attr-defined]
+#: A day's checkpoint and counts, built once (it runs with every day of every run).
+_CHECKPOINT = (
+    IngestionRun.__table__.update()  # type: ignore[attr-defined]
+    .where(_RUN.id == bindparam("run_id"))
+    .values(
+        checkpoint_date=bindparam("day"),
+        days_done=_RUN.days_done + 1,
+        rows_inserted=_RUN.rows_inserted + bindparam("inserted"),
+        rows_updated=_RUN.rows_updated + bindparam("updated"),
+        rows_unchanged=_RUN.rows_unchanged + bindparam("unchanged"),
+        rows_removed=_RUN.rows_removed + bindparam("removed"),
+        heartbeat_at=bindparam("now"),
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +177,7 @@ class CostIngestor:
         start = resumed_from or window.start
         run_id = await asyncio.to_thread(self._start_run, scope_id, cost_type, window)
         started = self._clock.now()
+        groups = GroupIds()  # the scope's group ids, read once per run
         total = DayCounts()
         days_done = 0
         try:
@@ -168,7 +186,7 @@ class CostIngestor:
                 async for day in source.days(scope, cost_type, start, window.end):
                     _check_day_order(day, expected, scope)
                     counts = await asyncio.to_thread(
-                        self._commit_day, run_id, scope_id, cost_type, day
+                        self._commit_day, run_id, scope_id, cost_type, day, groups
                     )
                     total += counts
                     days_done += 1
@@ -265,7 +283,7 @@ class CostIngestor:
             return run.id
 
     def _commit_day(
-        self, run_id: int, scope_id: int, cost_type: CostType, day: CostDay
+        self, run_id: int, scope_id: int, cost_type: CostType, day: CostDay, groups: GroupIds
     ) -> DayCounts:
         now = self._clock.now()
         with write_transaction(self._engine) as conn:
@@ -276,21 +294,21 @@ class CostIngestor:
                 usage_date=day.usage_date,
                 rows=day.rows,
                 now=now,
+                groups=groups,
             )
-            r = IngestionRun.__table__.c  # type: ignore[attr-defined]
             conn.execute(
-                IngestionRun.__table__.update()  # type: ignore[attr-defined]
-                .where(r.id == run_id)
-                .values(
-                    checkpoint_date=day.usage_date,
-                    days_done=r.days_done + 1,
-                    rows_inserted=r.rows_inserted + counts.inserted,
-                    rows_updated=r.rows_updated + counts.updated,
-                    rows_unchanged=r.rows_unchanged + counts.unchanged,
-                    rows_removed=r.rows_removed + counts.removed,
-                    heartbeat_at=now,
-                )
+                _CHECKPOINT,
+                {
+                    "run_id": run_id,
+                    "day": day.usage_date,
+                    "inserted": counts.inserted,
+                    "updated": counts.updated,
+                    "unchanged": counts.unchanged,
+                    "removed": counts.removed,
+                    "now": now,
+                },
             )
+        groups.commit()  # the day's new and renamed groups exist now
         return counts
 
     def _finish_run(

@@ -6,14 +6,14 @@ schedule; commands live in `core.commands.budgets`.
 
 from core.budgets.evaluate import Assessment, EvaluationSummary, assess, evaluate_budgets
 from core.budgets.forecast import Forecast
-from core.budgets.spend import SpendCache, cache_for
+from core.budgets.store import BudgetCache, budget_cache_for
 
 __all__ = [
     "Assessment",
+    "BudgetCache",
     "EvaluationSummary",
     "Forecast",
-    "SpendCache",
     "assess",
-    "cache_for",
+    "budget_cache_for",
     "evaluate_budgets",
 ]

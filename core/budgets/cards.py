@@ -78,17 +78,18 @@ def burn_chart(a: Assessment) -> Chart:
     """Cumulative spend from the window start to today: a point per month while the spend is
     kept per month, then per day (sampled down to `MAX_CHART_POINTS`)."""
     end = min(a.today, a.window.end)
+    daily = a.daily
     cumulative: list[tuple[date, int]] = []
     total = 0
     day = a.window.start
     while day <= end:
         if day < a.boundary:  # a month bucket, keyed by its first day: plot it at its end
             following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-            total += a.daily.get(day, 0)
+            total += daily.get(day, 0)
             cumulative.append((min(following - timedelta(days=1), end), total))
             day = following
             continue
-        total += a.daily.get(day, 0)
+        total += daily.get(day, 0)
         cumulative.append((day, total))
         day += timedelta(days=1)
     step = max(1, -(-len(cumulative) // MAX_CHART_POINTS))

@@ -6,16 +6,17 @@ schedule. One pass:
 1. takes every budget (cached in the process, reloaded when the budget set changed) and works out
    each one's current period (and the previous one during its grace days, see
    `core.budgets.periods.GRACE_DAYS`);
-2. reads spend per filter shape from the cost cube (`core.budgets.spend`: one grouped query over
-   the days that changed since the last pass, never one per budget) and computes spend to date
-   and the forecast; budgets sharing a scope and period share the arithmetic;
+2. reads the cost rows summed per cost group and bucket (`core.budgets.spend`: a query per month
+   before the forecast history and one for the days, whatever the number of budgets), sums the
+   groups of each budget's scope, and computes spend to date and the forecast; budgets sharing a
+   scope and period share the arithmetic;
 3. drops thresholds already claimed (one indexed read), builds a card for each new alert that will
    be sent (the highest threshold of its kind crossed: crossing 50% and 80% at once sends one
-   message) with the top contributors (read from the same cube, no query);
+   message) with the top contributors (from the same per-group sums, no query);
 4. claims the alerts with `INSERT … ON CONFLICT (budget_id, period_start, threshold, kind) DO
    NOTHING RETURNING id` and, in the same transaction, puts one outbox message per target
-   (`core.outbox.enqueue`, key `alert:<alert id>:<target>`). The unique key decides the winner
-   under any concurrency; a message exists if and only if its alert committed.
+   (`core.outbox.enqueue_many`, key `alert:<alert id>:<target>`). The unique key decides the
+   winner under any concurrency; a message exists if and only if its alert committed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,7 +40,7 @@ from core.budgets.forecast import (
     Forecast,
     forecast,
     history_range,
-    spend_figures,
+    series_figures,
 )
 from core.budgets.periods import (
     GRACE_DAYS,
@@ -49,23 +50,20 @@ from core.budgets.periods import (
 )
 from core.budgets.spend import (
     DataRange,
-    GroupKey,
     Shape,
-    SpendCache,
+    Span,
     SpendRequest,
     SpendSnapshot,
-    cache_for,
-    contributor_totals,
     last_complete_day,
     load_spend,
     shape_of,
 )
-from core.budgets.store import BudgetRecord, chunks, load_budgets
-from core.db import is_sqlite, write_transaction
+from core.budgets.store import BudgetCache, BudgetRecord, budget_cache_for, chunks, load_budgets
+from core.db import insert_many, is_sqlite, write_transaction
 from core.models import Alert, Budget, BudgetPeriod, CostType, ThresholdKind
 from core.money import from_storage_units, to_storage_units
 from core.notify import Target
-from core.outbox import enqueue
+from core.outbox import NewMessage, enqueue_many
 from core.ports import Clock
 from core.views import Card
 from core.views_codec import card_to_dict
@@ -77,7 +75,6 @@ BUDGETS = Budget.__table__  # type: ignore[attr-defined]
 CLAIM_KEY = ("budget_id", "period_start", "threshold", "kind")
 OUTBOX_SOURCE = "budget_alert"
 _CLAIMS_PER_TRANSACTION = 500
-_ROWS_PER_INSERT = 100
 _OUTBOX_KEY_MAX = 255
 
 
@@ -93,10 +90,18 @@ class Assessment:
     last_complete: date
     spent: Decimal
     forecast: Forecast
-    #: The scope's spend in storage units per bucket, keyed by the bucket's first day: calendar
-    #: months before `boundary`, days from it (see core.budgets.spend).
-    daily: dict[date, int] = field(repr=False)
+    #: The scope's spend in storage units per bucket (`series[i]` from `firsts[i]`): calendar
+    #: months before `boundary`, days from it (see core.budgets.spend). Shared, read-only.
+    series: Sequence[int] = field(repr=False)
+    firsts: Sequence[date] = field(repr=False)
     boundary: date = date.min
+
+    @property
+    def daily(self) -> dict[date, int]:
+        """Spend per bucket, keyed by the bucket's first day (buckets without spend left out)."""
+        # An empty series (the scope matches nothing) has no units at all.
+        pairs = zip(self.firsts, self.series, strict=False)
+        return {first: units for first, units in pairs if units}
 
     @property
     def percent_spent(self) -> Decimal:
@@ -141,15 +146,9 @@ def budget_windows(budget: BudgetRecord, today: date) -> list[tuple[BudgetWindow
 
 
 def assess(
-    engine: Engine,
-    today: date,
-    budgets: list[BudgetRecord],
-    *,
-    cache: SpendCache | None = None,
-    full_pass: bool = False,
+    engine: Engine, today: date, budgets: list[BudgetRecord]
 ) -> tuple[list[Assessment], SpendSnapshot]:
     """Spend to date and forecast for each budget window, and the snapshot they come from."""
-    cache = cache or cache_for(engine)
     window_memo: dict[tuple[date, BudgetPeriod], list[tuple[BudgetWindow, bool]]] = {}
     windows: dict[int, list[tuple[BudgetWindow, bool]]] = {}
     for b in budgets:
@@ -185,30 +184,26 @@ def assess(
         history = histories.get(cost_type)
         return history[0] if history else None
 
-    snapshot = load_spend(
-        engine, cache, plan, today, history_start=history_start, full_pass=full_pass
-    )
-    keys: dict[int, list[GroupKey]] = {}
-    wanted: dict[tuple[CostType, Shape], set[GroupKey]] = defaultdict(set)
-    for budget in budgets:
-        if windows[budget.id]:
-            found = keys[budget.id] = snapshot.keys(budget.scope, budget.currency, budget.cost_type)
-            wanted[budget.cost_type, shape_of(budget.scope)].update(found)
-    snapshot.read(wanted)
+    snapshot = load_spend(engine, plan, today, history_start=history_start)
     memo: dict[tuple[Any, ...], tuple[Decimal, Forecast]] = {}
     out: list[Assessment] = []
     for budget in budgets:
-        budget_keys = keys.get(budget.id, [])
+        if not windows[budget.id]:
+            continue
+        budget_keys = snapshot.keys(budget.scope, budget.currency)
         shape = shape_of(budget.scope)
-        daily = snapshot.buckets(budget.cost_type, shape, budget_keys) if budget_keys else {}
+        series = snapshot.series(budget.cost_type, shape, budget_keys)
+        buckets = snapshot.buckets.get(budget.cost_type)
+        firsts = buckets.firsts if buckets else ()
         done = last_complete.get(budget.cost_type, today)
-        boundary = snapshot.boundaries.get(budget.cost_type, date.min)
+        boundary = buckets.boundary if buckets else date.min
         for window, is_current in windows[budget.id]:
             # Budgets sharing a scope and window share their figures.
             memo_key = (budget.cost_type, shape, tuple(budget_keys), window)
             figured = memo.get(memo_key)
             if figured is None:
-                figures = spend_figures(daily, window, today, done, histories.get(budget.cost_type))
+                history = histories.get(budget.cost_type)
+                figures = series_figures(series, firsts, window, today, done, history)
                 figured = memo[memo_key] = (
                     from_storage_units(figures.to_date),
                     forecast(figures, window, done),
@@ -222,7 +217,8 @@ def assess(
                     last_complete=done,
                     spent=figured[0],
                     forecast=figured[1],
-                    daily=daily,
+                    series=series,
+                    firsts=firsts,
                     boundary=boundary,
                 )
             )
@@ -239,42 +235,38 @@ def top_contributors(
 ) -> dict[tuple[int, date], Contributors]:
     """Top resource groups and services behind each assessment's spend in its window.
 
-    Read from the cube the pass just used (it always holds resource group and service), so
-    alerts cost no extra query: one scan of the buckets per shape.
+    Read from the units per group the pass already holds (resource group and service are group
+    attributes), so alerts cost no extra query.
     """
-    by_shape: dict[tuple[CostType, Shape], list[Assessment]] = defaultdict(list)
-    for a in assessments:
-        by_shape[a.budget.cost_type, shape_of(a.budget.scope)].append(a)
+    by_id = snapshot.groups.by_id
+    span_units: dict[tuple[CostType, Span], dict[int, int]] = defaultdict(dict)
     out: dict[tuple[int, date], Contributors] = {}
-    for (cost_type, shape), members in by_shape.items():
-        spec = snapshot.specs.get(cost_type)
-        if spec is None:
+    for a in assessments:
+        cost_type = a.budget.cost_type
+        buckets = snapshot.buckets.get(cost_type)
+        if buckets is None:
             continue
-        keyed: dict[int, list[GroupKey]] = {}
-        wanted: dict[GroupKey, set[tuple[date, date]]] = defaultdict(set)
-        for a in members:
-            span = (a.window.start, min(a.window.end, snapshot.today))
-            keyed[a.budget.id] = snapshot.keys(a.budget.scope, a.budget.currency, cost_type)
-            for key in keyed[a.budget.id]:
-                wanted[key].add(span)
-        first = min(a.window.start for a in members)
-        last = max(min(a.window.end, snapshot.today) for a in members)
-        totals = contributor_totals(
-            spec, shape, wanted, snapshot.cache.bucket_rows(spec, first, last)
+        span = (a.window.start, min(a.window.end, snapshot.today))
+        within = span_units[cost_type, span]
+        indices: slice | None = None
+        vectors = snapshot.vectors[cost_type]
+        by_rg: dict[str, int] = defaultdict(int)
+        by_service: dict[str, int] = defaultdict(int)
+        shape = shape_of(a.budget.scope)
+        for key in snapshot.keys(a.budget.scope, a.budget.currency):
+            for group_id in snapshot.members(cost_type, shape, key):
+                units = within.get(group_id)
+                if units is None:
+                    if indices is None:
+                        indices = buckets.within(span)
+                    vector = vectors[group_id]
+                    units = within[group_id] = sum(vector[indices])
+                group = by_id[group_id]
+                by_rg[group.resource_group or "(none)"] += units
+                by_service[group.service_name or "(none)"] += units
+        out[a.budget.id, a.window.start] = Contributors(
+            resource_groups=_top(by_rg, limit), services=_top(by_service, limit)
         )
-        for a in members:
-            span = (a.window.start, min(a.window.end, snapshot.today))
-            by_rg: dict[str, int] = defaultdict(int)
-            by_service: dict[str, int] = defaultdict(int)
-            for key in keyed[a.budget.id]:
-                rgs, services = totals.get((key, span), ({}, {}))
-                for label, units in rgs.items():
-                    by_rg[label] += units
-                for label, units in services.items():
-                    by_service[label] += units
-            out[a.budget.id, a.window.start] = Contributors(
-                resource_groups=_top(by_rg, limit), services=_top(by_service, limit)
-            )
     return out
 
 
@@ -354,6 +346,11 @@ def claim_alerts(engine: Engine, plans: list[AlertPlan], now: datetime) -> list[
         with write_transaction(engine) as conn:
             live = _live_budget_ids(conn, {p.budget_id for p in batch})
             by_key = {p.claim_key: p for p in batch if p.budget_id in live}
+            cards = {
+                p.claim_key: card_to_dict(p.card)
+                for p in by_key.values()
+                if p.notify and p.card is not None
+            }
             rows = [
                 {
                     "budget_id": p.budget_id,
@@ -366,7 +363,7 @@ def claim_alerts(engine: Engine, plans: list[AlertPlan], now: datetime) -> list[
                     "spent": p.spent,
                     "forecast": p.forecast,
                     "notified": p.notify,
-                    "card": card_to_dict(p.card) if p.notify and p.card else None,
+                    "card": cards.get(p.claim_key),
                     "created_at": now,
                 }
                 for p in by_key.values()
@@ -382,27 +379,32 @@ def claim_alerts(engine: Engine, plans: list[AlertPlan], now: datetime) -> list[
                     ALERTS.c.kind,
                 )
             )
-            for part in chunks(rows, _ROWS_PER_INSERT):
-                # executemany with RETURNING: batched into multi-row INSERTs by SQLAlchemy
-                # (one compiled statement); only the rows this call inserted come back.
-                result = conn.execute(claim, part) if part else None
-                for alert_id, budget_id, period_start, threshold, kind in (
-                    result.all() if result is not None else []
-                ):
-                    plan = by_key[int(budget_id), period_start, int(threshold), str(kind)]
-                    messages = 0
-                    if plan.notify and plan.card is not None:
-                        for target in plan.targets:
-                            messages += enqueue(
-                                conn,
-                                key=outbox_key(int(alert_id), target),
-                                target=target,
-                                card=plan.card,
-                                source=OUTBOX_SOURCE,
-                                source_id=str(alert_id),
-                                now=now,
-                            )
-                    claimed.append(ClaimedAlert(int(alert_id), plan, messages))
+            won = [
+                (int(alert_id), by_key[int(budget_id), period_start, int(threshold), str(kind)])
+                for alert_id, budget_id, period_start, threshold, kind in insert_many(
+                    conn, claim, rows
+                )
+            ]
+            messages = [
+                NewMessage(
+                    key=outbox_key(alert_id, target),
+                    target=target,
+                    card=cards[plan.claim_key],
+                    source=OUTBOX_SOURCE,
+                    source_id=str(alert_id),
+                )
+                for alert_id, plan in won
+                if plan.claim_key in cards
+                for target in plan.targets
+            ]
+            added = enqueue_many(conn, messages, now)
+            per_alert: dict[str, int] = defaultdict(int)
+            for message in messages:
+                if message.key in added:
+                    per_alert[message.source_id] += 1
+            claimed.extend(
+                ClaimedAlert(alert_id, plan, per_alert[str(alert_id)]) for alert_id, plan in won
+            )
     return claimed
 
 
@@ -481,7 +483,7 @@ def evaluate_budgets(
     clock: Clock,
     *,
     budget_ids: Collection[int] | None = None,
-    cache: SpendCache | None = None,
+    cache: BudgetCache | None = None,
 ) -> EvaluationSummary:
     """Evaluate every budget (or those in `budget_ids`) and claim the alerts due; never raises
     for one bad budget (it is logged and skipped)."""
@@ -497,13 +499,11 @@ def evaluate_budgets(
 
     now = clock.now()
     today = now.date()
-    cache = cache or cache_for(engine)
+    cache = cache or budget_cache_for(engine)
     with engine.connect() as conn:
-        budgets = cache.budgets.all(conn) if budget_ids is None else load_budgets(conn, budget_ids)
+        budgets = cache.all(conn) if budget_ids is None else load_budgets(conn, budget_ids)
     lap("budgets")
-    assessments, snapshot = assess(
-        engine, today, budgets, cache=cache, full_pass=budget_ids is None
-    )
+    assessments, snapshot = assess(engine, today, budgets)
     lap("spend_and_forecast")
     stats = snapshot.stats
     already = existing_claims(engine, {a.window.start for a in assessments})

@@ -18,7 +18,8 @@ Everything is integer storage units (1e-8) until the final Decimal, so it is exa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -86,6 +87,36 @@ def spend_figures(
             to_date += units
             if day <= end_through:
                 through += units
+    return SpendFigures(to_date, through, tuple(sums), tuple(days))
+
+
+def series_figures(
+    series: Sequence[int] | None,
+    firsts: Sequence[date],
+    window: BudgetWindow,
+    today: date,
+    last_complete: date,
+    history: tuple[date, date] | None,
+) -> SpendFigures:
+    """`spend_figures` over units per bucket: `series[i]` is the spend of the bucket starting on
+    `firsts[i]` (ascending; the history days are one-day buckets). Slices and C-level sums
+    instead of a dict per budget: a pass computes this for every distinct scope and window."""
+    if not series:
+        series = ()
+    start = bisect_left(firsts, window.start)
+    to_date = sum(series[start : bisect_right(firsts, min(today, window.end))])
+    through = sum(series[start : bisect_right(firsts, min(last_complete, window.end))])
+    sums = [0] * 7
+    days = [0] * 7
+    if history is not None:
+        first = bisect_left(firsts, history[0])
+        count = (history[1] - history[0]).days + 1
+        if first + count > len(firsts) or firsts[first + count - 1] != history[1]:
+            raise ValueError("the history days must be one-day buckets")
+        for offset in range(min(7, count)):
+            weekday = (history[0] + timedelta(days=offset)).weekday()
+            sums[weekday] = sum(series[first + offset : first + count : 7])
+            days[weekday] = len(range(offset, count, 7))
     return SpendFigures(to_date, through, tuple(sums), tuple(days))
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
@@ -22,6 +24,7 @@ from core.models import (
     BudgetPeriod,
     BudgetTarget,
     BudgetThreshold,
+    CostGroup,
     CostRecord,
     CostScope,
     CostType,
@@ -33,6 +36,7 @@ BUDGETS = Budget.__table__  # type: ignore[attr-defined]
 THRESHOLDS = BudgetThreshold.__table__  # type: ignore[attr-defined]
 TARGETS = BudgetTarget.__table__  # type: ignore[attr-defined]
 COSTS = CostRecord.__table__  # type: ignore[attr-defined]
+GROUPS = CostGroup.__table__  # type: ignore[attr-defined]
 SCOPES = CostScope.__table__  # type: ignore[attr-defined]
 _IN_CHUNK = 900  # ids per IN list: far below SQLite's and psycopg's parameter limits
 
@@ -84,52 +88,98 @@ def _insert(conn: Connection | Engine) -> Any:
     return sqlite_insert if is_sqlite(conn) else pg_insert
 
 
-def _record(row: Any, thresholds: Iterable[Threshold], targets: Iterable[Target]) -> BudgetRecord:
-    scope = BudgetScope(
-        scope_path=row.filter_scope,
-        subscription=row.filter_subscription,
-        resource_group=row.filter_resource_group,
-        service=row.filter_service,
-        location=row.filter_location,
-        meter=row.filter_meter,
-        tags=tuple(sorted((row.filter_tags or {}).items())),
+_COLUMNS = tuple(
+    BUDGETS.c[name]
+    for name in (
+        "id",
+        "name",
+        "amount",
+        "currency",
+        "period",
+        "start_date",
+        "cost_type",
+        "filter_scope",
+        "filter_subscription",
+        "filter_resource_group",
+        "filter_service",
+        "filter_location",
+        "filter_meter",
+        "filter_tags",
+        "owner_principal",
+        "owner_name",
+    )
+)
+# Enum members by value: a dict lookup is several times cheaper than the enum call, and a pass
+# reads every budget with its thresholds and targets.
+_PERIODS = {str(p): p for p in BudgetPeriod}
+_COST_TYPES = {str(c): c for c in CostType}
+_THRESHOLD_KINDS = {str(k): k for k in ThresholdKind}
+_TARGET_KINDS = {str(k): k for k in TargetKind}
+_BY_KIND_AND_PERCENT = attrgetter("kind", "percent")
+_BY_KIND_AND_ADDRESS = attrgetter("kind", "address")
+
+
+def _record(
+    row: Any,
+    thresholds: list[Threshold],
+    targets: list[Target],
+    shared: dict[Any, Any],
+) -> BudgetRecord:
+    (budget_id, name, amount, currency, period, start_date, cost_type, scope, sub, rg, service,
+     location, meter, tags, owner_principal, owner_name) = row  # fmt: skip
+    thresholds.sort(key=_BY_KIND_AND_PERCENT)
+    targets.sort(key=_BY_KIND_AND_ADDRESS)
+    budget_scope = BudgetScope(
+        scope, sub, rg, service, location, meter, tuple(sorted(tags.items())) if tags else ()
     )
     return BudgetRecord(
-        id=int(row.id),
-        name=row.name,
-        amount=row.amount,
-        currency=row.currency,
-        period=BudgetPeriod(row.period),
-        start_date=row.start_date,
-        cost_type=CostType(row.cost_type),
-        scope=scope,
-        thresholds=tuple(sorted(thresholds, key=lambda t: (t.kind, t.percent))),
-        targets=tuple(sorted(targets, key=lambda t: (t.kind, t.address))),
-        owner_principal=row.owner_principal,
-        owner_name=row.owner_name,
+        id=int(budget_id),
+        name=name,
+        amount=amount,
+        currency=currency,
+        period=_PERIODS[period],
+        start_date=start_date,
+        cost_type=_COST_TYPES[cost_type],
+        scope=shared.setdefault(budget_scope, budget_scope),
+        thresholds=_shared(shared, tuple(thresholds)),
+        targets=_shared(shared, tuple(targets)),
+        owner_principal=owner_principal,
+        owner_name=owner_name,
     )
+
+
+def _shared(shared: dict[Any, Any], value: Any) -> Any:
+    """One object per distinct (immutable) value: budgets repeat scopes, thresholds and targets,
+    and thousands of duplicates only give the garbage collector more to walk."""
+    return shared.setdefault(value, value)
 
 
 def load_budgets(conn: Connection, ids: Collection[int] | None = None) -> list[BudgetRecord]:
-    """Every budget (or those with `ids`) with thresholds and targets: three queries in all."""
-    query = select(BUDGETS).order_by(BUDGETS.c.id)
-    if ids is not None:
-        if not ids:
-            return []
-        query = query.where(BUDGETS.c.id.in_(list(ids)))
-    rows = conn.execute(query).all()
-    thresholds: dict[int, list[Threshold]] = defaultdict(list)
-    targets: dict[int, list[Target]] = defaultdict(list)
+    """Every budget (or those with `ids`) with thresholds and targets: three queries in all.
+
+    Rows are consumed as they come, and equal scopes, thresholds and targets share one object.
+    """
+    if ids is not None and not ids:
+        return []
     th_query = select(THRESHOLDS.c.budget_id, THRESHOLDS.c.percent, THRESHOLDS.c.kind)
     tg_query = select(TARGETS.c.budget_id, TARGETS.c.kind, TARGETS.c.address)
+    query = select(*_COLUMNS).order_by(BUDGETS.c.id)
     if ids is not None:
         th_query = th_query.where(THRESHOLDS.c.budget_id.in_(list(ids)))
         tg_query = tg_query.where(TARGETS.c.budget_id.in_(list(ids)))
+        query = query.where(BUDGETS.c.id.in_(list(ids)))
+    shared: dict[Any, Any] = {}
+    thresholds: dict[int, list[Threshold]] = defaultdict(list)
+    targets: dict[int, list[Target]] = defaultdict(list)
+    kinds, target_kinds = _THRESHOLD_KINDS, _TARGET_KINDS
     for budget_id, percent, kind in conn.execute(th_query):
-        thresholds[int(budget_id)].append(Threshold(int(percent), ThresholdKind(kind)))
+        thresholds[int(budget_id)].append(_shared(shared, Threshold(int(percent), kinds[kind])))
     for budget_id, kind, address in conn.execute(tg_query):
-        targets[int(budget_id)].append(Target(TargetKind(kind), address))
-    return [_record(r, thresholds[int(r.id)], targets[int(r.id)]) for r in rows]
+        targets[int(budget_id)].append(_shared(shared, Target(target_kinds[kind], address)))
+    return [
+        _record(r, thresholds.pop(int(r[0]), []), targets.pop(int(r[0]), []), shared)
+        for r in conn.execute(query)
+    ]
 
 
 class BudgetCache:
@@ -161,6 +211,19 @@ class BudgetCache:
         with self._lock:
             self._version, self._budgets = version, budgets
         return budgets
+
+
+_CACHES: weakref.WeakKeyDictionary[Engine, BudgetCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def budget_cache_for(engine: Engine) -> BudgetCache:
+    """The process-wide budget cache of one engine."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = BudgetCache()
+        return cache
 
 
 def find_budget(engine: Engine, name: str) -> BudgetRecord:
@@ -325,8 +388,9 @@ def delete_budget(engine: Engine, budget_id: int, key: str) -> str | None:
 
 
 def billing_currencies(engine: Engine, cost_type: CostType | None = None) -> list[str]:
-    """Currencies of the latest day of cost data (either cost type if none is given)."""
-    c = COSTS.c
+    """Currencies of the latest day of cost data (either cost type if none is given), the one
+    with the most rows first."""
+    c, g = COSTS.c, GROUPS.c
     with engine.connect() as conn:
         for kind in [cost_type] if cost_type else list(CostType):
             latest = conn.execute(
@@ -335,10 +399,11 @@ def billing_currencies(engine: Engine, cost_type: CostType | None = None) -> lis
             if latest is None:
                 continue
             currencies = conn.execute(
-                select(c.currency)
+                select(g.currency)
+                .select_from(COSTS.join(GROUPS, g.id == c.group_id))
                 .where(c.cost_type == str(kind), c.usage_date == latest)
-                .group_by(c.currency)
-                .order_by(func.count().desc(), c.currency)
+                .group_by(g.currency)
+                .order_by(func.count().desc(), g.currency)
             ).scalars()
             return [str(x) for x in currencies]
     return []

@@ -10,7 +10,14 @@ from core.models.budgets import (
     ThresholdKind,
 )
 from core.models.conversations import ConversationRef, ConversationScope
-from core.models.costs import CostRecord, CostScope, CostType, IngestionRun, RunStatus
+from core.models.costs import (
+    CostGroup,
+    CostRecord,
+    CostScope,
+    CostType,
+    IngestionRun,
+    RunStatus,
+)
 from core.models.events import ProcessedEvent
 from core.models.jobs import JobRun, JobRunStatus
 from core.models.outbox import OutboxMessage, OutboxStatus
@@ -24,6 +31,7 @@ __all__ = [
     "BudgetThreshold",
     "ConversationRef",
     "ConversationScope",
+    "CostGroup",
     "CostRecord",
     "CostScope",
     "CostType",

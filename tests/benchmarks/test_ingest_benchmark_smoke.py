@@ -15,7 +15,14 @@ import pytest
 from tests.conftest import POSTGRES_ADMIN_URL, require_postgres
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "ingest.py"
-TARGETS = {"upsert_vs_floor", "upsert_vs_naive", "rss_growth_mb", "query_median_ms"}
+TARGETS = {
+    "upsert_vs_floor",
+    "upsert_vs_naive",
+    "rss_growth_mb",
+    "query_median_ms",
+    "query_rg_median_ms",
+    "query_tag_median_ms",
+}
 
 
 def run_benchmark(databases: str) -> tuple[str, dict]:
@@ -60,6 +67,11 @@ def check_database(summary: dict, database: str) -> None:
     assert result["naive"]["rows"] == 200
     assert result["query"]["runs"] == 3 and result["query"]["groups"] > 0
     assert result["query"]["median_ms"] <= result["query"]["p95_ms"]
+    by_dimension = result["query"]["by_dimension"]
+    assert {"service", "resource-group", "tag:team", "resource"} <= set(by_dimension)
+    assert by_dimension["service"]["median_ms"] == result["query"]["median_ms"]
+    # The store writes the narrow layout: fewer bytes per row than the wide floor table.
+    assert 0 < sum(result["query"]["store_bytes"].values()) < result["floor"]["table_bytes"]
     assert set(summary["ratios"][database]["2000"]) == TARGETS | {
         "upsert_vs_floor_cpu",
         "upsert_vs_naive_cpu",

@@ -18,9 +18,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core.budgets import evaluate_budgets
+from core.budgets import BudgetCache, evaluate_budgets
 from core.budgets.parsing import BudgetScope
-from core.budgets.spend import SpendCache
 from core.budgets.store import NewBudget, Threshold, create_budget
 from core.db import make_engine
 from core.models import Alert, BudgetPeriod, CostType, OutboxMessage, ThresholdKind
@@ -48,8 +47,8 @@ def evaluate_in_threads(url: str, count: int, ready, results) -> None:
     def one(_: int) -> None:
         start.wait()
         try:
-            # A cache of its own: every evaluation reads the store and races for the claim.
-            summary = evaluate_budgets(engine, clock, cache=SpendCache())
+            # A budget cache of its own: every evaluation reads the store and races for the claim.
+            summary = evaluate_budgets(engine, clock, cache=BudgetCache())
             claimed.append(summary.alerts_claimed)
             attempted.append(summary.alerts_attempted)
         except BaseException:

@@ -9,10 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core.budgets import assess, evaluate_budgets
+from core.budgets import BudgetCache, assess, evaluate_budgets
 from core.budgets.evaluate import ack_value
 from core.budgets.parsing import BudgetScope, parse_scope_tokens
-from core.budgets.spend import SpendCache
 from core.budgets.store import (
     NewBudget,
     Threshold,
@@ -258,21 +257,36 @@ def test_scope_filters_count_exactly_the_matching_costs(engine, clock):
     }
 
 
-def test_a_second_pass_reads_only_days_that_changed(engine, clock):
-    make_budget(engine, clock, amount="100000")
-    put_days(engine, clock, date(2026, 10, 1), date(2026, 11, 27), "10")
-    cache = SpendCache()
+def test_a_pass_reads_costs_with_the_same_queries_whatever_the_budgets_and_sees_restatements(
+    engine, clock
+):
+    make_budget(engine, clock, name="year", amount="100000", period=BudgetPeriod.YEARLY,
+                start=date(2026, 1, 1))  # fmt: skip
+    put_days(engine, clock, date(2026, 6, 1), date(2026, 11, 27), "10")
 
-    first = evaluate_budgets(engine, clock, cache=cache)
-    second = evaluate_budgets(engine, clock, cache=cache)
+    first = evaluate_budgets(engine, clock)
+    for n, tokens in enumerate(
+        (["rg:rg-0"], ["service:storage"], ["sub:production", "tag:env=prod"], ["location:x"])
+    ):
+        make_budget(engine, clock, name=f"b{n}", amount="100000", scope=parse_scope_tokens(tokens))
+    second = evaluate_budgets(engine, clock)
     put_day(engine, clock, date(2026, 11, 20), "11")  # restated, clock unchanged
-    third = evaluate_budgets(engine, clock, cache=cache)
+    third = evaluate_budgets(engine, clock)
 
-    assert first.days_loaded > 28 and first.shape_queries >= 1
-    assert (second.days_loaded, second.shape_queries) == (0, 0)
-    assert third.days_loaded == 1
-    assessments, _ = assess(engine, clock.today(), list_budgets(engine), cache=cache)
-    assert assessments[0].spent == Decimal(27 * 10 + 1)
+    # One query per month before the forecast history (January to September), one for the days.
+    assert first.shape_queries == second.shape_queries == third.shape_queries == 9 + 1
+    assert (
+        first.days_loaded == second.days_loaded == (date(2026, 11, 27) - date(2026, 1, 1)).days + 1
+    )
+    spent = {a.budget.name: a.spent for a in assess(engine, clock.today(), list_budgets(engine))[0]}
+    june_to_nov = (date(2026, 11, 27) - date(2026, 6, 1)).days + 1
+    assert spent == {
+        "year": Decimal(10 * june_to_nov + 1),
+        "b0": Decimal(27 * 10 + 1) / 2,
+        "b1": Decimal(27 * 10 + 1) / 4,
+        "b2": Decimal(27 * 10 + 1),
+        "b3": Decimal(0),
+    }
 
 
 def test_late_data_for_a_closed_period_still_alerts_during_its_grace_days(engine, clock):
@@ -309,7 +323,7 @@ def test_concurrent_evaluations_in_threads_claim_one_alert(engine, clock):
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         summaries = list(
-            pool.map(lambda _: evaluate_budgets(engine, clock, cache=SpendCache()), range(16))
+            pool.map(lambda _: evaluate_budgets(engine, clock, cache=BudgetCache()), range(16))
         )
 
     assert sum(s.alerts_claimed for s in summaries) == 1
@@ -330,16 +344,16 @@ def test_quarterly_and_yearly_budgets_count_their_whole_window(engine, clock, pe
     assert a.window.end == date(2026, 12, 31)
 
 
-def test_cached_budgets_and_buckets_follow_changes_without_moving_the_clock(engine, clock):
-    """The process cache must never hide a change: an amount change, a day that vanished from a
+def test_cached_budgets_and_groups_follow_changes_without_moving_the_clock(engine, clock):
+    """The process caches must never hide a change: an amount change, a day that vanished from a
     re-pull, a restated old month, and time moving into a new month."""
     budget = make_budget(engine, clock, amount="100000", period=BudgetPeriod.YEARLY,
                          start=date(2026, 1, 1), thresholds=((80, ACTUAL),))  # fmt: skip
     put_days(engine, clock, date(2026, 6, 1), date(2026, 11, 26), "10")
-    cache = SpendCache()
+    cache = BudgetCache()
 
     def spent() -> Decimal:
-        assessments, _ = assess(engine, clock.today(), list_budgets(engine), cache=cache)
+        assessments, _ = assess(engine, clock.today(), list_budgets(engine))
         return assessments[0].spent
 
     evaluate_budgets(engine, clock, cache=cache)
@@ -401,3 +415,19 @@ def test_an_amortized_budget_counts_amortized_cost_only(engine, clock):
         "actual": Decimal(100),
     }
     assert evaluate_budgets(engine, clock).alerts_claimed == 1  # 80% of 50 = 40 reached
+
+
+def test_a_renamed_subscription_moves_its_spend_to_budgets_on_the_new_name_at_once(engine, clock):
+    make_budget(engine, clock, name="old", scope=parse_scope_tokens(["sub:production"]))
+    make_budget(engine, clock, name="new", scope=parse_scope_tokens(["sub:prod eu"]))
+    put_days(engine, clock, date(2026, 11, 1), date(2026, 11, 26), "10")
+
+    def spent() -> dict[str, Decimal]:
+        return {
+            a.budget.name: a.spent for a in assess(engine, clock.today(), list_budgets(engine))[0]
+        }
+
+    assert spent() == {"old": Decimal(260), "new": Decimal(0)}
+    # Azure now reports the new name (for the re-pulled day, and so for the groups): same clock.
+    put_day(engine, clock, date(2026, 11, 26), "10", subscription_name="Prod EU")
+    assert spent() == {"old": Decimal(0), "new": Decimal(260)}

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from core.budgets.forecast import forecast, history_range, spend_figures
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.budgets.forecast import forecast, history_range, series_figures, spend_figures
 from core.budgets.periods import BudgetWindow, default_start, previous_window, window_containing
 from core.models import BudgetPeriod
 
@@ -99,3 +102,36 @@ def test_a_closed_period_forecasts_its_actual_spend():
     result = forecast(spend_figures(daily, october, TODAY, DONE, history), october, DONE)
     assert result.total == Decimal(31 * 10)
     assert result.method == "period complete"
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    amounts=st.lists(st.integers(min_value=-(10**12), max_value=10**12), min_size=0, max_size=80),
+    boundary_month=st.integers(min_value=6, max_value=10),
+    window_month=st.integers(min_value=1, max_value=11),
+    period_months=st.sampled_from([1, 3, 12]),
+    today_day=st.integers(min_value=1, max_value=30),
+    lag=st.integers(min_value=1, max_value=5),
+    with_history=st.booleans(),
+)
+def test_figures_from_bucket_series_equal_figures_from_the_daily_dict(
+    amounts, boundary_month, window_month, period_months, today_day, lag, with_history
+):
+    """`series_figures` (slices of a bucket series) is `spend_figures` (a dict per budget)."""
+    from core.budgets.spend import Buckets, month_end
+
+    today = date(2026, 11, today_day)
+    last_complete = today - timedelta(days=lag)
+    history = history_range(last_complete, date(2026, 1, 1)) if with_history else None
+    boundary = history[0].replace(day=1) if history else date(2026, boundary_month, 1)
+    start = date(2026, 1, 1)
+    window_start = date(2026, window_month, 1)
+    end_month = min(12, window_month + period_months - 1)
+    window = BudgetWindow(window_start, month_end(date(2026, end_month, 1)))
+    buckets = Buckets.of(start, boundary, today)
+    series = (amounts * (len(buckets.firsts) // max(1, len(amounts)) + 1))[: len(buckets.firsts)]
+    daily = {first: units for first, units in zip(buckets.firsts, series, strict=False) if units}
+
+    assert series_figures(
+        series, buckets.firsts, window, today, last_complete, history
+    ) == spend_figures(daily, window, today, last_complete, history)

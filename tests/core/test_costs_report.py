@@ -59,6 +59,10 @@ def expected(period, key_of) -> dict[str, Decimal]:
         ("service", lambda r: r.service_name),
         ("resource-group", lambda r: r.resource_group),
         ("tag:team", lambda r: r.tags.get("team", "(untagged)")),
+        ("resource", lambda r: r.resource_id),
+        ("subscription", lambda r: r.subscription_id),
+        ("location", lambda r: r.location),
+        ("meter", lambda r: r.meter_category),
     ],
 )
 async def test_breakdown_matches_an_independent_sum_to_the_cent(loaded, dimension, key_of):
@@ -106,6 +110,49 @@ async def test_filters_narrow_the_rows(loaded):
     )
     want.pop(None, None)
     assert {r.key: r.cost for r in result.rows} == want
+    assert sum(v for _, v in result.daily) == result.total == sum(want.values())
+
+
+@pytest.mark.parametrize(
+    ("token", "matches"),
+    [
+        ("sub:PRODUCTION", lambda r: True),
+        ("sub:00000000-0000-0000-0000-000000000001", lambda r: True),
+        ("sub:staging", lambda r: False),
+        ("location:WestEurope", lambda r: True),
+        ("meter:storage", lambda r: r.meter_category == "Storage"),
+        ("service:virtual machines", lambda r: r.service_name == "Virtual Machines"),
+        ("tag:team=Web", lambda r: False),  # tag values are exact
+        ("tag:team=web", lambda r: r.tags.get("team") == "web"),
+    ],
+)
+async def test_each_filter_keeps_exactly_the_matching_rows(loaded, token, matches):
+    periods = parse_period("30d", TODAY)
+    query = BreakdownQuery(
+        periods, parse_dimension("rg"), CostType.ACTUAL, filters=(parse_filter(token),)
+    )
+    result = cost_breakdown(loaded, query)
+    want = expected(periods.current, lambda r: r.resource_group if matches(r) else None)
+    want_previous = expected(periods.previous, lambda r: r.resource_group if matches(r) else None)
+    want.pop(None, None)
+    want_previous.pop(None, None)
+    assert {r.key: r.cost for r in result.rows} == want
+    assert result.total == sum(want.values(), Decimal(0))
+    assert result.previous_total == sum(want_previous.values(), Decimal(0))
+    assert sum(v for _, v in result.daily) == result.total
+    assert result.has_data is bool(want or want_previous)
+
+
+async def test_a_period_with_data_only_before_it_takes_that_currency_and_zero_costs(loaded):
+    later = parse_period("30d", date(2027, 1, 26))  # only the previous period's first day has data
+    assert later.previous.start == TODAY
+    result = cost_breakdown(
+        loaded, BreakdownQuery(later, parse_dimension("service"), CostType.ACTUAL)
+    )
+    assert result.currency == "EUR" and result.total == 0 and result.rows == ()
+    assert result.previous_total == sum(r.cost for r in rows_for(TODAY) if r.currency == "EUR")
+    assert result.other_currencies == {"USD": Decimal("5.00")}  # one day of it, in that period
+    assert all(v == 0 for _, v in result.daily)
 
 
 async def test_costs_command_renders_total_table_chart_and_drilldowns(loaded, clock):

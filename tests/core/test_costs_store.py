@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from core.costs_store import row_key
+from core.costs_store import group_key
 from core.ingest import CostIngestor, Window
-from core.models import CostRecord, CostType
+from core.models import CostGroup, CostRecord, CostType
 from core.scopes import parse_scope
 from tests.fakes import FakeCostSource, make_row
 
@@ -44,18 +44,23 @@ async def test_text_with_tabs_line_breaks_backslashes_and_unicode_is_stored_verb
     assert first.counts.inserted == 3
     assert (again.counts.unchanged, again.counts.updated) == (3, 0)
     with Session(engine) as session:
-        stored = {r.row_key: r for r in session.exec(select(CostRecord)).all()}
+        stored = {
+            group.group_key: (group, record)
+            for record, group in session.exec(
+                select(CostRecord, CostGroup).join(CostGroup, CostGroup.id == CostRecord.group_id)
+            ).all()
+        }
     for row in awkward_rows(DAY):
-        record = stored[row_key(row)]
-        assert record.tags == dict(row.tags)
-        assert record.resource_group == row.resource_group
-        assert record.resource_id == row.resource_id
+        group, record = stored[group_key(row)]
+        assert group.tags == dict(row.tags)
+        assert group.resource_group == row.resource_group
+        assert group.resource_id == row.resource_id
         assert (record.cost, record.cost_usd, record.quantity) == (
             row.cost,
             row.cost_usd,
             row.quantity,
         )
-    assert stored[row_key(awkward_rows(DAY)[1])].cost == Decimal("0.00000001")
+    assert stored[group_key(awkward_rows(DAY)[1])][1].cost == Decimal("0.00000001")
 
 
 async def test_amounts_beyond_eight_decimals_are_rounded_half_even(engine, clock):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import tracemalloc
 from datetime import date, timedelta
@@ -9,11 +10,15 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from core.costs_store import GroupIds, write_day
+from core.db import make_engine, upgrade, write_transaction
 from core.errors import MalformedResponseError, UpstreamError
-from core.ingest import CostIngestor, Window, default_window
-from core.models import CostRecord, CostType, IngestionRun, RunStatus
+from core.ingest import CostIngestor, Window, default_window, ensure_scope
+from core.models import CostGroup, CostRecord, CostType, IngestionRun, RunStatus
+from core.periods import parse_period
+from core.reports import BreakdownQuery, cost_breakdown, parse_dimension, parse_filter
 from core.scopes import parse_scope
 from tests.fakes import FakeCostSource, make_row
 
@@ -28,7 +33,7 @@ def base_rows(day: date) -> list:
 def stored(engine) -> dict:
     with Session(engine) as s:
         return {
-            (r.usage_date, r.row_key): (r.cost, r.cost_usd, r.quantity, r.updated_at)
+            (r.usage_date, r.group_id): (r.cost, r.cost_usd, r.quantity, r.updated_at)
             for r in s.exec(select(CostRecord)).scalars()
         }
 
@@ -237,3 +242,111 @@ async def test_first_run_backfills_and_later_runs_repull_the_default_window(engi
         engine, SCOPE, CostType.ACTUAL, today, backfill_days=90, previous_month_until_day=7
     )
     assert later == default_window(today)
+
+
+# -- groups: renames, concurrent writers, rolled-back days --------------------------------------
+
+
+def groups_stored(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(CostGroup.group_key, CostGroup.subscription_name, CostGroup.revision)
+        ).all()
+
+
+def orphan_rows(engine) -> int:
+    """Rows whose group does not exist (the fact has no FOREIGN KEY: the store keeps this 0)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count())
+            .select_from(CostRecord)
+            .outerjoin(CostGroup, col(CostGroup.id) == col(CostRecord.group_id))
+            .where(col(CostGroup.id).is_(None))
+        ).scalar()
+
+
+async def test_a_renamed_subscription_updates_its_groups_once_and_readers_see_the_new_name(
+    engine, clock
+):
+    await ingest(engine, clock, FakeCostSource(base_rows))
+    before = stored(engine)
+
+    def renamed(day):
+        return [make_row(day, n, cost=f"{10 + n}.{day.day:02d}", subscription_name="Prod EU")
+                for n in range(6)]  # fmt: skip
+
+    summary = await ingest(engine, clock, FakeCostSource(renamed))  # same clock time
+
+    # The first re-pulled day brings the new name: its rows count as updated, later days not.
+    assert (summary.counts.updated, summary.counts.unchanged) == (6, 54)
+    assert stored(engine) == before  # the daily rows themselves are untouched
+    assert (
+        sorted((name, revision) for _, name, revision in groups_stored(engine))
+        == [("Prod EU", 2)] * 6
+    )
+    periods = parse_period("7d", date(2026, 11, 11))
+    by_sub = cost_breakdown(
+        engine, BreakdownQuery(periods, parse_dimension("subscription"), CostType.ACTUAL)
+    )
+    assert [row.label for row in by_sub.rows] == ["Prod EU"]
+    filtered = cost_breakdown(
+        engine,
+        BreakdownQuery(
+            periods,
+            parse_dimension("service"),
+            CostType.ACTUAL,
+            filters=(parse_filter("sub:prod eu"),),
+        ),
+    )
+    assert filtered.total == by_sub.total > 0
+
+
+@pytest.mark.parametrize("cost_types", ["same", "both"])
+async def test_two_runs_on_one_scope_at_once_both_succeed_and_store_each_row_once(
+    database_url, clock, cost_types
+):
+    engines = [make_engine(database_url) for _ in range(2)]
+    upgrade(engines[0])
+    kinds = [CostType.ACTUAL, CostType.ACTUAL if cost_types == "same" else CostType.AMORTIZED]
+    try:
+        summaries = await asyncio.gather(
+            *(
+                CostIngestor(e, clock).run(FakeCostSource(base_rows), SCOPE, kind, WINDOW)
+                for e, kind in zip(engines, kinds, strict=True)
+            )
+        )
+        assert all(s.status is RunStatus.SUCCEEDED for s in summaries)
+        counts = [s.counts for s in summaries]
+        if cost_types == "same":
+            # Each day was written once; the run that came second found it unchanged.
+            assert sum(c.inserted for c in counts) == 60
+            assert sum(c.unchanged for c in counts) == 60
+        else:
+            assert [c.inserted for c in counts] == [60, 60]
+        assert len(groups_stored(engines[0])) == 6  # one group per resource, shared
+        with engines[0].connect() as conn:
+            rows = conn.execute(select(func.count()).select_from(CostRecord)).scalar()
+        assert rows == (60 if cost_types == "same" else 120)
+        assert orphan_rows(engines[0]) == 0
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+async def test_group_ids_from_a_rolled_back_day_are_never_reused(engine, clock):
+    scope_id = ensure_scope(engine, SCOPE)
+    groups = GroupIds()
+    first, second = date(2026, 11, 1), date(2026, 11, 2)
+    with pytest.raises(RuntimeError), write_transaction(engine) as conn:
+        write_day(conn, scope_id=scope_id, cost_type="ActualCost", usage_date=first,
+                  rows=base_rows(first), now=clock.now(), groups=groups)  # fmt: skip
+        raise RuntimeError("the process dies before the commit")
+
+    with write_transaction(engine) as conn:
+        counts = write_day(conn, scope_id=scope_id, cost_type="ActualCost", usage_date=second,
+                           rows=base_rows(second), now=clock.now(), groups=groups)  # fmt: skip
+    groups.commit()
+
+    assert counts.inserted == 6
+    assert len(groups_stored(engine)) == 6
+    assert orphan_rows(engine) == 0

@@ -1,4 +1,4 @@
-"""Cost store: ingested scopes, daily cost records, ingestion runs.
+"""Cost store: ingested scopes, cost groups (dimensions), daily cost records, ingestion runs.
 
 Revision ID: 0001
 Revises:
@@ -33,11 +33,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("path"),
     )
     op.create_table(
-        "cost_record",
-        sa.Column("cost_type", sa.String(length=16), nullable=False),
-        sa.Column("usage_date", sa.Date(), nullable=False),
-        sa.Column("scope_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("row_key", BIG_ID, autoincrement=False, nullable=False),
+        "cost_group",
+        sa.Column("id", BIG_ID, nullable=False),
+        sa.Column("scope_id", sa.Integer(), nullable=False),
+        sa.Column("group_key", sa.BigInteger(), nullable=False),
         sa.Column("subscription_id", sa.String(length=64), nullable=False),
         sa.Column("subscription_name", sa.String(length=256), nullable=False),
         sa.Column("resource_group", sa.String(length=128), nullable=False),
@@ -47,19 +46,28 @@ def upgrade() -> None:
         sa.Column("location", sa.String(length=64), nullable=False),
         sa.Column("charge_type", sa.String(length=64), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("tags", JSON_DOC, nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTC_TS, nullable=False),
+        sa.Column("updated_at", UTC_TS, nullable=False),
+        sa.ForeignKeyConstraint(["scope_id"], ["cost_scope.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("scope_id", "group_key", name="uq_cost_group_scope_key"),
+    )
+    op.create_table(
+        "cost_record",
+        sa.Column("cost_type", sa.String(length=16), nullable=False),
+        sa.Column("usage_date", sa.Date(), nullable=False),
+        sa.Column("scope_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("group_id", BIG_ID, autoincrement=False, nullable=False),
         sa.Column("cost", MONEY, nullable=False),
         sa.Column("cost_usd", MONEY, nullable=True),
         sa.Column("quantity", MONEY, nullable=True),
-        sa.Column("tags", JSON_DOC, nullable=False),
         sa.Column("updated_at", UTC_TS, nullable=False),
-        sa.ForeignKeyConstraint(["scope_id"], ["cost_scope.id"]),
-        sa.PrimaryKeyConstraint("cost_type", "usage_date", "scope_id", "row_key"),
+        # scope_id → cost_scope.id and group_id → cost_group.id are kept true by the store,
+        # not by FOREIGN KEY constraints (their per-row checks cost as much as the COPY itself).
+        sa.PrimaryKeyConstraint("cost_type", "usage_date", "scope_id", "group_id"),
         sqlite_with_rowid=False,
-    )
-    op.create_index(
-        "ix_cost_record_service_day",
-        "cost_record",
-        ["cost_type", "usage_date", "service_name", "currency", "cost"],
     )
     op.create_table(
         "ingestion_run",
@@ -93,6 +101,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_ingestion_run_scope_started", table_name="ingestion_run")
     op.drop_table("ingestion_run")
-    op.drop_index("ix_cost_record_service_day", table_name="cost_record")
     op.drop_table("cost_record")
+    op.drop_table("cost_group")
     op.drop_table("cost_scope")
