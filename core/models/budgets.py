@@ -141,6 +141,8 @@ class Alert(SQLModel, table=True):
         UniqueConstraint("budget_id", "period_start", "threshold", "kind", name="uq_alert_claim"),
         Index("ix_alert_period_start", "period_start"),
         Index("ix_alert_created_at", "created_at"),
+        # Never reuse an id (outbox keys are `alert:<id>:…`): AUTOINCREMENT on SQLite.
+        {"sqlite_autoincrement": True},
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigId, primary_key=True))

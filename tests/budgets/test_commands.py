@@ -273,3 +273,19 @@ def test_help_explains_the_budget_grammar(app):
     reply = app.handle_text("help budget", ALICE)
     assert "budget create <name> <amount>" in text_of(reply)
     assert "tag:<key>=<value>" in text_of(reply)
+
+
+def test_a_new_alert_after_a_deleted_budget_is_still_notified(app, engine, clock):
+    """Alert ids are never reused (SQLite AUTOINCREMENT): a reused id would give the new
+    alert's message the outbox key of the deleted budget's queued one, and it would be dropped."""
+    app.handle_text("budget create web 100 thresholds 50", ALICE)
+    evaluate_budgets(engine, clock)
+    confirm, _ = buttons(app.handle_text("budget delete web", ALICE))
+    app.handle_action(confirm.action_id, confirm.value, ALICE)
+
+    app.handle_text("budget create web2 100 thresholds 50", ALICE)
+    evaluate_budgets(engine, clock)
+
+    with engine.connect() as conn:
+        keys = conn.execute(select(OutboxMessage.idempotency_key)).scalars().all()
+    assert len(keys) == 2 and len(set(keys)) == 2, keys

@@ -86,6 +86,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "budget_id", "period_start", "threshold", "kind", name="uq_alert_claim"
         ),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_alert_period_start", "alert", ["period_start"])
     op.create_index("ix_alert_created_at", "alert", ["created_at"])
