@@ -53,8 +53,13 @@ def settings_or_exit(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
-def container_for(settings: Settings) -> Container:
-    configure_logging(settings.log_level, settings.log_format)
+def container_for(settings: Settings, *, interactive: bool = False) -> Container:
+    """Configure logging and build the container. Interactive commands (chat, demo) log only
+    warnings unless CLOUDOPTIMA_LOG_LEVEL asks for more: their output is the conversation."""
+    level = settings.log_level
+    if interactive and "log_level" not in settings.model_fields_set and level == "INFO":
+        level = "WARNING"
+    configure_logging(level, settings.log_format)
     return build(settings)
 
 
@@ -201,7 +206,7 @@ def chat(
     from adapters.console.chat import ConsoleChat, is_error
 
     settings = settings_or_exit(**({"demo": True} if demo else {}))
-    container = container_for(settings)
+    container = container_for(settings, interactive=True)
     upgrade(container.engine)
     session = ConsoleChat(container.core)
     if command is not None:
@@ -317,6 +322,7 @@ DEMO_QUESTIONS = (
     "costs 7d by resource-group",
     "costs mtd by tag:team",
 )
+DEMO_BUDGET = "budget create production 55000 sub:Production thresholds 50,80,100 forecast"
 
 
 @app.command()
@@ -325,7 +331,7 @@ def demo() -> None:
     from adapters.console.chat import ConsoleChat
 
     settings = settings_or_exit(demo=True)
-    container = container_for(settings)
+    container = container_for(settings, interactive=True)
     console = Console()
     upgrade(container.engine)
     console.rule("[bold]1. Ingesting the simulated Azure tenant through the real Azure SDK")
@@ -342,8 +348,31 @@ def demo() -> None:
         chat.ask(question)
     console.print("[bold cyan]optima>[/] 1   [dim](pressing the first button)[/]")
     chat.ask("1")
+    console.rule("[bold]4. A budget, checked after every ingestion")
+    budget = DEMO_BUDGET.split()[2]
+    if not budget_exists(container, budget):
+        console.print(f"[bold cyan]optima>[/] {DEMO_BUDGET}")
+        chat.ask(DEMO_BUDGET)
+    console.print(f"Budgets: {container.evaluate_budgets().describe()}")
+    for question in (f"budget show {budget}", f"alerts {budget}"):
+        console.print(f"[bold cyan]optima>[/] {question}")
+        chat.ask(question)
+    console.print(
+        "[dim]In Slack or Teams the alert goes to the channel the budget was created in; "
+        "`cloudoptima chat --demo` (or `make chat`) to keep talking.[/]"
+    )
     if failed:
         raise typer.Exit(1)
+
+
+def budget_exists(container: Container, name: str) -> bool:
+    from core.budgets.store import find_budget
+
+    try:
+        find_budget(container.engine, name)
+    except CloudOptimaError:
+        return False
+    return True
 
 
 async def _serve(container: Container) -> None:

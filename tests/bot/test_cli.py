@@ -37,6 +37,7 @@ def test_demo_ingests_restates_and_answers_then_chat_answers_one_shot(tmp_path):
     assert "Costs by service — last 30 days" in out
     assert "Costs by tag team" in out
     assert "Drill-down requested by" in out
+    assert "Budget production — " in out and "100% forecast" in out
     assert "Traceback" not in out + demo.stderr
     assert (tmp_path / "cloudoptima.db").exists()
 
