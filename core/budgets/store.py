@@ -6,7 +6,7 @@ import threading
 import weakref
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 from operator import attrgetter
@@ -51,8 +51,9 @@ class Threshold:
 
 
 @dataclass(frozen=True, slots=True)
-class BudgetRecord:
-    id: int
+class NewBudget:
+    """A budget as its creator describes it."""
+
     name: str
     amount: Decimal
     currency: str
@@ -70,18 +71,10 @@ class BudgetRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class NewBudget:
-    name: str
-    amount: Decimal
-    currency: str
-    period: BudgetPeriod
-    start_date: date
-    cost_type: CostType
-    scope: BudgetScope
-    thresholds: tuple[Threshold, ...]
-    targets: tuple[Target, ...]
-    owner_principal: str
-    owner_name: str
+class BudgetRecord(NewBudget):
+    """A stored budget."""
+
+    id: int
 
 
 def _insert(conn: Connection | Engine) -> Any:
@@ -294,22 +287,7 @@ def create_budget(engine: Engine, new: NewBudget, now: datetime) -> BudgetRecord
             )
         _write_thresholds(conn, int(budget_id), new.thresholds)
         _write_targets(conn, int(budget_id), new.targets)
-    return BudgetRecord(id=int(budget_id), **{k: getattr(new, k) for k in _NEW_FIELDS})
-
-
-_NEW_FIELDS = (
-    "name",
-    "amount",
-    "currency",
-    "period",
-    "start_date",
-    "cost_type",
-    "scope",
-    "thresholds",
-    "targets",
-    "owner_principal",
-    "owner_name",
-)
+    return BudgetRecord(id=int(budget_id), **{f.name: getattr(new, f.name) for f in fields(new)})
 
 
 def _write_thresholds(conn: Connection, budget_id: int, thresholds: Iterable[Threshold]) -> None:
