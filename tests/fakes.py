@@ -9,7 +9,7 @@ from decimal import Decimal
 from core.errors import UpstreamError
 from core.models import CostType
 from core.ports import CostDay, CostRow
-from core.scopes import Scope
+from core.scopes import Scope, ScopeKind
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001"
 VM_PROVIDER = "microsoft.compute/virtualmachines"
@@ -66,3 +66,21 @@ class FakeCostSource:
             yield CostDay(day, self.rows_for_day(day))
             served += 1
             day += timedelta(days=1)
+
+
+SAMPLE_SCOPE = Scope(path=SUB, kind=ScopeKind.SUBSCRIPTION)
+
+
+def sample_rows(day: date) -> list[CostRow]:
+    """Six plausible rows a day: 3 services, 3 resource groups, amounts that vary by day."""
+    return [make_row(day, n, cost=f"{10 + n * 3}.{day.day:02d}") for n in range(6)]
+
+
+async def ingest_sample_costs(engine, clock, first: date, last: date):
+    """Ingest `sample_rows` for every day in [first, last] through the real ingestion path."""
+    from core.ingest import CostIngestor, Window
+
+    source = FakeCostSource(sample_rows)
+    return await CostIngestor(engine, clock).run(
+        source, SAMPLE_SCOPE, CostType.ACTUAL, Window(first, last)
+    )

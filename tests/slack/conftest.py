@@ -21,15 +21,11 @@ from adapters.slack.verify import sign
 from bot.container import Container, build, slack_bot
 from bot.server import create_web_app
 from bot.settings import load_settings
-from core.ingest import CostIngestor, Window
-from core.models import CostType
-from core.scopes import parse_scope
-from tests.fakes import FakeCostSource, make_row
+from tests.fakes import ingest_sample_costs
 from tests.slack.fake_slack import FakeSlack
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
-SCOPE = parse_scope("/subscriptions/00000000-0000-0000-0000-000000000001")
 
 
 def signed_headers(body: bytes, *, secret: str = SIGNING_SECRET, timestamp: str | None = None):
@@ -101,12 +97,7 @@ def block_action_body(
 
 def seed_costs(engine: Engine, clock, *, first: date, last: date) -> Any:
     """Ingest plausible rows (3 services, 3 resource groups) for every day in [first, last]."""
-
-    def rows(day: date):
-        return [make_row(day, n, cost=f"{10 + n * 3}.{day.day:02d}") for n in range(6)]
-
-    ingestor = CostIngestor(engine, clock)
-    return ingestor.run(FakeCostSource(rows), SCOPE, CostType.ACTUAL, Window(first, last))
+    return ingest_sample_costs(engine, clock, first, last)
 
 
 @dataclass

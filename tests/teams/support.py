@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,10 +30,7 @@ from microsoft_agents.hosting.core import (
 )
 
 from core.app import CloudOptima
-from core.ingest import CostIngestor, Window
-from core.models import CostType
-from core.scopes import parse_scope
-from tests.fakes import FakeCostSource, make_row
+from tests.fakes import ingest_sample_costs
 
 APP_ID = "3f1c9a52-7d4e-4b8a-9c61-0a2b3c4d5e6f"
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -272,18 +269,11 @@ def fake_drawer(_chart: Any, _width: int, _height: int) -> bytes:
 
 # -- data -----------------------------------------------------------------------------------------
 
-SCOPE = parse_scope("/subscriptions/00000000-0000-0000-0000-000000000001")
-
 
 async def seed_costs(engine, clock) -> None:
     """Two months of daily costs before the fixed 'today' (2026-11-27)."""
     today = clock.now().date()
-
-    def rows(day: date) -> list:
-        return [make_row(day, n, cost=f"{10 + n * 3}.{day.day:02d}") for n in range(6)]
-
-    window = Window(today - timedelta(days=68), today - timedelta(days=1))
-    await CostIngestor(engine, clock).run(FakeCostSource(rows), SCOPE, CostType.ACTUAL, window)
+    await ingest_sample_costs(engine, clock, today - timedelta(days=68), today - timedelta(days=1))
 
 
 # -- activities -----------------------------------------------------------------------------------
