@@ -9,7 +9,8 @@ schedule. One pass:
 2. reads the cost rows summed per cost group and bucket (`core.budgets.spend`: a query per month
    before the forecast history and one for the days, whatever the number of budgets), sums the
    groups of each budget's scope, and computes spend to date and the forecast; budgets sharing a
-   scope and period share the arithmetic;
+   scope and period share the arithmetic (with `ForecastProvider.AZURE`, budgets over exactly one
+   ingested scope take Azure's stored forecast instead, see `core.budgets.provider_forecast`);
 3. drops thresholds already claimed (one indexed read), builds a card for each new alert that will
    be sent (the highest threshold of its kind crossed: crossing 50% and 80% at once sends one
    message) with the top contributors (from the same per-group sums, no query);
