@@ -20,6 +20,7 @@ from bot.container import Container, build, slack_bot
 from bot.ingestion import ScopeFailure, plan_ingestion, run_ingestion
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
+from core.budgets.provider_forecast import ForecastRefresh
 from core.costs_store import DayCounts
 from core.db import current_revision, upgrade
 from core.errors import CloudOptimaError
@@ -260,15 +261,19 @@ def ingest_with_progress(
         def on_day(scope: Scope, day: date, _counts: DayCounts) -> None:
             progress.update(task, advance=1, description=f"{scope.path[-12:]} {day}")
 
-        async def run() -> tuple[list[RunSummary], list[ScopeFailure]]:
+        async def run() -> tuple[list[RunSummary], list[ScopeFailure], ForecastRefresh | None]:
             async with container.cost_source() as source:  # type: ignore[attr-defined]
-                return await run_ingestion(
+                done, failed = await run_ingestion(
                     container.engine, container.clock, source, plans, cost_type, progress=on_day
                 )
+            # With CLOUDOPTIMA_FORECAST_SOURCE=azure: Azure's forecasts for what was ingested.
+            return done, failed, await container.refresh_forecasts(done)
 
-        result = asyncio.run(run())
+        done, failed, forecasts = asyncio.run(run())
         progress.update(task, completed=progress.tasks[0].total)
-    return result
+    if forecasts is not None:
+        console.print(f"Azure forecasts: {forecasts.describe()}")
+    return done, failed
 
 
 def print_runs(console: Console, done: list[RunSummary], failed: list[ScopeFailure]) -> None:

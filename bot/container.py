@@ -22,11 +22,13 @@ from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
 from core.app import CloudOptima
 from core.budgets import EvaluationSummary, evaluate_budgets
+from core.budgets.provider_forecast import ForecastRefresh, refresh_forecasts
 from core.db import make_engine
 from core.dispatch import Dispatcher
 from core.ingest import RunSummary
+from core.models import CostType, ForecastProvider
 from core.notify import Notifier, TargetKind
-from core.ports import Clock, CostSource, SystemClock
+from core.ports import Clock, CostSource, ForecastSource, SystemClock
 from core.scopes import Scope, parse_scope
 
 #: The simulated tenant is the same for everyone: same seed, same story (see adapters/azure).
@@ -98,11 +100,28 @@ class Container:
             log.warning("ingestion of %s failed: %s", failure.scope, failure.message)
         if failed and not done:
             raise RuntimeError(f"ingestion failed for all {len(failed)} scope(s)")
+        await self.refresh_forecasts(done)
         return done, failed
+
+    async def refresh_forecasts(self, done: list[RunSummary]) -> ForecastRefresh | None:
+        """With `forecast_source=azure`, fetch the forecasts the budgets need for the scopes and
+        cost types just ingested (one call per scope, cost type and period end); None
+        otherwise. A failed fetch is logged and never fails the ingestion."""
+        if self.settings.forecast_source is not ForecastProvider.AZURE or not done:
+            return None
+        ingested = {(run.scope, CostType(run.cost_type)) for run in done}
+        try:
+            async with self.forecast_source() as source:  # type: ignore[attr-defined]
+                return await refresh_forecasts(self.engine, self.clock, source, ingested)
+        except Exception:
+            log.exception("fetching the Azure forecasts failed; budgets keep the data method")
+            return None
 
     def evaluate_budgets(self) -> EvaluationSummary:
         """Check every budget against the stored costs and queue the alerts due."""
-        summary = evaluate_budgets(self.engine, self.clock)
+        summary = evaluate_budgets(
+            self.engine, self.clock, forecast_provider=self.settings.forecast_source
+        )
         log.info("budgets evaluated: %s", summary.describe())
         return summary
 
@@ -164,6 +183,35 @@ class Container:
         return build_cost_source(  # type: ignore[no-any-return]
             credential=credential,
             chunk_days=s.query_chunk_days,
+            max_retries=s.azure_max_retries,
+            max_retry_wait_seconds=s.azure_max_retry_wait_seconds,
+        )
+
+    def forecast_source(self) -> ForecastSource:
+        """A new forecast source over the real SDK client (close it: `async with`)."""
+        from adapters.azure import (
+            build_forecast_source,
+            build_simulated_forecast_source,
+            make_credential,
+        )
+
+        s = self.settings
+        if s.demo:
+            return build_simulated_forecast_source(  # type: ignore[no-any-return]
+                self.tenant,
+                max_retries=s.azure_max_retries,
+                max_retry_wait_seconds=s.azure_max_retry_wait_seconds,
+            )
+        credential = make_credential(
+            s.azure_auth,
+            tenant_id=s.azure_tenant_id,
+            client_id=s.azure_client_id,
+            client_secret=s.azure_client_secret.get_secret_value()
+            if s.azure_client_secret
+            else None,
+        )
+        return build_forecast_source(  # type: ignore[no-any-return]
+            credential=credential,
             max_retries=s.azure_max_retries,
             max_retry_wait_seconds=s.azure_max_retry_wait_seconds,
         )

@@ -16,7 +16,7 @@ from core.commands import CoreConfig
 from core.db import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
 from core.dispatch import DispatchConfig
 from core.errors import CloudOptimaError, ConfigurationError
-from core.models import CostType
+from core.models import CostType, ForecastProvider
 from core.scopes import Scope, check_no_overlap, parse_scope
 
 ENV_PREFIX = "CLOUDOPTIMA_"
@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     )
     azure_max_retries: int = Field(5, ge=0, le=20)
     azure_max_retry_wait_seconds: float = Field(300, gt=0, le=3600)
+    forecast_source: ForecastProvider = Field(
+        ForecastProvider.DATA,
+        description="Budget forecasts: `data` (run rate computed from the costs) or `azure` "
+        "(Azure Cost Management's Forecast API, fetched after each ingestion, for budgets over "
+        "exactly one ingested scope; the others keep the data method)",
+    )
 
     # -- chat and server -----------------------------------------------------------------------
     host: str = "0.0.0.0"  # a server in a container listens on every interface
@@ -246,6 +252,7 @@ class Settings(BaseSettings):
             top_n=self.top_n,
             admins=frozenset(self.admins),
             viewers=None if self.viewers is None else frozenset(self.viewers),
+            forecast_provider=self.forecast_source,
         )
 
 

@@ -57,6 +57,31 @@ class CostSource(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ForecastFigure:
+    """A provider's forecast of one scope's spend over a range of days."""
+
+    #: Forecast spend summed over the days asked for.
+    amount: Decimal
+    currency: str
+    #: How many days the forecast covers (every day asked for).
+    days: int
+
+
+class ForecastSource(Protocol):
+    """Where forecasts of a scope's spend come from (Azure Cost Management, a test)."""
+
+    async def forecast(
+        self, scope: Scope, cost_type: CostType, start: date, end: date
+    ) -> ForecastFigure | None:
+        """The forecast spend of `scope` from `start` to `end` (inclusive; `start` after today).
+
+        None when the provider has no forecast for it (e.g. too little history), which is not an
+        error. Errors (throttled, refused, malformed answers) are `core.errors.CloudOptimaError`s.
+        """
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""

@@ -1,4 +1,5 @@
-"""Azure adapters: Cost Management behind the `CostSource` port, and a simulated tenant.
+"""Azure adapters: Cost Management behind the `CostSource` and `ForecastSource` ports, and a
+simulated tenant.
 
 The composition root calls the factories below; every client they build is closed by the
 returned object's `aclose()` (or `async with`).
@@ -12,6 +13,7 @@ from azure.core.credentials_async import AsyncTokenCredential
 
 from adapters.azure.cost_source import AzureCostSource
 from adapters.azure.credentials import make_credential
+from adapters.azure.forecast_source import AzureForecastSource
 from adapters.azure.retry import CostManagementRetryPolicy
 
 if TYPE_CHECKING:
@@ -19,9 +21,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AzureCostSource",
+    "AzureForecastSource",
     "CostManagementRetryPolicy",
     "build_cost_source",
+    "build_forecast_source",
     "build_simulated_cost_source",
+    "build_simulated_forecast_source",
     "make_credential",
 ]
 
@@ -41,6 +46,34 @@ def build_cost_source(
     `transport` replaces the HTTP layer (the simulated tenant, tests); by default aiohttp.
     With `close_credential` the source's `aclose()` also closes `credential`.
     """
+    client = _client(credential, max_retries, max_retry_wait_seconds, transport, client_kwargs)
+    close = credential.close if close_credential else None
+    return AzureCostSource(client, chunk_days=chunk_days, on_close=close)
+
+
+def build_forecast_source(
+    *,
+    credential: AsyncTokenCredential,
+    max_retries: int = 5,
+    max_retry_wait_seconds: float = 300.0,
+    transport: Any = None,
+    close_credential: bool = True,
+    **client_kwargs: Any,
+) -> AzureForecastSource:
+    """An `AzureForecastSource` over the async `CostManagementClient`, retried and throttled
+    like the cost source (same policy). Arguments as for `build_cost_source`."""
+    client = _client(credential, max_retries, max_retry_wait_seconds, transport, client_kwargs)
+    close = credential.close if close_credential else None
+    return AzureForecastSource(client, on_close=close)
+
+
+def _client(
+    credential: AsyncTokenCredential,
+    max_retries: int,
+    max_retry_wait_seconds: float,
+    transport: Any,
+    client_kwargs: dict[str, Any],
+) -> Any:
     from azure.mgmt.costmanagement.aio import CostManagementClient
 
     policy = CostManagementRetryPolicy(
@@ -48,9 +81,7 @@ def build_cost_source(
     )
     if transport is not None:
         client_kwargs["transport"] = transport
-    client = CostManagementClient(credential, retry_policy=policy, **client_kwargs)
-    close = credential.close if close_credential else None
-    return AzureCostSource(client, chunk_days=chunk_days, on_close=close)
+    return CostManagementClient(credential, retry_policy=policy, **client_kwargs)
 
 
 def build_simulated_cost_source(
@@ -65,6 +96,22 @@ def build_simulated_cost_source(
     return build_cost_source(
         credential=tenant.credential(),
         chunk_days=chunk_days,
+        max_retries=max_retries,
+        max_retry_wait_seconds=max_retry_wait_seconds,
+        transport=transport if transport is not None else tenant.transport(),
+    )
+
+
+def build_simulated_forecast_source(
+    tenant: SimulatedTenant,
+    *,
+    max_retries: int = 5,
+    max_retry_wait_seconds: float = 300.0,
+    transport: Any = None,
+) -> AzureForecastSource:
+    """The same `AzureForecastSource`, real SDK client included, answered by `tenant`."""
+    return build_forecast_source(
+        credential=tenant.credential(),
         max_retries=max_retries,
         max_retry_wait_seconds=max_retry_wait_seconds,
         transport=transport if transport is not None else tenant.transport(),

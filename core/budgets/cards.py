@@ -12,7 +12,7 @@ from babel.numbers import get_currency_precision
 
 from core.actions import ActionId
 from core.budgets.parsing import describe_target
-from core.models import CostType, ThresholdKind
+from core.models import CostType, ForecastProvider, ThresholdKind
 from core.money import format_money, format_percent, from_storage_units
 from core.views import (
     Actions,
@@ -175,10 +175,14 @@ def alert_card(
         severity = Severity.ERROR if threshold >= 100 else Severity.WARNING
     else:
         title = f"Budget {b.name}: forecast to reach {threshold}% of {amount} ({label})"
+        outlook = (
+            "Azure Cost Management forecasts that spend will reach"
+            if a.forecast.provider is ForecastProvider.AZURE
+            else "At the current run rate spend will reach"
+        )
         reason = (
-            f"At the current run rate spend will reach "
-            f"{format_percent(a.percent_forecast)} of the budget by {a.window.end:%b %d}, "
-            f"crossing the {threshold}% forecast threshold."
+            f"{outlook} {format_percent(a.percent_forecast)} of the budget by "
+            f"{a.window.end:%b %d}, crossing the {threshold}% forecast threshold."
         )
         severity = Severity.WARNING
     summary = (

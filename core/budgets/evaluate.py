@@ -9,7 +9,8 @@ schedule. One pass:
 2. reads the cost rows summed per cost group and bucket (`core.budgets.spend`: a query per month
    before the forecast history and one for the days, whatever the number of budgets), sums the
    groups of each budget's scope, and computes spend to date and the forecast; budgets sharing a
-   scope and period share the arithmetic;
+   scope and period share the arithmetic (with `ForecastProvider.AZURE`, budgets over exactly one
+   ingested scope take Azure's stored forecast instead, see `core.budgets.provider_forecast`);
 3. drops thresholds already claimed (one indexed read), builds a card for each new alert that will
    be sent (the highest threshold of its kind crossed: crossing 50% and 80% at once sends one
    message) with the top contributors (from the same per-group sums, no query);
@@ -48,6 +49,7 @@ from core.budgets.periods import (
     previous_window,
     window_containing,
 )
+from core.budgets.provider_forecast import ProviderForecasts
 from core.budgets.spend import (
     DataRange,
     Shape,
@@ -60,7 +62,7 @@ from core.budgets.spend import (
 )
 from core.budgets.store import BudgetCache, BudgetRecord, budget_cache_for, chunks, load_budgets
 from core.db import insert_many, is_sqlite, write_transaction
-from core.models import Alert, Budget, BudgetPeriod, CostType, ThresholdKind
+from core.models import Alert, Budget, BudgetPeriod, CostType, ForecastProvider, ThresholdKind
 from core.money import from_storage_units, to_storage_units
 from core.notify import Target
 from core.outbox import NewMessage, enqueue_many
@@ -146,9 +148,16 @@ def budget_windows(budget: BudgetRecord, today: date) -> list[tuple[BudgetWindow
 
 
 def assess(
-    engine: Engine, today: date, budgets: list[BudgetRecord]
+    engine: Engine,
+    today: date,
+    budgets: list[BudgetRecord],
+    forecast_provider: ForecastProvider = ForecastProvider.DATA,
 ) -> tuple[list[Assessment], SpendSnapshot]:
-    """Spend to date and forecast for each budget window, and the snapshot they come from."""
+    """Spend to date and forecast for each budget window, and the snapshot they come from.
+
+    With `ForecastProvider.AZURE`, current windows of budgets over exactly one ingested scope
+    take the stored Azure forecast when a fresh one exists (`core.budgets.provider_forecast`).
+    """
     window_memo: dict[tuple[date, BudgetPeriod], list[tuple[BudgetWindow, bool]]] = {}
     windows: dict[int, list[tuple[BudgetWindow, bool]]] = {}
     for b in budgets:
@@ -185,6 +194,10 @@ def assess(
         return history[0] if history else None
 
     snapshot = load_spend(engine, plan, today, history_start=history_start)
+    provided: ProviderForecasts | None = None
+    if forecast_provider is ForecastProvider.AZURE:
+        with engine.connect() as conn:
+            provided = ProviderForecasts.load(conn, today)
     memo: dict[tuple[Any, ...], tuple[Decimal, Forecast]] = {}
     out: list[Assessment] = []
     for budget in budgets:
@@ -204,10 +217,13 @@ def assess(
             if figured is None:
                 history = histories.get(budget.cost_type)
                 figures = series_figures(series, firsts, window, today, done, history)
-                figured = memo[memo_key] = (
-                    from_storage_units(figures.to_date),
-                    forecast(figures, window, done),
-                )
+                projected = forecast(figures, window, done)
+                if provided is not None and is_current:
+                    projected = (
+                        provided.apply(budget, window, series, firsts, figures, done, projected)
+                        or projected
+                    )
+                figured = memo[memo_key] = (from_storage_units(figures.to_date), projected)
             out.append(
                 Assessment(
                     budget=budget,
@@ -484,9 +500,10 @@ def evaluate_budgets(
     *,
     budget_ids: Collection[int] | None = None,
     cache: BudgetCache | None = None,
+    forecast_provider: ForecastProvider = ForecastProvider.DATA,
 ) -> EvaluationSummary:
     """Evaluate every budget (or those in `budget_ids`) and claim the alerts due; never raises
-    for one bad budget (it is logged and skipped)."""
+    for one bad budget (it is logged and skipped). `forecast_provider` as in `assess`."""
     started = time.perf_counter()
     phases: dict[str, float] = {}
     mark = started
@@ -503,7 +520,7 @@ def evaluate_budgets(
     with engine.connect() as conn:
         budgets = cache.all(conn) if budget_ids is None else load_budgets(conn, budget_ids)
     lap("budgets")
-    assessments, snapshot = assess(engine, today, budgets)
+    assessments, snapshot = assess(engine, today, budgets, forecast_provider)
     lap("spend_and_forecast")
     stats = snapshot.stats
     already = existing_claims(engine, {a.window.start for a in assessments})

@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from core.budgets.periods import BudgetWindow
+from core.models import ForecastProvider
 from core.money import from_storage_units
 
 LOOKBACK_DAYS = 28
@@ -49,8 +50,11 @@ class SpendFigures:
 class Forecast:
     #: Forecast spend for the whole window; None without enough history.
     total: Decimal | None
+    #: How the figure was made, in words shown to people (cards, `budget show`).
     method: str
     history_days: int
+    #: Computed from the stored data, or taken from a provider (Azure Cost Management).
+    provider: ForecastProvider = ForecastProvider.DATA
 
 
 def history_range(last_complete: date, first_data_day: date | None) -> tuple[date, date] | None:
@@ -134,27 +138,40 @@ def _weekday_counts(first: date, last: date) -> list[int]:
     return counts
 
 
-def forecast(figures: SpendFigures, window: BudgetWindow, last_complete: date) -> Forecast:
-    """Forecast spend to the window end (see the module docstring for the method)."""
+def _seasonal(figures: SpendFigures) -> bool:
+    return sum(figures.weekday_days) >= SEASONAL_MIN_DAYS and all(figures.weekday_days)
+
+
+def projected_units(figures: SpendFigures, first: date, last: date) -> Decimal | None:
+    """The run-rate projection of the days `first`..`last` in storage units (0 for no days);
+    None with fewer than `MIN_HISTORY_DAYS` history days."""
     history_days = sum(figures.weekday_days)
-    if last_complete >= window.end:
-        return Forecast(from_storage_units(figures.to_date), "period complete", history_days)
     if history_days < MIN_HISTORY_DAYS:
-        return Forecast(None, f"not enough data yet ({history_days} complete day(s))", history_days)
-    first_projected = max(last_complete + timedelta(days=1), window.start)
-    counts = _weekday_counts(first_projected, window.end)
-    projection = Decimal(0)
-    if history_days >= SEASONAL_MIN_DAYS and all(figures.weekday_days):
+        return None
+    counts = _weekday_counts(first, last)
+    if _seasonal(figures):
+        projection = Decimal(0)
         for weekday in range(7):
             if counts[weekday]:
                 projection += (
                     Decimal(figures.weekday_sums[weekday] * counts[weekday])
                     / figures.weekday_days[weekday]
                 )
-        method = f"weekday run rate over the last {history_days} days"
-    else:
-        projection = Decimal(sum(figures.weekday_sums) * sum(counts)) / history_days
-        method = f"daily run rate over the last {history_days} days"
+        return projection
+    return Decimal(sum(figures.weekday_sums) * sum(counts)) / history_days
+
+
+def forecast(figures: SpendFigures, window: BudgetWindow, last_complete: date) -> Forecast:
+    """Forecast spend to the window end (see the module docstring for the method)."""
+    history_days = sum(figures.weekday_days)
+    if last_complete >= window.end:
+        return Forecast(from_storage_units(figures.to_date), "period complete", history_days)
+    first_projected = max(last_complete + timedelta(days=1), window.start)
+    projection = projected_units(figures, first_projected, window.end)
+    if projection is None:
+        return Forecast(None, f"not enough data yet ({history_days} complete day(s))", history_days)
+    rate = "weekday" if _seasonal(figures) else "daily"
+    method = f"{rate} run rate over the last {history_days} days"
     total_units = Decimal(figures.through_last_complete) + projection
     total = max(total_units, Decimal(figures.to_date)).scaleb(-8)
     return Forecast(total.quantize(Decimal("0.00000001")), method, history_days)

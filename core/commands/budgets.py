@@ -357,7 +357,7 @@ def _targets_text(targets: tuple[Target, ...]) -> str:
 
 
 def _assess_one(budget: BudgetRecord, ctx: CommandContext) -> Assessment | None:
-    assessments, _snapshot = assess(ctx.engine, ctx.today(), [budget])
+    assessments, _snapshot = assess(ctx.engine, ctx.today(), [budget], ctx.config.forecast_provider)
     current = [a for a in assessments if a.current]
     return current[0] if current else None
 
@@ -377,7 +377,7 @@ def _list(cmd: ParsedCommand, ctx: CommandContext) -> Reply:
         )
         return Reply(view, visibility=_visibility(cmd))
     shown = budgets[:_LIST_LIMIT]
-    assessments, _snapshot = assess(ctx.engine, ctx.today(), shown)
+    assessments, _snapshot = assess(ctx.engine, ctx.today(), shown, ctx.config.forecast_provider)
     by_id = {a.budget.id: a for a in assessments if a.current}
     rows = []
     for b in shown:

@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from core.models import CostType
+from core.models import CostType, ForecastProvider
 from core.ports import Clock
 
 
@@ -42,6 +42,8 @@ class CoreConfig:
     admins: frozenset[str] = field(default_factory=frozenset)
     #: Principals allowed to read costs; None means everyone who can reach the bot.
     viewers: frozenset[str] | None = None
+    #: Where budget forecasts come from (`CLOUDOPTIMA_FORECAST_SOURCE`).
+    forecast_provider: ForecastProvider = ForecastProvider.DATA
 
 
 @dataclass(frozen=True, slots=True)

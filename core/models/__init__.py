@@ -11,10 +11,12 @@ from core.models.budgets import (
 )
 from core.models.conversations import ConversationRef, ConversationScope
 from core.models.costs import (
+    CostForecast,
     CostGroup,
     CostRecord,
     CostScope,
     CostType,
+    ForecastProvider,
     IngestionRun,
     RunStatus,
 )
@@ -31,10 +33,12 @@ __all__ = [
     "BudgetThreshold",
     "ConversationRef",
     "ConversationScope",
+    "CostForecast",
     "CostGroup",
     "CostRecord",
     "CostScope",
     "CostType",
+    "ForecastProvider",
     "IngestionRun",
     "JobRun",
     "JobRunStatus",

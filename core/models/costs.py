@@ -1,4 +1,5 @@
-"""Cost data: ingested scopes, groups of dimensions, daily cost rows, and every ingestion run."""
+"""Cost data: ingested scopes, groups of dimensions, daily cost rows, every ingestion run, and
+the forecasts fetched from a provider."""
 
 from __future__ import annotations
 
@@ -7,7 +8,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from core.dbtypes import BigId, ExactDecimal, JsonDocument, UTCDateTime
@@ -18,6 +28,15 @@ class CostType(StrEnum):
 
     ACTUAL = "ActualCost"
     AMORTIZED = "AmortizedCost"
+
+
+class ForecastProvider(StrEnum):
+    """Where budget forecasts come from (`CLOUDOPTIMA_FORECAST_SOURCE`)."""
+
+    #: The documented run rate computed from the stored daily costs (`core.budgets.forecast`).
+    DATA = "data"
+    #: Azure Cost Management's Forecast API, for budgets over exactly one ingested scope.
+    AZURE = "azure"
 
 
 class RunStatus(StrEnum):
@@ -132,3 +151,31 @@ class IngestionRun(SQLModel, table=True):
     duration_ms: int | None = None
     #: The user-facing error (never a traceback).
     error: str | None = Field(default=None, sa_column=Column(String(2000), nullable=True))
+
+
+class CostForecast(SQLModel, table=True):
+    """A provider's forecast of one ingested scope's spend for the rest of a budget period.
+
+    One row per (scope, cost type, period end): the forecast fetched on `as_of` covers the days
+    after it, `as_of + 1` to `period_end`, and the next fetch replaces it. Budgets whose scope is
+    exactly this scope add it to their spend through `as_of` (`core.budgets.provider_forecast`).
+    """
+
+    __tablename__: ClassVar[str] = "cost_forecast"
+
+    scope_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("cost_scope.id"), primary_key=True, autoincrement=False
+        )
+    )
+    cost_type: str = Field(sa_column=Column(String(16), primary_key=True))
+    #: The last forecast day (the end of a budget period).
+    period_end: date = Field(sa_column=Column(Date, primary_key=True))
+    #: The day it was fetched: the forecast starts the day after.
+    as_of: date = Field(sa_column=Column(Date, nullable=False))
+    #: Forecast spend from `as_of + 1` to `period_end`.
+    amount: Decimal = Field(sa_column=Column(ExactDecimal, nullable=False))
+    currency: str = Field(sa_column=Column(String(3), nullable=False))
+    #: Where it came from ("azure": Azure Cost Management's Forecast API).
+    source: str = Field(sa_column=Column(String(16), nullable=False))
+    fetched_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

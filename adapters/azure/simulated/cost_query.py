@@ -288,6 +288,39 @@ def _raw_query_param(query_string: str, name: str) -> str | None:
     return None
 
 
+def scope_refusal(
+    tenant: SimulatedTenant, match: re.Match[str], action: str
+) -> SimulatedResponse | None:
+    """Azure's answer when the scope of a Cost Management call (`sub`, `rg` and `scope` groups of
+    `match`) does not exist or is denied; None when the call may go ahead."""
+    subscription_id = match.group("sub").lower()
+    resource_group = match.group("rg").lower() if match.group("rg") else None
+    scope = "/" + match.group("scope")
+    if subscription_id not in {s.id for s in tenant.subscriptions}:
+        return arm_error(
+            404,
+            "SubscriptionNotFound",
+            f"The subscription '{subscription_id}' could not be found.",
+        )
+    denied = tenant.denied_scopes
+    if scope.lower() in denied or f"/subscriptions/{subscription_id}" in denied:
+        return arm_error(
+            403,
+            "AuthorizationFailed",
+            "The client 'cloudoptima' does not have authorization to perform action "
+            f"'Microsoft.CostManagement/{action}/action' over scope '{scope}'.",
+        )
+    if resource_group is not None and resource_group not in {
+        line.resource_group for line in tenant.lines
+    }:
+        return arm_error(
+            404,
+            "ResourceGroupNotFound",
+            f"Resource group '{resource_group}' could not be found.",
+        )
+    return None
+
+
 class CostQueryEndpoint:
     """Serves the Query API of one tenant; `page_size` rows per page."""
 
@@ -305,28 +338,9 @@ class CostQueryEndpoint:
         subscription_id = match.group("sub").lower()
         resource_group = match.group("rg").lower() if match.group("rg") else None
         scope = "/" + match.group("scope")
-        if subscription_id not in {s.id for s in self.tenant.subscriptions}:
-            return arm_error(
-                404,
-                "SubscriptionNotFound",
-                f"The subscription '{subscription_id}' could not be found.",
-            )
-        denied = self.tenant.denied_scopes
-        if scope.lower() in denied or f"/subscriptions/{subscription_id}" in denied:
-            return arm_error(
-                403,
-                "AuthorizationFailed",
-                "The client 'cloudoptima' does not have authorization to perform action "
-                f"'Microsoft.CostManagement/query/action' over scope '{scope}'.",
-            )
-        if resource_group is not None and resource_group not in {
-            line.resource_group for line in self.tenant.lines
-        }:
-            return arm_error(
-                404,
-                "ResourceGroupNotFound",
-                f"Resource group '{resource_group}' could not be found.",
-            )
+        refused = scope_refusal(self.tenant, match, "query")
+        if refused is not None:
+            return refused
         query_string = match.group("query") or ""
         try:
             body = request_json(request)

@@ -18,7 +18,7 @@ import math
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from types import MappingProxyType
@@ -31,6 +31,8 @@ from adapters.azure.simulated.cost_query import (
     CostQueryEndpoint,
     throttled,
 )
+from adapters.azure.simulated.forecast import ROUTE_NAME as FORECAST_ROUTE
+from adapters.azure.simulated.forecast import ForecastEndpoint
 from adapters.azure.simulated.transport import (
     Fault,
     Router,
@@ -468,6 +470,9 @@ class SimulatedTenant:
     #: Rows per Query API page (Azure: up to 5,000; 1,000 on older api-versions).
     page_size: int = 1000
     generation: int = 0
+    #: Subscription name → the first day Azure has costs for it (a subscription created
+    #: recently): no costs before it, and no forecast until it has 28 days of history.
+    onboarded: Mapping[str, date] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.days < RESERVATION_DAYS_AGO + 5:
@@ -490,6 +495,9 @@ class SimulatedTenant:
         self.router = Router()
         self.cost_query = CostQueryEndpoint(self, page_size=self.page_size)
         self.cost_query.register(self.router)
+        self.forecast = ForecastEndpoint(self)
+        self.forecast.register(self.router)
+        self._totals_cache: dict[tuple[Any, ...], dict[date, Decimal]] = {}
 
     # -- public facts ------------------------------------------------------------------------
 
@@ -508,6 +516,11 @@ class SimulatedTenant:
             if key in (s.id, s.name.lower()):
                 return s
         raise KeyError(name_or_id)
+
+    @property
+    def growth_rate(self) -> float:
+        """The tenant's daily cost growth (some services grow faster)."""
+        return _GROWTH
 
     def restate(self) -> None:
         """Move to the next data generation: recent days change a little, one row vanishes."""
@@ -562,6 +575,36 @@ class SimulatedTenant:
         """Let `corrupt` edit the body of one query answer, `after` queries from now."""
         self.router.inject(COST_QUERY_ROUTE, Fault(corrupt=corrupt), after=after)
 
+    @property
+    def forecast_calls(self) -> int:
+        """Cost Management forecasts answered so far (retries included)."""
+        return self.router.calls(FORECAST_ROUTE)
+
+    def throttle_forecasts(
+        self, times: int = 1, *, after: int = 0, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Answer the next `times` forecast calls with Cost Management's 429 (as queries)."""
+        self.router.inject(
+            FORECAST_ROUTE, Fault(response=throttled(headers)), times=times, after=after
+        )
+
+    def fail_forecasts(
+        self,
+        status: int,
+        code: str = "InternalServerError",
+        message: str = "An internal error occurred.",
+        *,
+        times: int = 1,
+        after: int = 0,
+    ) -> None:
+        """Answer the next `times` forecast calls with an ARM error."""
+        fault = Fault(response=arm_error(status, code, message))
+        self.router.inject(FORECAST_ROUTE, fault, times=times, after=after)
+
+    def corrupt_forecast(self, corrupt: Callable[[Any], None], *, after: int = 0) -> None:
+        """Let `corrupt` edit the body of one forecast answer, `after` calls from now."""
+        self.router.inject(FORECAST_ROUTE, Fault(corrupt=corrupt), after=after)
+
     def deny(self, scope: str) -> None:
         """Answer 403 AuthorizationFailed to queries at `scope`."""
         self.denied_scopes.add(scope.rstrip("/").lower())
@@ -610,6 +653,24 @@ class SimulatedTenant:
             rows.append(_sim_row(day, series.line, cost, fx))
         self._day_cache[key] = rows
         return rows
+
+    def daily_totals(
+        self,
+        cost_type: CostType | str = CostType.ACTUAL,
+        *,
+        subscription_id: str,
+        resource_group: str | None = None,
+    ) -> dict[date, Decimal]:
+        """A subscription's (or resource group's) cost per day, days without rows left out."""
+        key = (str(cost_type), subscription_id, resource_group, self.generation)
+        found = self._totals_cache.get(key)
+        if found is None:
+            found = {}
+            for row in self.rows(cost_type, subscription_id=subscription_id):
+                if resource_group is None or row.line.resource_group == resource_group:
+                    found[row.day] = found.get(row.day, Decimal(0)) + row.cost
+            self._totals_cache[key] = found
+        return found
 
     def cost_rows(
         self,
@@ -761,6 +822,14 @@ class SimulatedTenant:
                             )
                         )
         self._add_reservation(reserved, reservation_t)
+        for series in self._series:
+            onboarded = self.onboarded.get(series.line.subscription.name)
+            if onboarded is None:
+                continue
+            before = max(0, (onboarded - self.first_day).days)
+            for values in (series.costs, series.amortized):
+                if values is not None:
+                    values[:before] = [None] * min(before, len(values))
         # Round everything the way Azure reports it; today is only partly reported.
         for series in self._series:
             for values in (series.costs, series.amortized):

@@ -1,0 +1,417 @@
+"""Forecasts from a provider (Azure Cost Management), fetched after ingestion, used by budgets.
+
+With `CLOUDOPTIMA_FORECAST_SOURCE=azure`:
+
+- **Fetching** (`refresh_forecasts`, async, after each ingestion): for every ingested scope and
+  cost type that some budget counts *exactly* (see `exact_scope`), one call per distinct end of
+  the budgets' current periods asks the provider for the forecast from tomorrow to that end, and
+  stores it in `cost_forecast` (one row per scope, cost type and period end, replaced by the next
+  fetch). A provider with no forecast (too little history) removes the row; a failed call keeps
+  the previous row, which expires on its own.
+- **Evaluating** (`ProviderForecasts.apply`, synchronous, inside `core.budgets.evaluate.assess`):
+  a budget counting exactly one ingested scope, in its current period, whose forecast is fresh
+  (fetched today or yesterday) and in the budget's currency, forecasts
+  `spend through the last complete day (our data) + the days still being reported up to the
+  fetch day at the data's run rate + the provider's forecast for the days after the fetch day`,
+  never less than the spend to date. Every other budget keeps the run rate computed from the
+  data (`core.budgets.forecast`).
+
+The Forecast API answers for a whole scope, so only a budget whose costs are exactly the scope's
+can use it: a budget on one ingested scope (`scope:`/`mg:`) with no other filter, a `sub:` budget
+whose subscription is itself an ingested scope (and has no costs under any other), or a budget
+without filters when only one scope is ingested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.budgets.forecast import Forecast, SpendFigures, projected_units
+from core.budgets.parsing import BudgetScope
+from core.budgets.periods import BudgetWindow, window_containing
+from core.budgets.store import BudgetRecord, load_budgets
+from core.db import is_sqlite, write_transaction
+from core.errors import CloudOptimaError
+from core.models import CostForecast, CostGroup, CostScope, CostType, ForecastProvider
+from core.money import to_storage_units
+from core.ports import Clock, ForecastFigure, ForecastSource
+from core.scopes import parse_scope
+
+log = logging.getLogger(__name__)
+
+FORECASTS = CostForecast.__table__  # type: ignore[attr-defined]
+GROUPS = CostGroup.__table__  # type: ignore[attr-defined]
+SCOPES = CostScope.__table__  # type: ignore[attr-defined]
+
+#: How the figure is named on cards and in `budget show`.
+AZURE_METHOD = "Azure Cost Management forecast"
+#: A stored forecast is used when fetched today or at most this many days before.
+FRESH_DAYS = 1
+_COST_TYPES = {str(c): c for c in CostType}
+
+
+# -- which ingested scope a budget counts exactly -----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeCatalog:
+    """The ingested scopes, and where each subscription's costs were ingested."""
+
+    #: Ingested scope path → id.
+    ids: dict[str, int]
+    #: Subscription id (lower-case) → the scopes its cost groups belong to.
+    homes: dict[str, frozenset[int]]
+    #: Subscription name (lower-case) → its ids (names are not unique).
+    by_name: dict[str, frozenset[str]]
+
+    @property
+    def paths(self) -> dict[int, str]:
+        return {scope_id: path for path, scope_id in self.ids.items()}
+
+
+def load_scope_catalog(conn: Connection) -> ScopeCatalog:
+    """Two small queries: the scopes, and the distinct subscriptions of the cost groups."""
+    ids = {str(path): int(i) for i, path in conn.execute(select(SCOPES.c.id, SCOPES.c.path))}
+    homes: dict[str, set[int]] = defaultdict(set)
+    by_name: dict[str, set[str]] = defaultdict(set)
+    g = GROUPS.c
+    for scope_id, sub_id, sub_name in conn.execute(
+        select(g.scope_id, g.subscription_id, g.subscription_name).distinct()
+    ):
+        homes[str(sub_id).lower()].add(int(scope_id))
+        by_name[str(sub_name).lower()].add(str(sub_id).lower())
+    return ScopeCatalog(
+        ids,
+        {k: frozenset(v) for k, v in homes.items()},
+        {k: frozenset(v) for k, v in by_name.items()},
+    )
+
+
+def exact_scope(scope: BudgetScope, catalog: ScopeCatalog) -> int | None:
+    """The ingested scope whose costs are exactly the budget's, or None.
+
+    - `scope:<path>` (or `mg:`) alone: that scope, if ingested;
+    - `sub:<name or id>` alone: the subscription's scope, when it is itself ingested, the name
+      means one subscription, and none of its costs were ingested through another scope;
+    - no filter at all: the one ingested scope, when there is exactly one.
+    """
+    others = (scope.resource_group, scope.service, scope.location, scope.meter, scope.tags)
+    if any(others) or (scope.scope_path and scope.subscription):
+        return None
+    if scope.scope_path:
+        return catalog.ids.get(scope.scope_path)
+    if scope.subscription:
+        value = scope.subscription.lower()
+        subscriptions = (
+            frozenset({value})
+            if value in catalog.homes
+            else catalog.by_name.get(value, frozenset())
+        )
+        if len(subscriptions) != 1:
+            return None
+        [subscription] = subscriptions
+        scope_id = catalog.ids.get(f"/subscriptions/{subscription}")
+        if scope_id is None or catalog.homes.get(subscription) != frozenset({scope_id}):
+            return None
+        return scope_id
+    if len(catalog.ids) == 1:
+        return next(iter(catalog.ids.values()))
+    return None
+
+
+# -- what to fetch -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ForecastNeed:
+    """One call to the provider: a scope's forecast from tomorrow to `period_end`."""
+
+    scope: str
+    scope_id: int
+    cost_type: CostType
+    period_end: date
+
+
+def needs_for(
+    budgets: Sequence[BudgetRecord],
+    catalog: ScopeCatalog,
+    today: date,
+    ingested: Collection[tuple[str, CostType]],
+) -> list[ForecastNeed]:
+    """The distinct (scope, cost type, period end) the budgets need: one call each, never one
+    per budget. Only scopes and cost types in `ingested`, only periods that end after today."""
+    wanted = set(ingested)
+    paths = catalog.paths
+    resolved: dict[BudgetScope, int | None] = {}
+    needs: set[ForecastNeed] = set()
+    for budget in budgets:
+        window = window_containing(budget.start_date, budget.period, today)
+        if window is None or window.end <= today:
+            continue
+        if budget.scope not in resolved:
+            resolved[budget.scope] = exact_scope(budget.scope, catalog)
+        scope_id = resolved[budget.scope]
+        if scope_id is None or (paths[scope_id], budget.cost_type) not in wanted:
+            continue
+        needs.add(ForecastNeed(paths[scope_id], scope_id, budget.cost_type, window.end))
+    return sorted(needs)
+
+
+def forecast_needs(
+    engine: Engine, today: date, ingested: Collection[tuple[str, CostType]]
+) -> list[ForecastNeed]:
+    """`needs_for` every budget, read from the database."""
+    with engine.connect() as conn:
+        budgets = load_budgets(conn)
+        catalog = load_scope_catalog(conn)
+    return needs_for(budgets, catalog, today, ingested)
+
+
+# -- storing -------------------------------------------------------------------------------------
+
+
+def store_forecast(
+    engine: Engine,
+    need: ForecastNeed,
+    as_of: date,
+    figure: ForecastFigure | None,
+    now: datetime,
+    source: ForecastProvider = ForecastProvider.AZURE,
+) -> None:
+    """Replace the stored forecast of `need` by `figure` (fetched on `as_of`); None removes it."""
+    key = (
+        (FORECASTS.c.scope_id == need.scope_id)
+        & (FORECASTS.c.cost_type == str(need.cost_type))
+        & (FORECASTS.c.period_end == need.period_end)
+    )
+    with write_transaction(engine) as conn:
+        if figure is None:
+            conn.execute(delete(FORECASTS).where(key))
+            return
+        insert = sqlite_insert if is_sqlite(conn) else pg_insert
+        values = {
+            "as_of": as_of,
+            "amount": figure.amount,
+            "currency": figure.currency,
+            "source": str(source),
+            "fetched_at": now,
+        }
+        conn.execute(
+            insert(FORECASTS)
+            .values(
+                scope_id=need.scope_id,
+                cost_type=str(need.cost_type),
+                period_end=need.period_end,
+                **values,
+            )
+            .on_conflict_do_update(
+                index_elements=["scope_id", "cost_type", "period_end"], set_=values
+            )
+        )
+
+
+def prune_forecasts(engine: Engine, today: date) -> int:
+    """Drop forecasts of periods that have ended; how many went."""
+    with write_transaction(engine) as conn:
+        return int(conn.execute(delete(FORECASTS).where(FORECASTS.c.period_end < today)).rowcount)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredForecast:
+    scope_id: int
+    cost_type: CostType
+    period_end: date
+    as_of: date
+    amount: Decimal
+    currency: str
+    source: str
+    fetched_at: datetime
+
+
+def stored_forecasts(conn: Connection) -> list[StoredForecast]:
+    """Every stored forecast (the table holds one row per scope, cost type and period end)."""
+    c = FORECASTS.c
+    query = select(
+        c.scope_id, c.cost_type, c.period_end, c.as_of, c.amount, c.currency, c.source,
+        c.fetched_at,
+    ).order_by(c.scope_id, c.cost_type, c.period_end)  # fmt: skip
+    return [
+        StoredForecast(int(s), _COST_TYPES[t], end, as_of, amount, currency, source, fetched)
+        for s, t, end, as_of, amount, currency, source, fetched in conn.execute(query)
+    ]
+
+
+def fresh_forecasts(
+    conn: Connection, today: date
+) -> dict[tuple[int, CostType, date], StoredForecast]:
+    """Forecasts fetched today or yesterday that still have days to forecast."""
+    c = FORECASTS.c
+    oldest = today - timedelta(days=FRESH_DAYS)
+    query = select(
+        c.scope_id, c.cost_type, c.period_end, c.as_of, c.amount, c.currency, c.source,
+        c.fetched_at,
+    ).where(c.as_of >= oldest, c.as_of <= today, c.period_end > c.as_of)  # fmt: skip
+    out: dict[tuple[int, CostType, date], StoredForecast] = {}
+    for s, t, end, as_of, amount, currency, source, fetched in conn.execute(query):
+        cost_type = _COST_TYPES.get(t)
+        if cost_type is not None:
+            out[int(s), cost_type, end] = StoredForecast(
+                int(s), cost_type, end, as_of, amount, currency, source, fetched
+            )
+    return out
+
+
+# -- using them in an evaluation -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ProviderForecasts:
+    """What a pass needs to put the provider's forecasts in place of the data method's."""
+
+    catalog: ScopeCatalog
+    fresh: dict[tuple[int, CostType, date], StoredForecast]
+    _resolved: dict[BudgetScope, int | None] = field(default_factory=dict)
+
+    @staticmethod
+    def load(conn: Connection, today: date) -> ProviderForecasts:
+        return ProviderForecasts(load_scope_catalog(conn), fresh_forecasts(conn, today))
+
+    def stored_for(self, budget: BudgetRecord, window: BudgetWindow) -> StoredForecast | None:
+        """The fresh forecast that answers exactly for this budget and window, if any."""
+        if not self.fresh:
+            return None
+        if budget.scope not in self._resolved:
+            self._resolved[budget.scope] = exact_scope(budget.scope, self.catalog)
+        scope_id = self._resolved[budget.scope]
+        if scope_id is None:
+            return None
+        stored = self.fresh.get((scope_id, budget.cost_type, window.end))
+        if stored is None or stored.currency != budget.currency:
+            return None
+        # The forecast covers as_of + 1 .. window.end: that must be the rest of this window.
+        if not window.start <= stored.as_of + timedelta(days=1) <= window.end:
+            return None
+        return stored
+
+    def apply(
+        self,
+        budget: BudgetRecord,
+        window: BudgetWindow,
+        series: Sequence[int],
+        firsts: Sequence[date],
+        figures: SpendFigures,
+        last_complete: date,
+        data_forecast: Forecast,
+    ) -> Forecast | None:
+        """The budget's forecast from the provider, or None (the data method's stands).
+
+        `series`/`firsts` are the budget's spend per bucket (units); `figures` and
+        `last_complete` what the data method used. Total = spend through the last complete day
+        (at most the fetch day) + the run rate of the days from there through the fetch day
+        (today is still being reported, and Azure's data may lag) + the provider's forecast
+        of the days after the fetch day; never less than the spend to date.
+        """
+        stored = self.stored_for(budget, window)
+        if stored is None:
+            return None
+        start = bisect_left(firsts, window.start)
+        complete = min(last_complete, stored.as_of)
+        known = sum(series[start : bisect_right(firsts, complete)])
+        gap = projected_units(
+            figures, max(complete + timedelta(days=1), window.start), stored.as_of
+        )
+        if gap is None:  # too little history for a run rate: count what is reported so far
+            known = sum(series[start : bisect_right(firsts, stored.as_of)])
+            gap = Decimal(0)
+        total = max(
+            Decimal(known) + gap + to_storage_units(stored.amount), Decimal(figures.to_date)
+        )
+        return Forecast(
+            total.scaleb(-8).quantize(Decimal("0.00000001")),
+            f"{AZURE_METHOD} of {stored.as_of:%Y-%m-%d}",
+            data_forecast.history_days,
+            ForecastProvider.AZURE,
+        )
+
+
+# -- fetching (async: the provider is reached over the network) ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastRefresh:
+    """What one refresh did."""
+
+    #: Calls made to the provider (one per scope, cost type and period end).
+    calls: int = 0
+    stored: int = 0
+    #: The provider had no forecast (e.g. too little history): the data method is used.
+    unavailable: int = 0
+    #: Calls that failed (throttled, refused, malformed): the previous forecast stays.
+    failed: int = 0
+    errors: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        text = (
+            f"{self.calls} forecast(s) asked, {self.stored} stored, "
+            f"{self.unavailable} unavailable, {self.failed} failed"
+        )
+        return text + (f" ({self.errors[0]})" if self.errors else "")
+
+
+async def refresh_forecasts(
+    engine: Engine,
+    clock: Clock,
+    source: ForecastSource,
+    ingested: Collection[tuple[str, CostType]],
+) -> ForecastRefresh:
+    """Fetch and store the forecasts the budgets need for the `ingested` (scope path, cost type)
+    pairs; one scope's failure is logged and does not stop the others."""
+    today = clock.now().date()
+    needs = await asyncio.to_thread(forecast_needs, engine, today, ingested)
+    stored = unavailable = failed = 0
+    errors: list[str] = []
+    start = today + timedelta(days=1)
+    for need in needs:
+        try:
+            figure = await source.forecast(
+                parse_scope(need.scope), need.cost_type, start, need.period_end
+            )
+        except CloudOptimaError as exc:
+            failed += 1
+            errors.append(exc.user_message())
+            log.warning(
+                "forecast for %s to %s not fetched: %s",
+                need.scope,
+                need.period_end,
+                exc.user_message(),
+            )
+            continue
+        expected_days = (need.period_end - start).days + 1
+        if figure is not None and figure.days != expected_days:
+            log.warning(
+                "forecast for %s covers %d of %d day(s); not used",
+                need.scope,
+                figure.days,
+                expected_days,
+            )
+            figure = None
+        await asyncio.to_thread(store_forecast, engine, need, today, figure, clock.now())
+        if figure is None:
+            unavailable += 1
+        else:
+            stored += 1
+    await asyncio.to_thread(prune_forecasts, engine, today)
+    summary = ForecastRefresh(len(needs), stored, unavailable, failed, tuple(errors))
+    log.info("forecast refresh: %s", summary.describe())
+    return summary
