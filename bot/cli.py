@@ -25,7 +25,7 @@ from core.costs_store import DayCounts
 from core.db import current_revision, upgrade
 from core.errors import CloudOptimaError
 from core.ingest import RunSummary
-from core.models import CostType
+from core.models import CostType, ForecastProvider
 from core.scopes import Scope, parse_scope
 
 app = typer.Typer(
@@ -206,7 +206,7 @@ def chat(
     """Talk to CloudOptima in the terminal: type `help`, a command, or a button's number."""
     from adapters.console.chat import ConsoleChat, is_error
 
-    settings = settings_or_exit(**({"demo": True} if demo else {}))
+    settings = demo_settings() if demo else settings_or_exit()
     container = container_for(settings, interactive=True)
     upgrade(container.engine)
     session = ConsoleChat(container.core)
@@ -332,32 +332,36 @@ DEMO_BUDGET = "budget create production 55000 sub:Production thresholds 50,80,10
 
 @app.command()
 def demo() -> None:
-    """Migrate, ingest the simulated tenant, show a restated re-pull and sample answers."""
+    """Migrate, ingest the simulated tenant, ask it questions, and watch a budget alert."""
     from adapters.console.chat import ConsoleChat
 
-    settings = settings_or_exit(demo=True)
+    settings = demo_settings()
     container = container_for(settings, interactive=True)
     console = Console()
     upgrade(container.engine)
     console.rule("[bold]1. Ingesting the simulated Azure tenant through the real Azure SDK")
     done, failed = ingest_with_progress(container)
     print_runs(console, done, failed)
-    console.rule("[bold]2. Azure restates recent days; the next pull updates exactly those rows")
-    container.tenant.restate()
-    done, failed = ingest_with_progress(container)
-    print_runs(console, done, failed)
-    console.rule("[bold]3. Asking CloudOptima")
+    console.rule("[bold]2. Asking CloudOptima")
     chat = ConsoleChat(container.core, console=console)
     for question in DEMO_QUESTIONS:
         console.print(f"[bold cyan]optima>[/] {question}")
         chat.ask(question)
     console.print("[bold cyan]optima>[/] 1   [dim](pressing the first button)[/]")
     chat.ask("1")
-    console.rule("[bold]4. A budget, checked after every ingestion")
+    console.rule("[bold]3. A budget")
     budget = DEMO_BUDGET.split()[2]
     if not budget_exists(container, budget):
         console.print(f"[bold cyan]optima>[/] {DEMO_BUDGET}")
         chat.ask(DEMO_BUDGET)
+    console.rule(
+        "[bold]4. Azure restates recent days: the next pull updates exactly those rows, "
+        "then every budget is checked"
+    )
+    container.tenant.restate()
+    done, more_failed = ingest_with_progress(container)
+    failed += more_failed
+    print_runs(console, done, failed)
     console.print(f"Budgets: {container.evaluate_budgets().describe()}")
     for question in (f"budget show {budget}", f"alerts {budget}"):
         console.print(f"[bold cyan]optima>[/] {question}")
@@ -368,6 +372,14 @@ def demo() -> None:
     )
     if failed:
         raise typer.Exit(1)
+
+
+def demo_settings() -> Settings:
+    """Demo mode; budget forecasts from the simulated tenant's Forecast API unless configured."""
+    settings = settings_or_exit(demo=True)
+    if "forecast_source" not in settings.model_fields_set:
+        settings = settings.model_copy(update={"forecast_source": ForecastProvider.AZURE})
+    return settings
 
 
 def budget_exists(container: Container, name: str) -> bool:

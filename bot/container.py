@@ -107,7 +107,7 @@ class Container:
         """With `forecast_source=azure`, fetch the forecasts the budgets need for the scopes and
         cost types just ingested (one call per scope, cost type and period end); None
         otherwise. A failed fetch is logged and never fails the ingestion."""
-        if self.settings.forecast_source is not ForecastProvider.AZURE or not done:
+        if self.settings.forecast_source != ForecastProvider.AZURE or not done:
             return None
         ingested = {(run.scope, CostType(run.cost_type)) for run in done}
         try:

@@ -195,7 +195,7 @@ def assess(
 
     snapshot = load_spend(engine, plan, today, history_start=history_start)
     provided: ProviderForecasts | None = None
-    if forecast_provider is ForecastProvider.AZURE:
+    if forecast_provider == ForecastProvider.AZURE:
         with engine.connect() as conn:
             provided = ProviderForecasts.load(conn, today)
     memo: dict[tuple[Any, ...], tuple[Decimal, Forecast]] = {}
