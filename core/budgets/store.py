@@ -50,7 +50,7 @@ class Threshold:
         return f"{self.percent}%" if self.kind is ThresholdKind.ACTUAL else f"{self.percent}% fc"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewBudget:
     """A budget as its creator describes it."""
 
@@ -70,7 +70,7 @@ class NewBudget:
         return tuple(t.percent for t in self.thresholds if t.kind is kind)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BudgetRecord(NewBudget):
     """A stored budget."""
 

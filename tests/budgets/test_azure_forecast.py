@@ -323,8 +323,20 @@ def test_an_unfiltered_budget_counts_the_scope_when_it_is_the_only_one():
 
 def test_needs_are_one_per_scope_cost_type_and_period_end_never_one_per_budget(clock):
     def record(n, scope, period=BudgetPeriod.MONTHLY, start=NOV1, cost_type=CostType.ACTUAL):
-        return BudgetRecord(n, f"b{n}", Decimal(1), "EUR", period, start, cost_type, scope,
-                            FORECAST_100, (), "x", "x")  # fmt: skip
+        return BudgetRecord(
+            id=n,
+            name=f"b{n}",
+            amount=Decimal(1),
+            currency="EUR",
+            period=period,
+            start_date=start,
+            cost_type=cost_type,
+            scope=scope,
+            thresholds=FORECAST_100,
+            targets=(),
+            owner_principal="x",
+            owner_name="x",
+        )
 
     a = BudgetScope(scope_path=f"/subscriptions/{SUB_A}")
     budgets = [
