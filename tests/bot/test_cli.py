@@ -38,6 +38,7 @@ def test_demo_ingests_restates_and_answers_then_chat_answers_one_shot(tmp_path):
     assert "Costs by tag team" in out
     assert "Drill-down requested by" in out
     assert "Budget production — " in out and "100% forecast" in out
+    assert "forecast: Azure Cost Management forecast" in out  # the simulated Forecast API
     assert "Traceback" not in out + demo.stderr
     assert (tmp_path / "cloudoptima.db").exists()
 
