@@ -160,9 +160,22 @@ class Container:
             return [parse_scope(path) for path in self.tenant.scopes]
         return self.settings.scope_list
 
+    def azure_credential(self) -> Any:
+        """A new async Azure credential from the settings (the source that gets it closes it)."""
+        from adapters.azure import make_credential
+
+        s = self.settings
+        secret = s.azure_client_secret.get_secret_value() if s.azure_client_secret else None
+        return make_credential(
+            s.azure_auth,
+            tenant_id=s.azure_tenant_id,
+            client_id=s.azure_client_id,
+            client_secret=secret,
+        )
+
     def cost_source(self) -> CostSource:
         """A new cost source over the real SDK client (close it: `async with` / `aclose()`)."""
-        from adapters.azure import build_cost_source, build_simulated_cost_source, make_credential
+        from adapters.azure import build_cost_source, build_simulated_cost_source
 
         s = self.settings
         if s.demo:
@@ -172,14 +185,7 @@ class Container:
                 max_retries=s.azure_max_retries,
                 max_retry_wait_seconds=s.azure_max_retry_wait_seconds,
             )
-        credential = make_credential(
-            s.azure_auth,
-            tenant_id=s.azure_tenant_id,
-            client_id=s.azure_client_id,
-            client_secret=s.azure_client_secret.get_secret_value()
-            if s.azure_client_secret
-            else None,
-        )
+        credential = self.azure_credential()
         return build_cost_source(  # type: ignore[no-any-return]
             credential=credential,
             chunk_days=s.query_chunk_days,
@@ -189,11 +195,7 @@ class Container:
 
     def forecast_source(self) -> ForecastSource:
         """A new forecast source over the real SDK client (close it: `async with`)."""
-        from adapters.azure import (
-            build_forecast_source,
-            build_simulated_forecast_source,
-            make_credential,
-        )
+        from adapters.azure import build_forecast_source, build_simulated_forecast_source
 
         s = self.settings
         if s.demo:
@@ -202,14 +204,7 @@ class Container:
                 max_retries=s.azure_max_retries,
                 max_retry_wait_seconds=s.azure_max_retry_wait_seconds,
             )
-        credential = make_credential(
-            s.azure_auth,
-            tenant_id=s.azure_tenant_id,
-            client_id=s.azure_client_id,
-            client_secret=s.azure_client_secret.get_secret_value()
-            if s.azure_client_secret
-            else None,
-        )
+        credential = self.azure_credential()
         return build_forecast_source(  # type: ignore[no-any-return]
             credential=credential,
             max_retries=s.azure_max_retries,

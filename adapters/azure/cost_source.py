@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
-from types import TracebackType
 from typing import Any, cast
 from urllib.parse import urlsplit
 
 from azure.core.exceptions import AzureError
 from azure.mgmt.costmanagement.aio import CostManagementClient
 
+from adapters.azure.client import OwnsCostManagementClient
 from adapters.azure.errors import COST_MANAGEMENT, map_azure_error
 from core.errors import MalformedResponseError
 from core.models import CostType
@@ -286,7 +286,7 @@ def parse_page(
 # -- the source -------------------------------------------------------------------------------
 
 
-class AzureCostSource:
+class AzureCostSource(OwnsCostManagementClient):
     """Daily cost rows of a scope from Azure Cost Management, one chunk of days in memory.
 
     Owns its `CostManagementClient`: close it with `aclose()` or `async with`.
@@ -301,10 +301,8 @@ class AzureCostSource:
     ) -> None:
         if not 1 <= chunk_days <= MAX_CHUNK_DAYS:
             raise ValueError(f"chunk_days must be between 1 and {MAX_CHUNK_DAYS}")
-        self._client = client
+        super().__init__(client, on_close=on_close)
         self.chunk_days = chunk_days
-        self._on_close = on_close
-        self._closed = False
 
     async def days(
         self, scope: Scope, cost_type: CostType, start: date, end: date
@@ -383,23 +381,3 @@ class AzureCostSource:
             return json.loads(raw)
         except ValueError:
             raise _malformed(scope, "the response is not valid JSON", chunk) from None
-
-    async def aclose(self) -> None:
-        """Close the SDK client (and what `on_close` releases, e.g. the credential)."""
-        if self._closed:
-            return
-        self._closed = True
-        await self._client.close()
-        if self._on_close is not None:
-            await self._on_close()
-
-    async def __aenter__(self) -> AzureCostSource:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
-from types import TracebackType
 from typing import Any, cast
 
 from azure.core.exceptions import AzureError, HttpResponseError
-from azure.mgmt.costmanagement.aio import CostManagementClient
 
+from adapters.azure.client import OwnsCostManagementClient
 from adapters.azure.cost_source import skiptoken_of
 from adapters.azure.errors import COST_MANAGEMENT, map_azure_error
 from core.errors import MalformedResponseError
@@ -174,21 +173,11 @@ def summarize(
     return ForecastFigure(sum(days.values(), Decimal(0)), currencies.pop(), len(days))
 
 
-class AzureForecastSource:
+class AzureForecastSource(OwnsCostManagementClient):
     """Forecasts of a scope's spend from Azure Cost Management (see the module docstring).
 
     Owns its `CostManagementClient`: close it with `aclose()` or `async with`.
     """
-
-    def __init__(
-        self,
-        client: CostManagementClient,
-        *,
-        on_close: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        self._client = client
-        self._on_close = on_close
-        self._closed = False
 
     async def forecast(
         self, scope: Scope, cost_type: CostType, start: date, end: date
@@ -255,26 +244,6 @@ class AzureForecastSource:
             return json.loads(raw)
         except ValueError:
             raise _malformed(scope, "the response is not valid JSON", start, end) from None
-
-    async def aclose(self) -> None:
-        """Close the SDK client (and what `on_close` releases, e.g. the credential)."""
-        if self._closed:
-            return
-        self._closed = True
-        await self._client.close()
-        if self._on_close is not None:
-            await self._on_close()
-
-    async def __aenter__(self) -> AzureForecastSource:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _says_unavailable(exc: HttpResponseError) -> bool:
