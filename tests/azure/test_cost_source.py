@@ -312,7 +312,7 @@ async def test_forbidden_scope_asks_for_the_cost_management_reader_role(tenant):
     assert "HTTP 403" in error.message and "AuthorizationFailed" in error.message
     assert error.hint is not None
     assert "'Cost Management Reader' role on " + scope.path in error.hint
-    assert tenant.query_calls == 1  # a 403 is not retried
+    assert tenant.queries.calls == 1  # a 403 is not retried
 
 
 async def test_billing_scopes_ask_for_the_billing_reader_role():
@@ -333,7 +333,7 @@ async def test_an_unknown_subscription_is_not_found(tenant):
 
 
 async def test_a_server_error_is_retried_then_reported_with_its_code(tenant):
-    tenant.fail_queries(500, "InternalServerError", times=10)
+    tenant.queries.fail(500, "InternalServerError", times=10)
     transport = tenant.transport()
     scope = parse_scope(tenant.scopes[0])
 
@@ -343,12 +343,12 @@ async def test_a_server_error_is_retried_then_reported_with_its_code(tenant):
     assert not isinstance(caught.value, MalformedResponseError)
     assert caught.value.code == "InternalServerError"
     assert caught.value.service == "Azure Cost Management"
-    assert tenant.query_calls == 4
+    assert tenant.queries.calls == 4
     assert transport.sleeps == [1.6, 3.2]  # exponential backoff, first retry immediate
 
 
 async def test_a_server_error_that_clears_is_invisible(tenant):
-    tenant.fail_queries(503, "ServiceUnavailable", times=2)
+    tenant.queries.fail(503, "ServiceUnavailable", times=2)
     scope = parse_scope(tenant.scopes[0])
 
     days = await collect(

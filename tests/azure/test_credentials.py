@@ -99,7 +99,7 @@ async def test_a_wrong_secret_is_a_permission_error_that_points_at_the_credentia
     assert "AADSTS7000215" in caught.value.message
     assert "credentials" in (caught.value.hint or "")
     assert "wrong" not in caught.value.user_message()
-    assert tenant.query_calls == 0
+    assert tenant.queries.calls == 0
 
 
 def test_client_secret_auth_lists_every_missing_value():

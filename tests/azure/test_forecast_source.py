@@ -237,25 +237,25 @@ async def test_a_scope_with_less_than_28_days_of_history_gets_an_empty_answer():
 
 async def test_a_throttled_forecast_is_retried_after_the_wait_azure_asks_for(tenant):
     scope = parse_scope(tenant.subscription("Staging").scope)
-    tenant.throttle_forecasts(times=2)
+    tenant.forecasts.throttle(times=2)
 
     figure, transport = await tenant_forecast(tenant, scope, TOMORROW, NOV30, max_retries=3)
 
     assert figure is not None and figure.days == 3
-    assert tenant.forecast_calls == 3
+    assert tenant.forecasts.calls == 3
     assert transport.sleeps == [58.0, 58.0]  # the longest *-retry-after header, never slept
 
 
 async def test_a_forecast_throttled_beyond_the_retries_raises_throttled(tenant):
     scope = parse_scope(tenant.subscription("Staging").scope)
-    tenant.throttle_forecasts(times=3)
+    tenant.forecasts.throttle(times=3)
 
     with pytest.raises(ThrottledError) as caught:
         await tenant_forecast(
             tenant, scope, TOMORROW, NOV30, max_retries=1, max_retry_wait_seconds=9
         )
 
-    assert tenant.forecast_calls == 2
+    assert tenant.forecasts.calls == 2
     assert caught.value.retry_after_seconds == 58
     assert "cost forecast" in caught.value.user_message()
 

@@ -74,7 +74,7 @@ async def test_a_malformed_page_keeps_earlier_chunks_and_stores_nothing_of_its_o
         for _ in tenant.rows(start=date(2026, 11, 1), end=date(2026, 11, 7), subscription_id=sub.id)
     )
     first_chunk_pages = math.ceil(first_chunk_rows / 100)
-    tenant.corrupt_query(corrupt, after=first_chunk_pages + 1)  # page 2 of chunk 2
+    tenant.queries.corrupt(corrupt, after=first_chunk_pages + 1)  # page 2 of chunk 2
 
     with pytest.raises(MalformedResponseError) as caught:
         await ingest(engine, clock, tenant, scope, window, chunk_days=7)

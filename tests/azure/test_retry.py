@@ -63,7 +63,7 @@ def test_retry_after_as_an_http_date_counts_from_now():
 
 async def test_stock_policy_gives_up_on_a_cost_management_429(tenant):
     """Why the custom policy exists: azure-core does not retry this POST."""
-    tenant.throttle_queries(1)
+    tenant.queries.throttle(1)
     transport = tenant.transport()
     async with CostManagementClient(
         StaticTokenCredential(), transport=transport, retry_policy=AsyncRetryPolicy()
@@ -71,22 +71,22 @@ async def test_stock_policy_gives_up_on_a_cost_management_429(tenant):
         with pytest.raises(Exception) as caught:
             await client.query.usage(tenant.scopes[0], query_body(CostType.ACTUAL, DAY, DAY))
     assert getattr(caught.value, "status_code", None) == 429
-    assert tenant.query_calls == 1 and transport.sleeps == []
+    assert tenant.queries.calls == 1 and transport.sleeps == []
 
 
 async def test_429_with_only_cost_management_headers_waits_the_longest_then_succeeds(tenant):
-    tenant.throttle_queries(2)
+    tenant.queries.throttle(2)
     transport = tenant.transport()
 
     days = await pull_one_day(tenant, transport, max_retries=5)
 
     assert transport.sleeps == [58.0, 58.0]
-    assert tenant.query_calls == 3
+    assert tenant.queries.calls == 3
     assert len(days) == 1 and len(days[0].rows) > 50
 
 
 async def test_exhausted_retries_raise_throttled_with_the_scope_and_when_to_retry(tenant):
-    tenant.throttle_queries(10)
+    tenant.queries.throttle(10)
     transport = tenant.transport()
 
     with pytest.raises(ThrottledError) as caught:
@@ -97,11 +97,11 @@ async def test_exhausted_retries_raise_throttled_with_the_scope_and_when_to_retr
     assert tenant.scopes[0] in error.message
     assert "Try again in about 58 s" in error.user_message()
     assert transport.sleeps == [58.0, 58.0]
-    assert tenant.query_calls == 3
+    assert tenant.queries.calls == 3
 
 
 async def test_standard_retry_after_is_honoured(tenant):
-    tenant.throttle_queries(1, headers={"Retry-After": "7"})
+    tenant.queries.throttle(1, headers={"Retry-After": "7"})
     transport = tenant.transport()
 
     await pull_one_day(tenant, transport)
@@ -110,7 +110,7 @@ async def test_standard_retry_after_is_honoured(tenant):
 
 
 async def test_the_wait_is_capped(tenant):
-    tenant.throttle_queries(2)
+    tenant.queries.throttle(2)
     transport = tenant.transport()
 
     await pull_one_day(tenant, transport, cap=20)
@@ -119,7 +119,7 @@ async def test_the_wait_is_capped(tenant):
 
 
 async def test_without_any_header_a_429_backs_off_exponentially(tenant):
-    tenant.throttle_queries(3, headers={"Content-Type": "application/json"})
+    tenant.queries.throttle(3, headers={"Content-Type": "application/json"})
     transport = tenant.transport()
 
     await pull_one_day(tenant, transport, max_retries=5)
@@ -129,7 +129,7 @@ async def test_without_any_header_a_429_backs_off_exponentially(tenant):
 
 async def test_throttling_in_the_middle_of_paging_resumes_at_the_same_page(tenant):
     tenant.cost_query.page_size = 40
-    tenant.throttle_queries(1, after=2)  # the third page
+    tenant.queries.throttle(1, after=2)  # the third page
     transport = tenant.transport()
 
     days = await pull_one_day(tenant, transport)
@@ -157,7 +157,7 @@ async def test_a_throttled_answer_is_closed_before_the_retry(tenant):
             self.responses.append(response)
             return response
 
-    tenant.throttle_queries(1)
+    tenant.queries.throttle(1)
     transport = RecordingTransport(tenant.router)
 
     await pull_one_day(tenant, transport)

@@ -103,7 +103,7 @@ async def test_the_scheduled_ingestion_fetches_one_forecast_per_scope_and_period
         done, failed = await container.ingest_all()
 
         assert (len(done), failed) == (4, [])
-        assert container.tenant.forecast_calls == 3
+        assert container.tenant.forecasts.calls == 3
         assert forecast_keys(container) == expected_keys(container)
         # The evaluation that follows an ingestion uses them: `prod` alerts on Azure's figure.
         summary = container.evaluate_budgets()
@@ -121,7 +121,7 @@ async def test_with_the_data_method_nothing_is_asked_of_azure(sqlite_engine, clo
     try:
         add_budgets(container)
         await container.ingest_all()
-        assert container.tenant.forecast_calls == 0
+        assert container.tenant.forecasts.calls == 0
         assert forecast_keys(container) == []
     finally:
         await container.aclose()
@@ -136,7 +136,7 @@ def test_the_ingest_command_fetches_the_forecasts_after_ingesting(sqlite_engine,
         done, failed = ingest_with_progress(container, console=Console(file=out, width=120))
 
         assert (len(done), failed) == (4, [])
-        assert container.tenant.forecast_calls == 3
+        assert container.tenant.forecasts.calls == 3
         assert forecast_keys(container) == expected_keys(container)
         assert "Azure forecasts: 3 forecast(s) asked, 3 stored, 0 unavailable, 0 failed" in (
             out.getvalue()
@@ -151,13 +151,13 @@ async def test_a_failed_forecast_fetch_never_fails_the_ingestion(sqlite_engine, 
     )
     try:
         add_budgets(container)
-        container.tenant.fail_forecasts(500, times=3)
+        container.tenant.forecasts.fail(500, times=3)
 
         done, failed = await container.ingest_all()
 
         assert (len(done), failed) == (4, [])
         assert forecast_keys(container) == []  # every call failed; nothing half-stored
-        assert container.tenant.forecast_calls == 3
+        assert container.tenant.forecasts.calls == 3
     finally:
         await container.aclose()
 

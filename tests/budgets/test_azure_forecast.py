@@ -122,7 +122,7 @@ async def test_a_budget_over_an_ingested_scope_fires_its_forecast_threshold_from
     summary = await refresh(engine, clock, tenant, ["Production"])
 
     # One call for the scope and the quarter's end, whatever the number of budgets.
-    assert (summary.calls, summary.stored, tenant.forecast_calls) == (1, 1, 1)
+    assert (summary.calls, summary.stored, tenant.forecasts.calls) == (1, 1, 1)
     [row] = stored(engine)
     asked = forecast_body(CostType.ACTUAL, clock.today() + timedelta(days=1), DEC31)
     azure_rows = tenant.forecast.daily(prod.id, None, parse_forecast(asked, clock.today()))
@@ -216,7 +216,7 @@ async def test_a_malformed_forecast_stores_nothing_and_names_the_column(engine, 
     staging = tenant.subscription("Staging")
     await ingest(engine, clock, tenant, ["Staging"], NOV1)
     new_budget(engine, clock, "stg", [f"scope:{staging.scope}"])
-    tenant.corrupt_forecast(drop_column("CostStatus"))
+    tenant.forecasts.corrupt(drop_column("CostStatus"))
 
     summary = await refresh(engine, clock, tenant, ["Staging"])
 
@@ -232,13 +232,13 @@ async def test_a_throttled_forecast_is_retried_then_stored(sqlite_engine, clock)
     staging = tenant.subscription("Staging")
     await ingest(engine, clock, tenant, ["Staging"], NOV1)
     new_budget(engine, clock, "stg", [f"scope:{staging.scope}"])
-    tenant.throttle_forecasts(times=2)
+    tenant.forecasts.throttle(times=2)
 
     summary = await refresh(engine, clock, tenant, ["Staging"], max_retries=2)
 
     assert (summary.calls, summary.stored, summary.failed) == (1, 1, 0)
-    assert tenant.forecast_calls == 3
-    tenant.throttle_forecasts(times=3)
+    assert tenant.forecasts.calls == 3
+    tenant.forecasts.throttle(times=3)
     again = await refresh(engine, clock, tenant, ["Staging"], max_retries=2)
     assert (again.stored, again.failed) == (0, 1)
     assert "throttled" in again.errors[0]

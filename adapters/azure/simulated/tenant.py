@@ -24,13 +24,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from adapters.azure.simulated.cost_query import (
-    ROUTE_NAME as COST_QUERY_ROUTE,
-)
-from adapters.azure.simulated.cost_query import (
-    CostQueryEndpoint,
-    throttled,
-)
+from adapters.azure.simulated.cost_query import ROUTE_NAME as COST_QUERY_ROUTE
+from adapters.azure.simulated.cost_query import CostQueryEndpoint, throttled
 from adapters.azure.simulated.forecast import ROUTE_NAME as FORECAST_ROUTE
 from adapters.azure.simulated.forecast import ForecastEndpoint
 from adapters.azure.simulated.transport import (
@@ -460,6 +455,46 @@ class _Series:
     amortized: list[float | None] | None = None
 
 
+@dataclass(frozen=True)
+class EndpointFaults:
+    """One simulated endpoint's next answers, for tests: throttled, failed or corrupted."""
+
+    router: Router
+    route: str
+
+    @property
+    def calls(self) -> int:
+        """Calls answered so far (retries included)."""
+        return self.router.calls(self.route)
+
+    def throttle(
+        self, times: int = 1, *, after: int = 0, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """Answer the next `times` calls (from `after` calls on) with Cost Management's 429.
+
+        By default only its own `*-retry-after` headers are sent (longest: 58 s), no `Retry-After`.
+        """
+        fault = Fault(response=throttled(headers))
+        self.router.inject(self.route, fault, times=times, after=after)
+
+    def fail(
+        self,
+        status: int,
+        code: str = "InternalServerError",
+        message: str = "An internal error occurred.",
+        *,
+        times: int = 1,
+        after: int = 0,
+    ) -> None:
+        """Answer the next `times` calls with an ARM error."""
+        fault = Fault(response=arm_error(status, code, message))
+        self.router.inject(self.route, fault, times=times, after=after)
+
+    def corrupt(self, corrupt: Callable[[Any], None], *, after: int = 0) -> None:
+        """Let `corrupt` edit the body of one answer, `after` calls from now."""
+        self.router.inject(self.route, Fault(corrupt=corrupt), after=after)
+
+
 @dataclass(kw_only=True, eq=False)
 class SimulatedTenant:
     """The fictional tenant. Build it with a seed and the day that counts as today."""
@@ -497,6 +532,9 @@ class SimulatedTenant:
         self.cost_query.register(self.router)
         self.forecast = ForecastEndpoint(self)
         self.forecast.register(self.router)
+        #: Fault injection and call counts per endpoint (tests).
+        self.queries = EndpointFaults(self.router, COST_QUERY_ROUTE)
+        self.forecasts = EndpointFaults(self.router, FORECAST_ROUTE)
         self._totals_cache: dict[tuple[Any, ...], dict[date, Decimal]] = {}
 
     # -- public facts ------------------------------------------------------------------------
@@ -541,69 +579,6 @@ class SimulatedTenant:
     def credential() -> StaticTokenCredential:
         """The token credential the simulated endpoints accept."""
         return StaticTokenCredential()
-
-    @property
-    def query_calls(self) -> int:
-        """Cost Management queries answered so far (retries included)."""
-        return self.router.calls(COST_QUERY_ROUTE)
-
-    def throttle_queries(
-        self, times: int = 1, *, after: int = 0, headers: Mapping[str, str] | None = None
-    ) -> None:
-        """Answer the next `times` queries (from `after` queries on) with Cost Management's 429.
-
-        By default only its own `*-retry-after` headers are sent (longest: 58 s), no `Retry-After`.
-        """
-        self.router.inject(
-            COST_QUERY_ROUTE, Fault(response=throttled(headers)), times=times, after=after
-        )
-
-    def fail_queries(
-        self,
-        status: int,
-        code: str = "InternalServerError",
-        message: str = "An internal error occurred.",
-        *,
-        times: int = 1,
-        after: int = 0,
-    ) -> None:
-        """Answer the next `times` queries with an ARM error."""
-        fault = Fault(response=arm_error(status, code, message))
-        self.router.inject(COST_QUERY_ROUTE, fault, times=times, after=after)
-
-    def corrupt_query(self, corrupt: Callable[[Any], None], *, after: int = 0) -> None:
-        """Let `corrupt` edit the body of one query answer, `after` queries from now."""
-        self.router.inject(COST_QUERY_ROUTE, Fault(corrupt=corrupt), after=after)
-
-    @property
-    def forecast_calls(self) -> int:
-        """Cost Management forecasts answered so far (retries included)."""
-        return self.router.calls(FORECAST_ROUTE)
-
-    def throttle_forecasts(
-        self, times: int = 1, *, after: int = 0, headers: Mapping[str, str] | None = None
-    ) -> None:
-        """Answer the next `times` forecast calls with Cost Management's 429 (as queries)."""
-        self.router.inject(
-            FORECAST_ROUTE, Fault(response=throttled(headers)), times=times, after=after
-        )
-
-    def fail_forecasts(
-        self,
-        status: int,
-        code: str = "InternalServerError",
-        message: str = "An internal error occurred.",
-        *,
-        times: int = 1,
-        after: int = 0,
-    ) -> None:
-        """Answer the next `times` forecast calls with an ARM error."""
-        fault = Fault(response=arm_error(status, code, message))
-        self.router.inject(FORECAST_ROUTE, fault, times=times, after=after)
-
-    def corrupt_forecast(self, corrupt: Callable[[Any], None], *, after: int = 0) -> None:
-        """Let `corrupt` edit the body of one forecast answer, `after` calls from now."""
-        self.router.inject(FORECAST_ROUTE, Fault(corrupt=corrupt), after=after)
 
     def deny(self, scope: str) -> None:
         """Answer 403 AuthorizationFailed to queries at `scope`."""
