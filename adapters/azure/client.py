@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -41,3 +41,31 @@ class OwnsCostManagementClient:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class ColumnFinder:
+    """Positions of a Cost Management answer's columns, found by name (any case; the first
+    column of a name wins). Answers are read by name, never by position: column order differs
+    between api-versions and examples."""
+
+    def __init__(self, raw_columns: object, fail: Callable[[str], Exception]) -> None:
+        if not isinstance(raw_columns, Sequence) or isinstance(raw_columns, str | bytes):
+            raise fail("the response has no column list")
+        self.names: list[str] = []
+        for column in raw_columns:
+            name = column.get("name") if isinstance(column, Mapping) else None
+            if not isinstance(name, str):
+                raise fail(f"the response has a column without a name: {column!r}")
+            self.names.append(name)
+        self._position: dict[str, int] = {}
+        for i, name in enumerate(self.names):
+            self._position.setdefault(name.lower(), i)
+        self._fail = fail
+
+    def find(self, *candidates: str) -> int:
+        """The position of the first of `candidates` present; a failure naming the first."""
+        for candidate in candidates:
+            if candidate.lower() in self._position:
+                return self._position[candidate.lower()]
+        listed = ", ".join(self.names) or "none"
+        raise self._fail(f"the response has no column '{candidates[0]}' (columns: {listed})")

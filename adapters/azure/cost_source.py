@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from azure.core.exceptions import AzureError
 from azure.mgmt.costmanagement.aio import CostManagementClient
 
-from adapters.azure.client import OwnsCostManagementClient
+from adapters.azure.client import ColumnFinder, OwnsCostManagementClient
 from adapters.azure.errors import COST_MANAGEMENT, map_azure_error
 from core.errors import MalformedResponseError
 from core.models import CostType
@@ -133,30 +133,10 @@ def _malformed(scope: Scope, what: str, chunk: tuple[date, date]) -> MalformedRe
 def _find_columns(
     raw_columns: object, scope: Scope, chunk: tuple[date, date]
 ) -> tuple[_Columns, int]:
-    if not isinstance(raw_columns, Sequence) or isinstance(raw_columns, str | bytes):
-        raise _malformed(scope, "the response has no column list", chunk)
-    names: list[str] = []
-    for column in raw_columns:
-        name = column.get("name") if isinstance(column, Mapping) else None
-        if not isinstance(name, str):
-            raise _malformed(scope, f"the response has a column without a name: {column!r}", chunk)
-        names.append(name)
-    # Case-insensitive, first occurrence wins.
-    position: dict[str, int] = {}
-    for i, name in enumerate(names):
-        position.setdefault(name.lower(), i)
-
-    def find(*candidates: str) -> int:
-        for candidate in candidates:
-            if candidate.lower() in position:
-                return position[candidate.lower()]
-        listed = ", ".join(names) or "none"
-        raise _malformed(
-            scope, f"the response has no column '{candidates[0]}' (columns: {listed})", chunk
-        )
-
+    columns = ColumnFinder(raw_columns, lambda what: _malformed(scope, what, chunk))
+    find = columns.find
     aliases = {name: alias for alias, name in AGGREGATIONS.items()}
-    columns = _Columns(
+    found = _Columns(
         cost=find(aliases["Cost"], "Cost"),
         cost_usd=find(aliases["CostUSD"], "CostUSD"),
         quantity=find(aliases["UsageQuantity"], "UsageQuantity"),
@@ -165,7 +145,7 @@ def _find_columns(
         tags=find("Tags"),
         dimensions={name: find(name) for name in GROUPINGS},
     )
-    return columns, len(names)
+    return found, len(columns.names)
 
 
 def _number(value: object, column: str, scope: Scope, chunk: tuple[date, date]) -> Decimal:

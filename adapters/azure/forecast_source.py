@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
 
 from azure.core.exceptions import AzureError, HttpResponseError
 
-from adapters.azure.client import OwnsCostManagementClient
+from adapters.azure.client import ColumnFinder, OwnsCostManagementClient
 from adapters.azure.cost_source import skiptoken_of
 from adapters.azure.errors import COST_MANAGEMENT, map_azure_error
 from core.errors import MalformedResponseError
@@ -71,25 +71,8 @@ def _columns(
     raw: object, fail: Callable[[str], MalformedResponseError]
 ) -> tuple[dict[str, int], list[str]]:
     """Positions of the cost, date, status and currency columns, found by name; and the names."""
-    if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
-        raise fail("the response has no column list")
-    names: list[str] = []
-    for column in raw:
-        name = column.get("name") if isinstance(column, Mapping) else None
-        if not isinstance(name, str):
-            raise fail(f"the response has a column without a name: {column!r}")
-        names.append(name)
-    position: dict[str, int] = {}
-    for i, name in enumerate(names):
-        position.setdefault(name.lower(), i)
-
-    def find(*candidates: str) -> int:
-        for candidate in candidates:
-            if candidate.lower() in position:
-                return position[candidate.lower()]
-        listed = ", ".join(names) or "none"
-        raise fail(f"the response has no column '{candidates[0]}' (columns: {listed})")
-
+    columns = ColumnFinder(raw, fail)
+    find = columns.find
     found = {
         # Like the Query API, an answer may name the cost by its source column instead.
         "cost": find(COST_ALIAS, "Cost", "PreTaxCost"),
@@ -97,7 +80,7 @@ def _columns(
         "status": find("CostStatus"),
         "currency": find("Currency"),
     }
-    return found, names
+    return found, columns.names
 
 
 def parse_forecast(
