@@ -47,19 +47,15 @@ from sqlalchemy import Engine, create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.budgets import evaluate_budgets
-from core.budgets.periods import BudgetWindow, window_containing
+from core.budgets.evaluate import evaluate_budgets
+from core.budgets.model import BudgetPeriod
 from core.budgets.store import BudgetCache
-from core.db import make_engine, upgrade
-from core.models import (
-    Alert,
-    Budget,
-    BudgetPeriod,
-    BudgetTarget,
-    BudgetThreshold,
-    CostScope,
-)
-from core.ports import FixedClock
+from core.budgets.tables import Alert, Budget, BudgetTarget, BudgetThreshold
+from core.budgets.windows import BudgetWindow, window_containing
+from core.costs.tables import CostScope
+from core.kernel.clock import FixedClock
+from core.kernel.db.engine import make_engine
+from core.kernel.db.migrate import upgrade
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TARGET_SECONDS = 2.0

@@ -54,15 +54,19 @@ from sqlalchemy import create_engine, make_url, text
 from sqlmodel import Session, col, select
 from synthetic import SCOPE, Shape, SyntheticCostSource
 
-from core.costs_store import group_key
-from core.db import make_engine, upgrade
-from core.ingest import CostIngestor, Window, ensure_scope
-from core.models import CostGroup, CostRecord, CostType
-from core.money import to_storage_units
-from core.periods import parse_period
-from core.ports import CostDay, CostRow, FixedClock
-from core.reports import BreakdownQuery, cost_breakdown, parse_dimension
-from core.scopes import Scope
+from core.costs.breakdown import BreakdownQuery, cost_breakdown
+from core.costs.grammar import parse_dimension
+from core.costs.ingest import CostIngestor, Window, ensure_scope
+from core.costs.model import CostType
+from core.costs.periods import parse_period
+from core.costs.ports import CostDay, CostRow
+from core.costs.store import group_key
+from core.costs.tables import CostGroup, CostRecord
+from core.kernel.clock import FixedClock
+from core.kernel.db.engine import make_engine
+from core.kernel.db.migrate import upgrade
+from core.kernel.money import to_storage_units
+from core.kernel.scopes import Scope
 
 DEFAULT_POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEFAULT_ROWS = (100_000, 1_000_000)

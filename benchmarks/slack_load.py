@@ -40,11 +40,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from adapters.slack.verify import sign  # noqa: E402
-from core.db import make_engine, upgrade  # noqa: E402
-from core.ingest import CostIngestor, Window  # noqa: E402
-from core.models import CostType  # noqa: E402
-from core.ports import CostDay, CostRow, SystemClock  # noqa: E402
-from core.scopes import parse_scope  # noqa: E402
+from core.costs.ingest import CostIngestor, Window  # noqa: E402
+from core.costs.model import CostType  # noqa: E402
+from core.costs.ports import CostDay, CostRow  # noqa: E402
+from core.kernel.clock import SystemClock  # noqa: E402
+from core.kernel.db.engine import make_engine  # noqa: E402
+from core.kernel.db.migrate import upgrade  # noqa: E402
+from core.kernel.scopes import parse_scope  # noqa: E402
 
 SECRET = "bench-signing-secret"
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000b1"

@@ -22,9 +22,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from core.models import CostType
-from core.ports import CostDay, CostRow
-from core.scopes import Scope, parse_scope
+from core.costs.model import CostType
+from core.costs.ports import CostDay, CostRow
+from core.kernel.scopes import Scope, parse_scope
 
 SUBSCRIPTIONS = (
     ("8f1c2b9e-4d3a-4e6b-9a7c-2f5d1e0b3c4a", "Production"),

@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -16,17 +17,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.container import Container, build, slack_bot
-from bot.ingestion import ScopeFailure, plan_ingestion, run_ingestion
+from bot.container import Container, build
+from bot.jobs import IngestPlan, PipelineResult, ScopeFailure, run_pipeline
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
-from core.budgets.provider_forecast import ForecastRefresh
-from core.costs_store import DayCounts
-from core.db import current_revision, upgrade
-from core.errors import CloudOptimaError
-from core.ingest import RunSummary
-from core.models import CostType, ForecastProvider
-from core.scopes import Scope, parse_scope
+from core.app import build_router
+from core.costs.ingest import RunSummary
+from core.costs.model import CostType, ForecastProvider
+from core.costs.store import DayCounts
+from core.kernel.db.migrate import current_revision, upgrade
+from core.kernel.errors import CloudOptimaError
+from core.kernel.scopes import Scope, parse_scope
 
 app = typer.Typer(
     name="cloudoptima",
@@ -120,7 +121,7 @@ def dispatch(
     ] = False,
 ) -> None:
     """Deliver the notification outbox (Slack, Teams, webhooks, e-mail) until stopped."""
-    from core.dispatch import outbox_counts
+    from core.delivery.dispatcher import outbox_counts
 
     container = container_for(settings_or_exit())
     upgrade(container.engine)
@@ -172,7 +173,7 @@ def outbox_status_command(
     limit: Annotated[int, typer.Option(help="Dead letters to list")] = 20,
 ) -> None:
     """Messages per state, and the newest dead letters with their last error."""
-    from core.dispatch import dead_letters, outbox_counts
+    from core.delivery.dispatcher import dead_letters, outbox_counts
 
     container = container_for(settings_or_exit())
     counts = outbox_counts(container.engine)
@@ -189,7 +190,7 @@ def outbox_retry(
     keys: Annotated[list[str], typer.Argument(help="Idempotency keys of dead messages")],
 ) -> None:
     """Give dead messages a fresh set of attempts (after fixing their target)."""
-    from core.dispatch import retry_dead
+    from core.delivery.dispatcher import retry_dead
 
     container = container_for(settings_or_exit())
     revived = retry_dead(container.engine, keys, container.clock.now())
@@ -225,6 +226,23 @@ def _parse_day(text: str | None) -> date | None:
         raise typer.BadParameter(f"'{text}' is not a date; use YYYY-MM-DD") from None
 
 
+class ProgressBar:
+    """The pipeline's progress as a rich progress bar: one step per ingested day."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task = progress.add_task("Ingesting", total=0)
+
+    def planned(self, plans: Sequence[IngestPlan]) -> None:
+        self._progress.update(self._task, total=sum(p.window.days for p in plans))
+
+    def day_done(self, scope: Scope, day: date, counts: DayCounts) -> None:
+        self._progress.update(self._task, advance=1, description=f"{scope.path[-12:]} {day}")
+
+    def finish(self) -> None:
+        self._progress.update(self._task, completed=self._progress.tasks[0].total)
+
+
 def ingest_with_progress(
     container: Container,
     *,
@@ -232,22 +250,9 @@ def ingest_with_progress(
     since: date | None = None,
     cost_type: CostType | None = None,
     console: Console | None = None,
-) -> tuple[list[RunSummary], list[ScopeFailure]]:
-    """Plan and run the ingestion of every scope with a progress bar; returns what happened."""
+) -> PipelineResult:
+    """Run the pipeline (ingest → forecasts → budgets) with a progress bar; what happened."""
     console = console or Console(stderr=True)
-    settings = container.settings
-    cost_type = cost_type or settings.cost_type
-    today = container.clock.now().date()
-    plans = plan_ingestion(
-        container.engine,
-        container.scopes(),
-        cost_type,
-        today,
-        backfill_days=settings.backfill_days,
-        previous_month_until_day=settings.reingest_previous_month_until_day,
-        days=days,
-        since=since,
-    )
     columns = (
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -256,24 +261,14 @@ def ingest_with_progress(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=not console.is_terminal) as progress:
-        task = progress.add_task("Ingesting", total=sum(p.window.days for p in plans))
-
-        def on_day(scope: Scope, day: date, _counts: DayCounts) -> None:
-            progress.update(task, advance=1, description=f"{scope.path[-12:]} {day}")
-
-        async def run() -> tuple[list[RunSummary], list[ScopeFailure], ForecastRefresh | None]:
-            async with container.cost_source() as source:  # type: ignore[attr-defined]
-                done, failed = await run_ingestion(
-                    container.engine, container.clock, source, plans, cost_type, progress=on_day
-                )
-            # With CLOUDOPTIMA_FORECAST_SOURCE=azure: Azure's forecasts for what was ingested.
-            return done, failed, await container.refresh_forecasts(done)
-
-        done, failed, forecasts = asyncio.run(run())
-        progress.update(task, completed=progress.tasks[0].total)
-    if forecasts is not None:
-        console.print(f"Azure forecasts: {forecasts.describe()}")
-    return done, failed
+        bar = ProgressBar(progress)
+        result = asyncio.run(
+            run_pipeline(container, days=days, since=since, cost_type=cost_type, progress=bar)
+        )
+        bar.finish()
+    if result.forecasts is not None:
+        console.print(f"Azure forecasts: {result.forecasts.describe()}")
+    return result
 
 
 def print_runs(console: Console, done: list[RunSummary], failed: list[ScopeFailure]) -> None:
@@ -314,11 +309,11 @@ def ingest(
     settings = settings_or_exit(**({"demo": True} if demo else {}))
     container = container_for(settings)
     upgrade(container.engine)
-    done, failed = ingest_with_progress(container, days=days, since=start, cost_type=cost_type)
-    print_runs(Console(), done, failed)
-    if done:
-        typer.echo(f"Budgets: {container.evaluate_budgets().describe()}")
-    if failed:
+    result = ingest_with_progress(container, days=days, since=start, cost_type=cost_type)
+    print_runs(Console(), result.done, result.failed)
+    if result.budgets is not None:
+        typer.echo(f"Budgets: {result.budgets.describe()}")
+    if result.failed:
         raise typer.Exit(1)
 
 
@@ -340,8 +335,9 @@ def demo() -> None:
     console = Console()
     upgrade(container.engine)
     console.rule("[bold]1. Ingesting the simulated Azure tenant through the real Azure SDK")
-    done, failed = ingest_with_progress(container)
-    print_runs(console, done, failed)
+    first = ingest_with_progress(container)
+    failed = first.failed
+    print_runs(console, first.done, failed)
     console.rule("[bold]2. Asking CloudOptima")
     chat = ConsoleChat(container.core, console=console)
     for question in DEMO_QUESTIONS:
@@ -359,10 +355,11 @@ def demo() -> None:
         "then every budget is checked"
     )
     container.tenant.restate()
-    done, more_failed = ingest_with_progress(container)
-    failed += more_failed
-    print_runs(console, done, failed)
-    console.print(f"Budgets: {container.evaluate_budgets().describe()}")
+    again = ingest_with_progress(container)
+    failed += again.failed
+    print_runs(console, again.done, failed)
+    if again.budgets is not None:
+        console.print(f"Budgets: {again.budgets.describe()}")
     for question in (f"budget show {budget}", f"alerts {budget}"):
         console.print(f"[bold cyan]optima>[/] {question}")
         chat.ask(question)
@@ -397,7 +394,7 @@ async def _serve(container: Container) -> None:
     from bot.server import run_server
 
     jobs = [run_server(container)]
-    slack = slack_bot(container)
+    slack = container.slack_bot()
     app_token = container.settings.slack_app_token
     if slack is not None and app_token is not None:
         jobs.append(slack.run_socket_mode(app_token.get_secret_value()))
@@ -421,7 +418,6 @@ def teams_app(
     from importlib.metadata import version
 
     from adapters.teams.package import build_package
-    from core.commands import registry
 
     settings = settings_or_exit()
     missing = [
@@ -439,7 +435,7 @@ def teams_app(
             bot_id=str(settings.teams_app_id),
             domain=str(settings.teams_bot_domain),
             version=version("cloudoptima"),
-            specs=registry.specs(),
+            specs=build_router(settings.feature_configs()).specs(),
         )
     except CloudOptimaError as exc:
         typer.echo(exc.user_message(), err=True)

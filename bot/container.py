@@ -1,6 +1,7 @@
 """Composition root: the one place that builds adapters and wires them to the core.
 
-Tests build a container with overrides (a fixed clock, a fake transport) instead of patching.
+Every part is a typed builder on `Container`, built on first use and kept; tests build a
+container with overrides (a fixed clock, an engine, fake connections) instead of patching.
 """
 
 from __future__ import annotations
@@ -14,22 +15,35 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import Counter
 from sqlalchemy import Engine
 
+from adapters.azure import (
+    AzureCostSource,
+    AzureForecastSource,
+    build_cost_source,
+    build_forecast_source,
+    build_simulated_cost_source,
+    build_simulated_forecast_source,
+    make_credential,
+)
 from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackBot, SlackNotifier
-from bot.ingestion import ScopeFailure, plan_ingestion, run_ingestion
+from bot.jobs import scheduled_pipeline
 from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
-from core.app import CloudOptima
-from core.budgets import EvaluationSummary, evaluate_budgets
-from core.budgets.provider_forecast import ForecastRefresh, refresh_forecasts
-from core.db import make_engine
-from core.dispatch import Dispatcher
-from core.ingest import RunSummary
-from core.models import CostType, ForecastProvider
-from core.notify import Notifier, TargetKind
-from core.ports import Clock, CostSource, ForecastSource, SystemClock
-from core.scopes import Scope, parse_scope
+from core.app import create_core
+from core.budgets.evaluate import EvaluationSummary, evaluate_budgets
+from core.delivery.dispatcher import Dispatcher
+from core.delivery.ports import Notifier
+from core.delivery.targets import TargetKind
+from core.kernel.clock import Clock, SystemClock
+from core.kernel.db.engine import make_engine
+from core.kernel.scopes import Scope, parse_scope
+from core.kernel.service import CloudOptima
+
+if TYPE_CHECKING:  # built only when used: the Agents SDK and the simulated tenant are heavy
+    from adapters.azure.simulated import SimulatedTenant
+    from adapters.teams.app import TeamsBot
+    from adapters.teams.notifier import TeamsNotifier
 
 #: The simulated tenant is the same for everyone: same seed, same story (see adapters/azure).
 DEMO_SEED = 42
@@ -41,10 +55,6 @@ OUTBOX_DELIVERIES = Counter(
     ["kind", "outcome"],
 )
 
-if TYPE_CHECKING:
-    from adapters.teams.app import TeamsBot
-    from adapters.teams.notifier import TeamsNotifier
-
 
 @dataclass
 class Container:
@@ -52,70 +62,15 @@ class Container:
     engine: Engine
     clock: Clock
     core: CloudOptima
-    #: Objects built on demand (Azure clients, chat adapters), keyed by name; see `lazy`.
-    _built: dict[str, Any] = field(default_factory=dict)
+    _tenant: SimulatedTenant | None = field(default=None, repr=False)
+    _notifiers: dict[TargetKind, Notifier] | None = field(default=None, repr=False)
+    _dispatcher: Dispatcher | None = field(default=None, repr=False)
+    _scheduler: ReplicaScheduler | None = field(default=None, repr=False)
+    _slack_bot: SlackBot | None = field(default=None, repr=False)
+    _slack_notifier: SlackNotifier | None = field(default=None, repr=False)
+    _teams_bot: TeamsBot | None = field(default=None, repr=False)
 
-    def lazy(self, name: str, factory: Any) -> Any:
-        if name not in self._built:
-            self._built[name] = factory()
-        return self._built[name]
-
-    def notifiers(self) -> dict[TargetKind, Notifier]:
-        """One notifier per configured target kind (built once)."""
-        built: dict[TargetKind, Notifier] = self.lazy(
-            "notifiers", lambda: {**build_notifiers(self.settings), **chat_notifiers(self)}
-        )
-        return built
-
-    def dispatcher(self) -> Dispatcher:
-        """The outbox dispatcher over every configured notifier."""
-        built: Dispatcher = self.lazy(
-            "dispatcher",
-            lambda: Dispatcher(
-                self.engine,
-                self.notifiers(),
-                self.clock,
-                self.settings.dispatch_config(),
-                observer=lambda kind, outcome: OUTBOX_DELIVERIES.labels(kind, outcome).inc(),
-            ),
-        )
-        return built
-
-    async def ingest_all(self) -> tuple[list[RunSummary], list[ScopeFailure]]:
-        """Ingest every scope over its planned window (the scheduler's `ingest` job)."""
-        settings = self.settings
-        plans = plan_ingestion(
-            self.engine,
-            self.scopes(),
-            settings.cost_type,
-            self.clock.now().date(),
-            backfill_days=settings.backfill_days,
-            previous_month_until_day=settings.reingest_previous_month_until_day,
-        )
-        async with self.cost_source() as source:  # type: ignore[attr-defined]
-            done, failed = await run_ingestion(
-                self.engine, self.clock, source, plans, settings.cost_type
-            )
-        for failure in failed:
-            log.warning("ingestion of %s failed: %s", failure.scope, failure.message)
-        if failed and not done:
-            raise RuntimeError(f"ingestion failed for all {len(failed)} scope(s)")
-        await self.refresh_forecasts(done)
-        return done, failed
-
-    async def refresh_forecasts(self, done: list[RunSummary]) -> ForecastRefresh | None:
-        """With `forecast_source=azure`, fetch the forecasts the budgets need for the scopes and
-        cost types just ingested (one call per scope, cost type and period end); None
-        otherwise. A failed fetch is logged and never fails the ingestion."""
-        if self.settings.forecast_source != ForecastProvider.AZURE or not done:
-            return None
-        ingested = {(run.scope, CostType(run.cost_type)) for run in done}
-        try:
-            async with self.forecast_source() as source:  # type: ignore[attr-defined]
-                return await refresh_forecasts(self.engine, self.clock, source, ingested)
-        except Exception:
-            log.exception("fetching the Azure forecasts failed; budgets keep the data method")
-            return None
+    # -- the engine's work -------------------------------------------------------------------
 
     def evaluate_budgets(self) -> EvaluationSummary:
         """Check every budget against the stored costs and queue the alerts due."""
@@ -125,34 +80,110 @@ class Container:
         log.info("budgets evaluated: %s", summary.describe())
         return summary
 
+    def dispatcher(self) -> Dispatcher:
+        """The outbox dispatcher over every configured notifier."""
+        if self._dispatcher is None:
+            self._dispatcher = Dispatcher(
+                self.engine,
+                self.notifiers(),
+                self.clock,
+                self.settings.dispatch_config(),
+                observer=lambda kind, outcome: OUTBOX_DELIVERIES.labels(kind, outcome).inc(),
+            )
+        return self._dispatcher
+
     def scheduler(self) -> ReplicaScheduler:
-        """The replica-safe scheduler with the jobs this package knows (see `scheduled_jobs`)."""
-        built: ReplicaScheduler = self.lazy("scheduler", lambda: build_scheduler(self))
-        return built
+        """The replica-safe scheduler with this deployment's jobs (see `build_scheduler`)."""
+        if self._scheduler is None:
+            self._scheduler = build_scheduler(self)
+        return self._scheduler
 
-    async def aclose(self) -> None:
-        """Close network clients (notifier sessions), then the engine."""
-        if "scheduler" in self._built:
-            self._built["scheduler"].shutdown()
-        for notifier in self._built.get("notifiers", {}).values():
-            close = getattr(notifier, "close", None)
-            if close is not None:
-                await close()
-        self.close()
+    # -- notifications -----------------------------------------------------------------------
 
-    def close(self) -> None:
-        self.engine.dispose()
+    def notifiers(self) -> dict[TargetKind, Notifier]:
+        """One notifier per configured target kind (built once)."""
+        if self._notifiers is None:
+            notifiers = build_notifiers(self.settings)
+            slack = self.slack_notifier()
+            if slack is not None:
+                notifiers[TargetKind.SLACK] = slack
+            if self.settings.teams_enabled:
+                notifiers[TargetKind.TEAMS] = self.teams_notifier()
+            self._notifiers = notifiers
+        return self._notifiers
+
+    def slack_notifier(self) -> SlackNotifier | None:
+        """Posts to Slack channels (budget alerts, digests), or None without a bot token."""
+        token = self.settings.slack_bot_token
+        if token is None:
+            return None
+        if self._slack_notifier is None:
+            self._slack_notifier = SlackNotifier(
+                token.get_secret_value(), api_url=self.settings.slack_api_url
+            )
+        return self._slack_notifier
+
+    def teams_notifier(self, **overrides: Any) -> TeamsNotifier:
+        """Posts notification cards to stored Teams conversations; tests pass `sleep=`."""
+        from adapters.teams.notifier import TeamsNotifier
+
+        return TeamsNotifier(
+            self.teams_bot().adapter,
+            self.engine,
+            self.clock,
+            app_id=self.settings.teams_app_id,
+            **overrides,
+        )
+
+    # -- chat front doors --------------------------------------------------------------------
+
+    def slack_bot(self) -> SlackBot | None:
+        """The Slack front door (slash command, buttons), or None when Slack is not configured."""
+        s = self.settings
+        if not s.slack_enabled or s.slack_bot_token is None:
+            return None
+        if self._slack_bot is None:
+            secret = s.slack_signing_secret
+            self._slack_bot = SlackBot(
+                self.core,
+                signing_secret=secret.get_secret_value() if secret else None,
+                bot_token=s.slack_bot_token.get_secret_value(),
+                api_url=s.slack_api_url,
+            )
+        return self._slack_bot
+
+    def teams_bot(self, **overrides: Any) -> TeamsBot:
+        """The Teams bot (built once); tests pass `connections=` for outbound tokens."""
+        if self._teams_bot is None:
+            from adapters.teams.app import TeamsBot
+            from adapters.teams.auth import TeamsAuth
+
+            s = self.settings
+            secret = s.teams_client_secret
+            auth = TeamsAuth(
+                app_id=s.teams_app_id,
+                anonymous=s.teams_anonymous,
+                auth_type=s.teams_auth_type,
+                tenant_id=s.teams_tenant_id,
+                client_secret=secret.get_secret_value() if secret else None,
+                cert_pfx_path=s.teams_cert_pfx_path,
+                federated_client_id=s.teams_federated_client_id,
+                federated_token_file=s.teams_federated_token_file,
+                openid_metadata_url=s.teams_openid_metadata_url,
+            )
+            self._teams_bot = TeamsBot(self.core, self.clock, auth, **overrides)
+        return self._teams_bot
 
     # -- Azure ---------------------------------------------------------------------------------
 
     @property
-    def tenant(self) -> Any:
+    def tenant(self) -> SimulatedTenant:
         """The simulated Azure tenant (demo mode), generated up to today."""
-        from adapters.azure.simulated import SimulatedTenant
+        if self._tenant is None:
+            from adapters.azure.simulated import SimulatedTenant
 
-        return self.lazy(
-            "tenant", lambda: SimulatedTenant(seed=DEMO_SEED, today=self.clock.now().date())
-        )
+            self._tenant = SimulatedTenant(seed=DEMO_SEED, today=self.clock.now().date())
+        return self._tenant
 
     def scopes(self) -> list[Scope]:
         """The scopes to ingest: configured ones, or the simulated tenant's in demo mode."""
@@ -162,8 +193,6 @@ class Container:
 
     def azure_credential(self) -> Any:
         """A new async Azure credential from the settings (the source that gets it closes it)."""
-        from adapters.azure import make_credential
-
         s = self.settings
         secret = s.azure_client_secret.get_secret_value() if s.azure_client_secret else None
         return make_credential(
@@ -173,47 +202,51 @@ class Container:
             client_secret=secret,
         )
 
-    def cost_source(self) -> CostSource:
+    def cost_source(self) -> AzureCostSource:
         """A new cost source over the real SDK client (close it: `async with` / `aclose()`)."""
-        from adapters.azure import build_cost_source, build_simulated_cost_source
-
         s = self.settings
+        retries = {
+            "max_retries": s.azure_max_retries,
+            "max_retry_wait_seconds": s.azure_max_retry_wait_seconds,
+        }
         if s.demo:
-            return build_simulated_cost_source(  # type: ignore[no-any-return]
-                self.tenant,
-                chunk_days=s.query_chunk_days,
-                max_retries=s.azure_max_retries,
-                max_retry_wait_seconds=s.azure_max_retry_wait_seconds,
+            return build_simulated_cost_source(
+                self.tenant, chunk_days=s.query_chunk_days, **retries
             )
-        credential = self.azure_credential()
-        return build_cost_source(  # type: ignore[no-any-return]
-            credential=credential,
-            chunk_days=s.query_chunk_days,
-            max_retries=s.azure_max_retries,
-            max_retry_wait_seconds=s.azure_max_retry_wait_seconds,
+        return build_cost_source(
+            credential=self.azure_credential(), chunk_days=s.query_chunk_days, **retries
         )
 
-    def forecast_source(self) -> ForecastSource:
+    def forecast_source(self) -> AzureForecastSource:
         """A new forecast source over the real SDK client (close it: `async with`)."""
-        from adapters.azure import build_forecast_source, build_simulated_forecast_source
-
         s = self.settings
+        retries = {
+            "max_retries": s.azure_max_retries,
+            "max_retry_wait_seconds": s.azure_max_retry_wait_seconds,
+        }
         if s.demo:
-            return build_simulated_forecast_source(  # type: ignore[no-any-return]
-                self.tenant,
-                max_retries=s.azure_max_retries,
-                max_retry_wait_seconds=s.azure_max_retry_wait_seconds,
-            )
-        credential = self.azure_credential()
-        return build_forecast_source(  # type: ignore[no-any-return]
-            credential=credential,
-            max_retries=s.azure_max_retries,
-            max_retry_wait_seconds=s.azure_max_retry_wait_seconds,
-        )
+            return build_simulated_forecast_source(self.tenant, **retries)
+        return build_forecast_source(credential=self.azure_credential(), **retries)
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Stop the scheduler, close network clients (notifier sessions), then the engine."""
+        if self._scheduler is not None:
+            self._scheduler.shutdown()
+        for notifier in (self._notifiers or {}).values():
+            close = getattr(notifier, "close", None)
+            if close is not None:
+                await close()
+        self.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def build_notifiers(settings: Settings) -> dict[TargetKind, Notifier]:
-    """Notifiers for the target kinds that are configured (Slack and Teams join here)."""
+    """Notifiers for the target kinds that are configured (Slack and Teams join in
+    `Container.notifiers`)."""
     notifiers: dict[TargetKind, Notifier] = {}
     if settings.webhook_signing_secret is not None:
         notifiers[TargetKind.WEBHOOK] = WebhookNotifier(
@@ -243,8 +276,8 @@ def build_notifiers(settings: Settings) -> dict[TargetKind, Notifier]:
 def build_scheduler(container: Container) -> ReplicaScheduler:
     """Every replica builds the same jobs; each slot runs on one of them.
 
-    Jobs: the outbox dispatcher (every replica), cleanup, ingestion of every scope, and budget
-    evaluation (on its own interval and right after each ingestion).
+    Jobs: the outbox dispatcher (every replica), cleanup, the ingestion pipeline (every scope,
+    then forecasts, then budgets), and budget evaluation on its own interval.
     """
     settings = container.settings
     scheduler = ReplicaScheduler(container.engine, container.clock)
@@ -270,12 +303,11 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
         container.evaluate_budgets,
         every=timedelta(minutes=settings.budget_interval_minutes),
     )
-    scheduler.add_job(
-        "ingest",
-        container.ingest_all,
-        every=timedelta(hours=settings.ingest_interval_hours),
-        then=("budgets",),  # fresh costs: check every budget straight away
-    )
+
+    async def ingest() -> None:
+        await scheduled_pipeline(container)
+
+    scheduler.add_job("ingest", ingest, every=timedelta(hours=settings.ingest_interval_hours))
     return scheduler
 
 
@@ -288,88 +320,5 @@ def build(
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    core = CloudOptima(engine, clock, settings.core_config())
+    core = create_core(engine, clock, settings.core_config(), settings.feature_configs())
     return Container(settings=settings, engine=engine, clock=clock, core=core)
-
-
-def slack_bot(container: Container) -> SlackBot | None:
-    """The Slack front door (slash command, buttons), or None when Slack is not configured."""
-    settings = container.settings
-    if not settings.slack_enabled or settings.slack_bot_token is None:
-        return None
-    secret = settings.slack_signing_secret
-    bot_token = settings.slack_bot_token.get_secret_value()
-    bot: SlackBot = container.lazy(
-        "slack_bot",
-        lambda: SlackBot(
-            container.core,
-            signing_secret=secret.get_secret_value() if secret else None,
-            bot_token=bot_token,
-            api_url=settings.slack_api_url,
-        ),
-    )
-    return bot
-
-
-def chat_notifiers(container: Container) -> dict[TargetKind, Notifier]:
-    """Notifiers for the chat platforms that are configured."""
-    notifiers: dict[TargetKind, Notifier] = {}
-    slack = slack_notifier(container)
-    if slack is not None:
-        notifiers[TargetKind.SLACK] = slack
-    if container.settings.teams_enabled:
-        notifiers[TargetKind.TEAMS] = teams_notifier(container)
-    return notifiers
-
-
-def slack_notifier(container: Container) -> SlackNotifier | None:
-    """Posts to Slack channels (budget alerts, digests), or None without a bot token."""
-    settings = container.settings
-    if settings.slack_bot_token is None:
-        return None
-    bot_token = settings.slack_bot_token.get_secret_value()
-    notifier: SlackNotifier = container.lazy(
-        "slack_notifier", lambda: SlackNotifier(bot_token, api_url=settings.slack_api_url)
-    )
-    return notifier
-
-
-def teams_bot(container: Container, **overrides: Any) -> TeamsBot:
-    """The Teams bot (built once); tests pass `connections=` for outbound tokens."""
-
-    def build_bot() -> TeamsBot:
-        from adapters.teams.app import TeamsBot
-        from adapters.teams.auth import TeamsAuth
-
-        s = container.settings
-        auth = TeamsAuth(
-            app_id=s.teams_app_id,
-            anonymous=s.teams_anonymous,
-            auth_type=s.teams_auth_type,
-            tenant_id=s.teams_tenant_id,
-            client_secret=s.teams_client_secret.get_secret_value()
-            if s.teams_client_secret
-            else None,
-            cert_pfx_path=s.teams_cert_pfx_path,
-            federated_client_id=s.teams_federated_client_id,
-            federated_token_file=s.teams_federated_token_file,
-            openid_metadata_url=s.teams_openid_metadata_url,
-        )
-        return TeamsBot(container.core, container.engine, container.clock, auth, **overrides)
-
-    bot: TeamsBot = container.lazy("teams_bot", build_bot)
-    return bot
-
-
-def teams_notifier(container: Container, **overrides: Any) -> TeamsNotifier:
-    """Posts notification cards to stored Teams conversations (the outbox's Teams notifier)."""
-    from adapters.teams.notifier import TeamsNotifier
-
-    bot = teams_bot(container)
-    return TeamsNotifier(
-        bot.adapter,
-        container.engine,
-        container.clock,
-        app_id=container.settings.teams_app_id,
-        **overrides,
-    )

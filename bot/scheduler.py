@@ -41,9 +41,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import Counter, Histogram
 from sqlalchemy import Engine
 
-from core.idempotency import forget_before
-from core.job_runs import EPOCH, claim_slot, finish_slot, forget_runs_before, slot_for
-from core.ports import Clock
+from core.kernel.claims import (
+    EPOCH,
+    claim_slot,
+    finish_slot,
+    forget_before,
+    forget_runs_before,
+    slot_for,
+)
+from core.kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 

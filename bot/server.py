@@ -12,7 +12,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from sqlalchemy import text
 
-from bot.container import Container, slack_bot, teams_bot
+from bot.container import Container
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def create_web_app(container: Container) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
-    slack = slack_bot(container)
+    slack = container.slack_bot()
     if slack is not None and container.settings.slack_app_token is None:
         slack.mount(app)  # with an app-level token, Slack talks over Socket Mode instead
 
@@ -95,7 +95,7 @@ def create_web_app(container: Container) -> web.Application:
         app.on_cleanup.append(finish_slack_answers)
     if container.settings.teams_enabled:
         # The bot's own token check guards this route only (not Slack, health or metrics).
-        app.router.add_post("/api/messages", teams_bot(container).handle)
+        app.router.add_post("/api/messages", container.teams_bot().handle)
     return app
 
 

@@ -12,12 +12,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from core.commands import CoreConfig
-from core.db import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
-from core.dispatch import DispatchConfig
-from core.errors import CloudOptimaError, ConfigurationError
-from core.models import CostType, ForecastProvider
-from core.scopes import Scope, check_no_overlap, parse_scope
+from core.app import FeatureConfigs
+from core.budgets.model import BudgetsConfig
+from core.costs.model import CostsConfig, CostType, ForecastProvider
+from core.delivery.dispatcher import DispatchConfig
+from core.kernel.context import CoreConfig
+from core.kernel.db.engine import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
+from core.kernel.errors import CloudOptimaError, ConfigurationError
+from core.kernel.scopes import Scope, check_no_overlap, parse_scope
 
 ENV_PREFIX = "CLOUDOPTIMA_"
 
@@ -248,11 +250,16 @@ class Settings(BaseSettings):
 
     def core_config(self) -> CoreConfig:
         return CoreConfig(
-            default_cost_type=self.cost_type,
-            top_n=self.top_n,
             admins=frozenset(self.admins),
             viewers=None if self.viewers is None else frozenset(self.viewers),
-            forecast_provider=self.forecast_source,
+        )
+
+    def feature_configs(self) -> FeatureConfigs:
+        return FeatureConfigs(
+            costs=CostsConfig(default_cost_type=self.cost_type, top_n=self.top_n),
+            budgets=BudgetsConfig(
+                default_cost_type=self.cost_type, forecast_provider=self.forecast_source
+            ),
         )
 
 

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from core.db import make_engine, upgrade
-from core.ports import FixedClock
+from core.kernel.clock import FixedClock
+from core.kernel.db.engine import make_engine
+from core.kernel.db.migrate import upgrade
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CLOUDOPTIMA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
-from core.errors import UpstreamError
-from core.models import CostType
-from core.ports import CostDay, CostRow
-from core.scopes import Scope, ScopeKind
+from core.costs.model import CostType
+from core.costs.ports import CostDay, CostRow
+from core.kernel.errors import UpstreamError
+from core.kernel.scopes import Scope, ScopeKind
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001"
 VM_PROVIDER = "microsoft.compute/virtualmachines"
@@ -78,7 +78,7 @@ def sample_rows(day: date) -> list[CostRow]:
 
 async def ingest_sample_costs(engine, clock, first: date, last: date):
     """Ingest `sample_rows` for every day in [first, last] through the real ingestion path."""
-    from core.ingest import CostIngestor, Window
+    from core.costs.ingest import CostIngestor, Window
 
     source = FakeCostSource(sample_rows)
     return await CostIngestor(engine, clock).run(

@@ -23,11 +23,11 @@ from azure.mgmt.costmanagement.aio import CostManagementClient
 
 from adapters.azure.client import ColumnFinder, OwnsCostManagementClient
 from adapters.azure.errors import COST_MANAGEMENT, map_azure_error
-from core.errors import MalformedResponseError
-from core.models import CostType
-from core.money import decimal_from_json_number
-from core.ports import CostDay, CostRow
-from core.scopes import Scope
+from core.costs.model import CostType
+from core.costs.ports import CostDay, CostRow
+from core.kernel.errors import MalformedResponseError
+from core.kernel.money import decimal_from_json_number
+from core.kernel.scopes import Scope
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from azure.core.credentials_async import AsyncTokenCredential
 
-from core.errors import ConfigurationError
+from core.kernel.errors import ConfigurationError
 
 AuthMethod = Literal["default", "client_secret", "managed_identity"]
 AUTH_METHODS: tuple[str, ...] = ("default", "client_secret", "managed_identity")

@@ -19,7 +19,7 @@ from azure.core.exceptions import (
 )
 
 from adapters.azure.retry import retry_after_seconds
-from core.errors import (
+from core.kernel.errors import (
     CloudOptimaError,
     MalformedResponseError,
     NotFoundError,
@@ -27,7 +27,7 @@ from core.errors import (
     ThrottledError,
     UpstreamError,
 )
-from core.scopes import Scope, ScopeKind
+from core.kernel.scopes import Scope, ScopeKind
 
 COST_MANAGEMENT = "Azure Cost Management"
 _AADSTS = re.compile(r"AADSTS\d+")

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from rich.console import Console
 
 from adapters.console.render import buttons_of, render_card
-from core.app import CloudOptima
-from core.commands import Requester
-from core.views import Button, Reply, Severity
+from core.kernel.cards import Button, Reply, Severity
+from core.kernel.context import Platform, Requester
+from core.kernel.service import CloudOptima
 
 PROMPT = "optima> "
 _QUIT = {"quit", "exit", "q", ":q"}
@@ -25,7 +25,9 @@ def console_requester() -> Requester:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "terminal"
-    return Requester(platform="console", user_id=user, user_name=user, conversation_id="terminal")
+    return Requester(
+        platform=Platform.CONSOLE, user_id=user, user_name=user, conversation_id="terminal"
+    )
 
 
 class ConsoleChat:

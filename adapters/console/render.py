@@ -14,8 +14,7 @@ from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text as RichText
 
-from core.charts import chart_caption, sparkline
-from core.views import (
+from core.kernel.cards import (
     Actions,
     Align,
     Button,
@@ -29,6 +28,7 @@ from core.views import (
     Table,
     Text,
 )
+from core.kernel.charts import chart_caption, sparkline
 
 _BORDER = {
     Severity.INFO: "blue",

@@ -24,13 +24,25 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses
 
-from core.notify import Delivery, DeliveryError, TargetKind
-from core.views import Actions, Align, Card, Chart, Context, Divider, Facts, Header, Table, Text
+from core.delivery.ports import Delivery, DeliveryError
+from core.delivery.targets import TargetKind
+from core.kernel.cards import (
+    Actions,
+    Card,
+    Chart,
+    Context,
+    Divider,
+    Facts,
+    Header,
+    Table,
+    Text,
+)
+from core.kernel.cards_text import render_text
+from core.kernel.charts import sparkline
+
+__all__ = ["EmailNotifier", "SmtpConfig", "make_message_id", "render_html", "render_text"]
 
 log = logging.getLogger(__name__)
-
-SPARK = "▁▂▃▄▅▆▇█"
-RULE_WIDTH = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,61 +181,6 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _sparkline(values: list[float]) -> str:
-    if not values:
-        return ""
-    low, high = min(values), max(values)
-    span = (high - low) or 1.0
-    return "".join(SPARK[round((v - low) / span * (len(SPARK) - 1))] for v in values)
-
-
-def _table_lines(table: Table) -> list[str]:
-    grid = [tuple(c.title for c in table.columns), *table.rows]
-    widths = [max(len(row[i]) if i < len(row) else 0 for row in grid) for i in range(len(grid[0]))]
-    lines = []
-    for n, row in enumerate(grid):
-        cells = []
-        for i, column in enumerate(table.columns):
-            cell = row[i] if i < len(row) else ""
-            cells.append(
-                cell.rjust(widths[i]) if column.align == Align.RIGHT else cell.ljust(widths[i])
-            )
-        lines.append("  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    if table.footer:
-        lines.append(table.footer)
-    return lines
-
-
-def render_text(card: Card) -> str:
-    """The card as plain text: title, summary, facts, table rows, chart summary and context."""
-    lines = [card.title, "=" * min(len(card.title), RULE_WIDTH), "", card.summary, ""]
-    for block in card.blocks:
-        match block:
-            case Header(text):
-                lines += [text, "-" * min(len(text), RULE_WIDTH)]
-            case Text(text):
-                lines += [text, ""]
-            case Facts(facts):
-                width = max((len(f.label) for f in facts), default=0)
-                lines += [f"{f.label.ljust(width)}  {f.value}" for f in facts] + [""]
-            case Table():
-                lines += [*_table_lines(block), ""]
-            case Chart(title, points, unit):
-                values = [float(p.value) for p in points]  # drawing only
-                if points:
-                    span = f"{points[0].day.isoformat()} to {points[-1].day.isoformat()}"
-                    lines += [f"{title} ({unit}, {span}): {_sparkline(values)}", ""]
-            case Context(text):
-                lines += [text, ""]
-            case Divider():
-                lines += ["-" * RULE_WIDTH, ""]
-            case Actions():
-                pass  # buttons need Slack or Teams
-    return "\n".join(lines).rstrip() + "\n"
-
-
 def render_html(card: Card) -> str:
     """The card as a small, inline-styled HTML document (mail clients ignore stylesheets)."""
     e = html.escape
@@ -269,7 +226,7 @@ def render_html(card: Card) -> str:
                     parts.append(f"<p><small>{e(footer)}</small></p>")
             case Chart(title, points, unit):
                 if points:
-                    spark = _sparkline([float(p.value) for p in points])
+                    spark = sparkline([p.value for p in points])
                     parts.append(f"<p>{e(title)} ({e(unit)}): {e(spark)}</p>")
             case Context(text):
                 parts.append(f'<p style="color:#666"><small>{e(text)}</small></p>')

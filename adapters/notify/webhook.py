@@ -29,8 +29,9 @@ from urllib.parse import quote
 
 import aiohttp
 
-from core.notify import Delivery, DeliveryError, TargetKind
-from core.views_codec import card_to_dict
+from core.delivery.ports import Delivery, DeliveryError
+from core.delivery.targets import TargetKind
+from core.kernel.cards_json import card_to_dict
 
 SIGNATURE_HEADER = "X-CloudOptima-Signature"
 TIMESTAMP_HEADER = "X-CloudOptima-Timestamp"

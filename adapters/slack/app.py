@@ -1,21 +1,21 @@
 """The Slack front door: `/optima` and button presses, over HTTP or Socket Mode.
 
-Listeners stay thin: verify, ack, translate, call the core, render, send. The ack goes back at
-once (Slack allows 3 s); the command runs afterwards in a tracked background task and answers
-through the interaction's `response_url`. Every interaction is claimed once in the database
-(`core.idempotency.claim_once`), so a redelivery or a double click never runs twice.
+Listeners stay thin: verify, ack, translate, call the core, render, send. The signature is
+checked once, by our guard in front of bolt (bolt's own verification is switched off, as bolt
+documents for a verifying proxy). The ack goes back at once (Slack allows 3 s); the command runs
+afterwards in a tracked background task and answers through the interaction's `response_url`.
+The core claims every interaction once (`core.kernel.interaction`), so a redelivery or a double
+click never runs twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import re
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from typing import Any
 
@@ -28,13 +28,12 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from adapters.slack.blocks import ChartMode, chart_blocks, core_action_id, render_card
+from adapters.slack import translate
+from adapters.slack.blocks import ChartMode, chart_blocks, render_card
 from adapters.slack.client import BotScopes, Sleep, make_web_client, upload_charts
 from adapters.slack.verify import RequestVerifier
-from core.app import CloudOptima
-from core.commands import Requester
-from core.idempotency import claim_once
-from core.views import Card, Visibility, card
+from core.kernel.cards import Card, Visibility
+from core.kernel.service import CloudOptima, internal_error_card, new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +42,6 @@ EVENTS_PATH = "/slack/events"
 COMMAND_PATTERN = re.compile(r"^/optima[a-z0-9_-]*$")
 #: Every button CloudOptima draws; the core decides which action ids exist.
 ACTION_PATTERN = re.compile(r"^[a-z][a-z0-9_.]*(#[0-9]+)?$")
-PLATFORM = "slack"
-#: The only words a user ever sees when something unexpected breaks.
-APOLOGY = "Something went wrong on our side and it has been logged as {reference}."
 RESPONSE_URL_TIMEOUT_SECONDS = 15
 
 
@@ -92,6 +88,9 @@ class SlackBot:
             # Our listeners only ack and hand the work to a task: run them inline, so the ack
             # goes back without bolt's extra task and 10 ms polling for it.
             process_before_response=True,
+            # `handle_http` checked the signature already (and refuses before bolt sees a
+            # request); Socket Mode needs none.
+            request_verification_enabled=False,
             logger=logging.getLogger("slack_bolt.cloudoptima"),
         )
 
@@ -132,7 +131,7 @@ class SlackBot:
         except UnicodeDecodeError:
             return web.json_response({"error": "invalid request"}, status=400)
         bolt_request = AsyncBoltRequest(
-            body=text, query=request.query_string, headers=_plain_headers(request.headers)
+            body=text, query=request.query_string, headers=translate.plain_headers(request.headers)
         )
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
@@ -178,21 +177,11 @@ class SlackBot:
 
     async def _answer_command(self, body: Mapping[str, Any]) -> None:
         response_url = str(body.get("response_url", ""))
-        requester = Requester(
-            platform=PLATFORM,
-            user_id=str(body.get("user_id", "")),
-            user_name=str(body.get("user_name", "")),
-            conversation_id=str(body.get("channel_id", "")),
-            workspace_id=str(body.get("team_id", "")),
-        )
-        delivery_id = str(body.get("trigger_id") or body.get("response_url") or "")
-        key = "slack:command:" + _digest(requester.workspace_id, delivery_id)
+        interaction = translate.command_interaction(body)
         try:
-            if not await self._claim(key):
-                log.info("ignored a repeated delivery of one slash command")
-                return
-            text = str(body.get("text", ""))
-            reply = await asyncio.to_thread(self.core.handle_text, text, requester)
+            reply = await asyncio.to_thread(self.core.handle, interaction)
+            if reply is None:
+                return  # a redelivery: the first delivery is answering
             public = reply.visibility is Visibility.PUBLIC
             upload = public and await self._may_upload_charts(reply.card)
             payload = render_card(
@@ -204,44 +193,20 @@ class SlackBot:
                 response_url, payload, response_type="in_channel" if public else "ephemeral"
             )
             if upload:
-                await upload_charts(self.client, reply.card, channel=requester.conversation_id)
+                channel = interaction.requester.conversation_id
+                await upload_charts(self.client, reply.card, channel=channel)
         except Exception:
             await self._apologise(response_url, "slash command")
 
     async def _answer_block_action(self, body: Mapping[str, Any]) -> None:
         response_url = str(body.get("response_url", ""))
-        actions = body.get("actions") or []
-        if not actions:
+        interaction = translate.action_interaction(body)
+        if interaction is None:
             return
-        action = actions[0]
-        user = body.get("user") or {}
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id", ""
-        )
-        team = (body.get("team") or {}).get("id") or user.get("team_id", "")
-        requester = Requester(
-            platform=PLATFORM,
-            user_id=str(user.get("id", "")),
-            user_name=str(user.get("username") or user.get("name") or ""),
-            conversation_id=str(channel),
-            workspace_id=str(team),
-        )
-        container = body.get("container") or {}
-        message_ts = container.get("message_ts") or action.get("action_ts", "")
-        slack_action_id = str(action.get("action_id", ""))
-        value = str(action.get("value", ""))
-        # One rendered button (block ids carry a per-rendering nonce) acts once, however
-        # many times it is clicked or its payload delivered.
-        key = "slack:action:" + _digest(
-            team, channel, message_ts, action.get("block_id", ""), slack_action_id, value
-        )
         try:
-            if not await self._claim(key):
-                log.info("ignored a repeated click on one button")
-                return
-            reply = await asyncio.to_thread(
-                self.core.handle_action, core_action_id(slack_action_id), value, requester
-            )
+            reply = await asyncio.to_thread(self.core.handle, interaction)
+            if reply is None:
+                return  # the same rendered button was pressed (or delivered) before
             payload = render_card(reply.card, nonce=_nonce())
             if reply.replace_original:
                 await self._respond(response_url, payload, replace_original=True)
@@ -252,10 +217,8 @@ class SlackBot:
                     response_url, payload, response_type=response_type, replace_original=False
                 )
         except Exception:
-            await self._apologise(response_url, f"button {slack_action_id[:60]!r}")
-
-    async def _claim(self, key: str) -> bool:
-        return await asyncio.to_thread(claim_once, self.core.engine, key, self.core.clock.now())
+            what = interaction.press.action_id if interaction.press else "?"
+            await self._apologise(response_url, f"button {what[:60]!r}")
 
     async def _may_upload_charts(self, card: Card) -> bool:
         return bool(chart_blocks(card)) and await self.scopes.allows("files:write")
@@ -283,13 +246,12 @@ class SlackBot:
             )
 
     async def _apologise(self, response_url: str, what: str) -> None:
-        reference = uuid.uuid4().hex[:8]
+        reference = new_request_id()
         log.exception("unexpected error %s while answering a Slack %s", reference, what)
         try:
-            apology = APOLOGY.format(reference=reference)
             await self._respond(
                 response_url,
-                {"text": apology, "blocks": render_card(card(apology, apology))["blocks"]},
+                render_card(internal_error_card(reference)),
                 response_type="ephemeral",
                 replace_original=False,
             )
@@ -331,15 +293,6 @@ class AckFirst:
             if self._in_flight == 0 and idle_for >= self.quiet:
                 return
             await asyncio.sleep(min(max(self.quiet - idle_for, 0.005), deadline - now))
-
-
-def _plain_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {name: value for name, value in headers.items()}
-
-
-def _digest(*parts: object) -> str:
-    """A short stable key for an interaction (claim keys are at most 255 characters)."""
-    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:48]
 
 
 def _nonce() -> str:

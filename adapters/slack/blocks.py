@@ -16,8 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from core.charts import chart_caption, sparkline
-from core.views import (
+from core.kernel.cards import (
     Actions,
     Align,
     Block,
@@ -33,6 +32,7 @@ from core.views import (
     Table,
     Text,
 )
+from core.kernel.charts import chart_caption, sparkline
 
 # Slack's documented limits (docs.slack.dev/reference/block-kit), also checked by slack_sdk models.
 MAX_BLOCKS = 50

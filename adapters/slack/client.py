@@ -3,8 +3,9 @@
 Retries use slack_sdk's retry-handler hooks, with the sleep injectable (tests never sleep):
 - 429 waits exactly `Retry-After` (up to a ceiling; a longer pause is handed back to the caller);
 - 5xx and dropped connections back off exponentially. Such a failure is *uncertain* for a post
-  (Slack may have stored the message before failing), so a handler built for one delivery first
-  asks `safe_to_retry()` (has the message arrived after all?) and never posts twice.
+  (Slack may have stored the message before failing), so before re-posting the handler asks the
+  check of the post being retried (`UNCERTAIN_POST_CHECK`, set around each post: has the message
+  arrived after all?) and never posts twice. One client serves every delivery.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
 from aiohttp import (
@@ -29,8 +31,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import chart_blocks
-from core.charts import chart_caption, render_png
-from core.views import Card, Chart
+from core.kernel.cards import Card, Chart
+from core.kernel.charts import chart_caption, render_png
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,10 @@ INBOUND_SCOPES = ("commands",)
 
 Sleep = Callable[[float], Awaitable[None]]
 SafeToRetry = Callable[[], Awaitable[bool]]
+#: Set around one `chat.postMessage`: whether re-posting it after an uncertain failure is safe.
+UNCERTAIN_POST_CHECK: ContextVar[SafeToRetry | None] = ContextVar(
+    "slack_uncertain_post_check", default=None
+)
 
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -121,8 +127,9 @@ class RateLimitRetryHandler(AsyncRetryHandler):
 class TransientErrorRetryHandler(AsyncRetryHandler):
     """Retries 5xx answers and dropped connections with exponential backoff.
 
-    With `safe_to_retry`, a failed `chat.postMessage` is retried only when that check says the
-    message did not arrive; a check that fails itself means "unknown" and stops the retries.
+    A failed `chat.postMessage` is retried only when its check (`safe_to_retry`, or the post's
+    `UNCERTAIN_POST_CHECK`) says the message did not arrive; a check that fails itself means
+    "unknown" and stops the retries.
     """
 
     def __init__(
@@ -153,12 +160,13 @@ class TransientErrorRetryHandler(AsyncRetryHandler):
         )
         if not transient:
             return False
-        if self._safe_to_retry is None or not request.url.endswith("/chat.postMessage"):
+        check = self._safe_to_retry or UNCERTAIN_POST_CHECK.get()
+        if check is None or not request.url.endswith("/chat.postMessage"):
             return True
         if isinstance(error, ClientConnectorError):
             return True  # never connected: nothing can have been posted
         try:
-            return await self._safe_to_retry()
+            return await check()
         except Exception:
             log.warning("could not check whether an uncertain Slack post arrived", exc_info=True)
             return False

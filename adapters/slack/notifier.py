@@ -18,13 +18,15 @@ from slack_sdk.errors import SlackApiError
 
 from adapters.slack.blocks import ChartMode, chart_blocks, render_card
 from adapters.slack.client import (
+    UNCERTAIN_POST_CHECK,
     BotScopes,
     Sleep,
     make_web_client,
     retry_after_seconds,
     upload_charts,
 )
-from core.notify import Delivery, DeliveryError, TargetKind
+from core.delivery.ports import Delivery, DeliveryError
+from core.delivery.targets import TargetKind
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +74,6 @@ class SlackNotifier:
         scopes: BotScopes | None = None,
         history_limit: int = HISTORY_LIMIT,
     ) -> None:
-        self._token = bot_token
-        self._api_url = api_url
-        self._sleep = sleep
         self._client = make_web_client(bot_token, api_url=api_url, sleep=sleep)
         self.scopes = scopes or BotScopes(self._client)
         self._history_limit = history_limit
@@ -93,12 +92,10 @@ class SlackNotifier:
         async def not_posted_yet() -> bool:
             return await self._find(delivery) is None
 
-        # A client per delivery: its retry handler checks *this* delivery before re-posting.
-        client = make_web_client(
-            self._token, api_url=self._api_url, sleep=self._sleep, safe_to_retry=not_posted_yet
-        )
+        # The one client's retry handler checks *this* delivery before re-posting.
+        check = UNCERTAIN_POST_CHECK.set(not_posted_yet)
         try:
-            response = await client.chat_postMessage(
+            response = await self._client.chat_postMessage(
                 channel=channel,
                 text=payload["text"],
                 blocks=payload["blocks"],
@@ -120,6 +117,8 @@ class SlackNotifier:
             ) from None
         except (ClientError, TimeoutError) as exc:
             return await self._after_uncertain_failure(delivery, type(exc).__name__)
+        finally:
+            UNCERTAIN_POST_CHECK.reset(check)
         ts = str(response.get("ts", ""))
         if upload:
             await upload_charts(self._client, card, channel=channel, thread_ts=ts)

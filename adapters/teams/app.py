@@ -1,19 +1,17 @@
 """The Teams bot on the Microsoft 365 Agents SDK: /api/messages, card actions, install events.
 
-Handlers stay thin: verify (the request guard), translate (activities.py), call the core
-(synchronous, so in a thread), render (cards.py), send. No exception text ever reaches Teams or an
-HTTP response: the core never raises, and anything else becomes a generic card with a reference
-that is also in the log.
+Handlers stay thin: verify (the request guard), translate (translate.py), call the core
+(synchronous, so in a thread), render (cards.py), send. The core claims every message and press
+once, by activity id and (for presses) by card, verb and data, so a retried activity or a double
+click never acts twice. No exception text ever reaches Teams or an HTTP response: the core never
+raises, and anything else becomes a generic card with a reference that is also in the log.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import re
-import uuid
 import warnings
 from http import HTTPStatus
 from typing import Any
@@ -36,22 +34,17 @@ from microsoft_agents.hosting.core import (
     TurnState,
 )
 from pydantic import ValidationError
-from sqlalchemy import Engine
 
-from adapters.teams import activities
+from adapters.teams import translate
 from adapters.teams.auth import Refusal, RequestGuard, TeamsAuth, auth_configuration
 from adapters.teams.cards import CONTENT_TYPE, ChartDrawer, draw_png, render_card
-from core.app import CloudOptima, error_reply
-from core.conversations import disable_reference, reference_key, save_reference
-from core.errors import CloudOptimaError
-from core.idempotency import claim_once
-from core.ports import Clock
-from core.views import Card
+from core.delivery.conversations import disable_reference, reference_key, save_reference
+from core.kernel.cards import Card
+from core.kernel.clock import Clock
+from core.kernel.service import CloudOptima, internal_error_card, new_request_id
 
 log = logging.getLogger(__name__)
 
-#: Presses of the same button on the same card within this many seconds count as one.
-DUPLICATE_WINDOW_SECONDS = 15
 ALREADY_HANDLED = "That button was just pressed; its result is on its way. Nothing was done twice."
 _MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 
@@ -62,7 +55,6 @@ class TeamsBot:
     def __init__(
         self,
         core: CloudOptima,
-        engine: Engine,
         clock: Clock,
         auth: TeamsAuth,
         *,
@@ -70,7 +62,7 @@ class TeamsBot:
         draw_chart: ChartDrawer | None = draw_png,
     ) -> None:
         self.core = core
-        self.engine = engine
+        self.engine = core.engine
         self.clock = clock
         self._draw_chart = draw_chart
         configuration = auth_configuration(auth)
@@ -123,18 +115,21 @@ class TeamsBot:
     async def _on_message(self, context: TurnContext, _state: TurnState) -> None:
         activity = context.activity
         await self._remember(activity)
-        requester = activities.requester_of(activity)
-        submitted = activities.submitted_action(activity)
+        submitted = translate.submitted_action(activity)
         if submitted is None:
-            text = activities.command_text(activity)
-            reply = await asyncio.to_thread(self.core.handle_text, text, requester)
-            await context.send_activity(await self._message(reply.card))
+            interaction = translate.message_interaction(activity)
+            reply = await asyncio.to_thread(self.core.handle, interaction)
+            if reply is not None:  # None: Teams retried an activity already answered
+                await context.send_activity(await self._message(reply.card))
             return
         # Action.Submit: the fallback of Action.Execute on clients older than card version 1.4.
         action_id, value = submitted
-        if not await self._claim_press(activity, action_id, activity.value):
+        press = translate.press_interaction(
+            activity, action_id, value, activity.value, self.clock.now()
+        )
+        reply = await asyncio.to_thread(self.core.handle, press)
+        if reply is None:
             return
-        reply = await asyncio.to_thread(self.core.handle_action, action_id, value, requester)
         message = await self._message(reply.card)
         if reply.replace_original and activity.reply_to_id:
             message.id = activity.reply_to_id
@@ -150,14 +145,14 @@ class TeamsBot:
         verb = str(activity.value["action"]["verb"])
         fields = data if isinstance(data, dict) else {}
         value = fields.get("value")
-        if not await self._claim_press(activity, verb, fields):
+        press = translate.press_interaction(
+            activity, verb, value if isinstance(value, str) else "", fields, self.clock.now()
+        )
+        reply = await asyncio.to_thread(self.core.handle, press)
+        if reply is None:
             return AdaptiveCardInvokeResponse(
                 status_code=HTTPStatus.OK, type=_MESSAGE_TYPE, value=ALREADY_HANDLED
             )
-        requester = activities.requester_of(activity)
-        reply = await asyncio.to_thread(
-            self.core.handle_action, verb, value if isinstance(value, str) else "", requester
-        )
         card = await self._render(reply.card)
         return AdaptiveCardInvokeResponse(status_code=HTTPStatus.OK, type=CONTENT_TYPE, value=card)
 
@@ -170,10 +165,10 @@ class TeamsBot:
             await self._remember(activity)
         elif bot_id and bot_id in removed:
             await self._forget(
-                activities.base_conversation_id(activity), "The bot was removed from it."
+                translate.base_conversation_id(activity), "The bot was removed from it."
             )
-        elif activities.channel_event(activity) == "channelDeleted":
-            channel_id = activities.deleted_channel_id(activity)
+        elif translate.channel_event(activity) == "channelDeleted":
+            channel_id = translate.deleted_channel_id(activity)
             if channel_id:
                 await self._forget(channel_id, "The channel was deleted.")
 
@@ -183,18 +178,13 @@ class TeamsBot:
         if action.startswith("add"):
             await self._remember(activity)
         elif action.startswith("remove"):
-            await self._forget(activities.base_conversation_id(activity), "The app was removed.")
+            await self._forget(translate.base_conversation_id(activity), "The app was removed.")
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
         """Last resort: log with a reference; the user sees only the reference."""
-        reference = uuid.uuid4().hex[:8]
+        reference = new_request_id()
         log.error("Teams turn failed (%s)", reference, exc_info=error)
-        view = error_reply(
-            CloudOptimaError(
-                "Something went wrong on our side.",
-                hint=f"It has been logged as {reference}; quote that when reporting it.",
-            )
-        ).card
+        view = internal_error_card(reference)
         try:
             card = render_card(view, draw_chart=None)
             if context.activity.type == ActivityTypes.invoke:
@@ -211,7 +201,7 @@ class TeamsBot:
                     )
                 )
             elif context.activity.type == ActivityTypes.message:
-                await context.send_activity(activities.card_activity(view, card))
+                await context.send_activity(translate.card_activity(view, card))
         except Exception:
             log.exception("could not tell the user about error %s", reference)
 
@@ -221,11 +211,11 @@ class TeamsBot:
         return await asyncio.to_thread(render_card, view, draw_chart=self._draw_chart)
 
     async def _message(self, view: Card) -> Activity:
-        return activities.card_activity(view, await self._render(view))
+        return translate.card_activity(view, await self._render(view))
 
     async def _remember(self, activity: Activity) -> None:
         """Store (or refresh) where this conversation can be reached later."""
-        record = activities.conversation_record(activity)
+        record = translate.conversation_record(activity)
         if record is None:
             return
         try:
@@ -239,37 +229,8 @@ class TeamsBot:
             return
         key = reference_key(conversation_id)
         await asyncio.to_thread(
-            disable_reference, self.engine, activities.PLATFORM, key, reason, self.clock.now()
+            disable_reference, self.engine, translate.PLATFORM, key, reason, self.clock.now()
         )
-
-    async def _claim(self, key: str) -> bool:
-        if len(key) > 200:
-            key = "teams:h:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
-        return await asyncio.to_thread(claim_once, self.engine, key, self.clock.now())
-
-    async def _claim_press(self, activity: Activity, verb: str, data: Any) -> bool:
-        """One effect per activity id (Teams retries) and per card+verb+data within
-        `DUPLICATE_WINDOW_SECONDS` (double clicks, two people pressing one button in a channel).
-
-        Presses are bucketed on two grids of twice the window, offset by one window: two presses
-        closer than the window always share a bucket on one grid; presses two windows apart never
-        do. A press counts if none of its claims was taken before.
-        """
-        if activity.id and not await self._claim(f"teams:activity:{activity.id}"):
-            return False
-        press = json.dumps(
-            [activities.base_conversation_id(activity), activity.reply_to_id, verb, data],
-            sort_keys=True,
-            default=str,
-        )
-        now = self.clock.now().timestamp()
-        size = 2 * DUPLICATE_WINDOW_SECONDS
-        fresh = True
-        for grid, offset in (("a", 0), ("b", DUPLICATE_WINDOW_SECONDS)):
-            bucket = f"{press}|{grid}{int((now + offset) // size)}"
-            digest = hashlib.sha256(bucket.encode("utf-8")).hexdigest()
-            fresh = await self._claim(f"teams:press:{digest}") and fresh
-        return fresh
 
 
 def _refuse(refusal: Refusal) -> web.Response:

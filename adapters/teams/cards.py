@@ -19,8 +19,7 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from core.charts import chart_caption, render_png, sparkline
-from core.views import (
+from core.kernel.cards import (
     Actions,
     Align,
     Block,
@@ -35,6 +34,7 @@ from core.views import (
     Table,
     Text,
 )
+from core.kernel.charts import chart_caption, render_png, sparkline
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"

@@ -21,16 +21,17 @@ from microsoft_agents.activity import Activity, ConversationReference, ResourceR
 from microsoft_agents.hosting.core import ChannelServiceAdapter, ClaimsIdentity, TurnContext
 from sqlalchemy import Engine
 
-from adapters.teams.activities import PLATFORM, card_activity
 from adapters.teams.cards import render_card
-from core.conversations import (
+from adapters.teams.translate import PLATFORM, card_activity
+from core.delivery.conversations import (
     ConversationRecord,
     disable_reference,
     find_reference,
     reference_key,
 )
-from core.notify import Delivery, DeliveryError, TargetKind
-from core.ports import Clock
+from core.delivery.ports import Delivery, DeliveryError
+from core.delivery.targets import TargetKind
+from core.kernel.clock import Clock
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from core.commands.registry import CommandSpec
-from core.errors import ConfigurationError
+from core.kernel.errors import ConfigurationError
+from core.kernel.routing import CommandSpec
 
 ICONS = ("color.png", "outline.png")
 #: Teams limits (manifest schema): commands per list, title and description lengths.

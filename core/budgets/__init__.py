@@ -1,19 +1,6 @@
-"""Budgets: model helpers, strict argument parsing, spend and forecast, exactly-once alerts.
+"""Budgets: spend and forecast per budget, exactly-once threshold alerts, and the `budget` and
+`alerts` commands.
 
-The composition root calls `evaluate_budgets(engine, clock)` after each ingestion and on a
-schedule; commands live in `core.commands.budgets`.
+The composition root calls `evaluate.evaluate_budgets(engine, clock)` after each ingestion and on
+a schedule; `commands.register(router, config)` adds the commands to a CloudOptima instance.
 """
-
-from core.budgets.evaluate import Assessment, EvaluationSummary, assess, evaluate_budgets
-from core.budgets.forecast import Forecast
-from core.budgets.store import BudgetCache, budget_cache_for
-
-__all__ = [
-    "Assessment",
-    "BudgetCache",
-    "EvaluationSummary",
-    "Forecast",
-    "assess",
-    "budget_cache_for",
-    "evaluate_budgets",
-]

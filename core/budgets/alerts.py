@@ -12,11 +12,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.budgets.evaluate import OUTBOX_SOURCE
+from core.budgets.model import OUTBOX_SOURCE, ThresholdKind
 from core.budgets.store import chunks
-from core.db import is_sqlite, write_transaction
-from core.errors import NotFoundError, UserInputError
-from core.models import Alert, AlertAck, Budget, OutboxMessage, ThresholdKind
+from core.budgets.tables import Alert, AlertAck, Budget
+from core.delivery.tables import OutboxMessage
+from core.kernel.db.engine import is_sqlite, write_transaction
+from core.kernel.errors import NotFoundError, UserInputError
 
 ALERTS = Alert.__table__  # type: ignore[attr-defined]
 ACKS = AlertAck.__table__  # type: ignore[attr-defined]

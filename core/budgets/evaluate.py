@@ -26,7 +26,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,19 +36,15 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.budgets.cards import Contributors, alert_card
+from core.budgets.assessment import Assessment
 from core.budgets.forecast import (
     Forecast,
     forecast,
     history_range,
     series_figures,
 )
-from core.budgets.periods import (
-    GRACE_DAYS,
-    BudgetWindow,
-    previous_window,
-    window_containing,
-)
+from core.budgets.model import OUTBOX_SOURCE, BudgetPeriod, BudgetRecord, ThresholdKind
+from core.budgets.presenters import Contributors, alert_card
 from core.budgets.provider_forecast import ProviderForecasts
 from core.budgets.spend import (
     DataRange,
@@ -60,79 +56,26 @@ from core.budgets.spend import (
     load_spend,
     shape_of,
 )
-from core.budgets.store import BudgetCache, BudgetRecord, budget_cache_for, chunks, load_budgets
-from core.db import insert_many, is_sqlite, write_transaction
-from core.models import Alert, Budget, BudgetPeriod, CostType, ForecastProvider, ThresholdKind
-from core.money import from_storage_units, to_storage_units
-from core.notify import Target
-from core.outbox import NewMessage, enqueue_many
-from core.ports import Clock
-from core.views import Card
-from core.views_codec import card_to_dict
+from core.budgets.store import BudgetCache, budget_cache_for, chunks, load_budgets
+from core.budgets.tables import Alert, Budget
+from core.budgets.windows import GRACE_DAYS, BudgetWindow, previous_window, window_containing
+from core.costs.model import CostType, ForecastProvider
+from core.delivery.outbox import NewMessage, enqueue_many
+from core.delivery.targets import Target
+from core.kernel.cards import Card
+from core.kernel.cards_json import card_to_dict
+from core.kernel.clock import Clock
+from core.kernel.db.engine import is_sqlite, write_transaction
+from core.kernel.db.upsert import insert_many
+from core.kernel.money import from_storage_units
 
 log = logging.getLogger(__name__)
 
 ALERTS = Alert.__table__  # type: ignore[attr-defined]
 BUDGETS = Budget.__table__  # type: ignore[attr-defined]
 CLAIM_KEY = ("budget_id", "period_start", "threshold", "kind")
-OUTBOX_SOURCE = "budget_alert"
 _CLAIMS_PER_TRANSACTION = 500
 _OUTBOX_KEY_MAX = 255
-
-
-@dataclass(frozen=True, slots=True)
-class Assessment:
-    """A budget in one period window: what was spent, what is forecast."""
-
-    budget: BudgetRecord
-    window: BudgetWindow
-    #: False for the previous window while in its grace days (actual thresholds only).
-    current: bool
-    today: date
-    last_complete: date
-    spent: Decimal
-    forecast: Forecast
-    #: The scope's spend in storage units per bucket (`series[i]` from `firsts[i]`): calendar
-    #: months before `boundary`, days from it (see core.budgets.spend). Shared, read-only.
-    series: Sequence[int] = field(repr=False)
-    firsts: Sequence[date] = field(repr=False)
-    boundary: date = date.min
-
-    @property
-    def daily(self) -> dict[date, int]:
-        """Spend per bucket, keyed by the bucket's first day (buckets without spend left out)."""
-        # An empty series (the scope matches nothing) has no units at all.
-        pairs = zip(self.firsts, self.series, strict=False)
-        return {first: units for first, units in pairs if units}
-
-    @property
-    def percent_spent(self) -> Decimal:
-        return self.spent / self.budget.amount * 100
-
-    @property
-    def percent_forecast(self) -> Decimal | None:
-        if self.forecast.total is None:
-            return None
-        return self.forecast.total / self.budget.amount * 100
-
-    def crossed(self) -> list[tuple[int, ThresholdKind]]:
-        """Thresholds reached in this window: spend (or forecast) ≥ percent × amount."""
-        amount_units = to_storage_units(self.budget.amount)
-        spent_units = to_storage_units(self.spent)
-        out: list[tuple[int, ThresholdKind]] = [
-            (t.percent, t.kind)
-            for t in self.budget.thresholds
-            if t.kind is ThresholdKind.ACTUAL and spent_units * 100 >= amount_units * t.percent
-        ]
-        if self.current and self.forecast.total is not None:
-            forecast_units = to_storage_units(self.forecast.total)
-            out.extend(
-                (t.percent, t.kind)
-                for t in self.budget.thresholds
-                if t.kind is ThresholdKind.FORECAST
-                and forecast_units * 100 >= amount_units * t.percent
-            )
-        return out
 
 
 def budget_windows(budget: BudgetRecord, today: date) -> list[tuple[BudgetWindow, bool]]:

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from core.budgets.periods import BudgetWindow
-from core.models import ForecastProvider
-from core.money import from_storage_units
+from core.budgets.windows import BudgetWindow
+from core.costs.model import ForecastProvider
+from core.kernel.money import from_storage_units
 
 LOOKBACK_DAYS = 28
 MIN_HISTORY_DAYS = 3

@@ -30,35 +30,37 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, select
 
 from core.budgets.forecast import Forecast, SpendFigures, projected_units
-from core.budgets.parsing import BudgetScope
-from core.budgets.periods import BudgetWindow, window_containing
-from core.budgets.store import BudgetRecord, load_budgets
-from core.db import is_sqlite, write_transaction
-from core.errors import CloudOptimaError
-from core.models import CostForecast, CostGroup, CostScope, CostType, ForecastProvider
-from core.money import to_storage_units
-from core.ports import Clock, ForecastFigure, ForecastSource
-from core.scopes import parse_scope
+from core.budgets.model import BudgetRecord, BudgetScope
+from core.budgets.store import load_budgets
+from core.budgets.windows import BudgetWindow, window_containing
+from core.costs.forecasts import (
+    ForecastNeed,
+    StoredForecast,
+    fresh_forecasts,
+    prune_forecasts,
+    store_forecast,
+)
+from core.costs.model import CostType, ForecastProvider
+from core.costs.ports import ForecastSource
+from core.costs.tables import CostGroup, CostScope
+from core.kernel.clock import Clock
+from core.kernel.errors import CloudOptimaError
+from core.kernel.money import to_storage_units
+from core.kernel.scopes import parse_scope
 
 log = logging.getLogger(__name__)
 
-FORECASTS = CostForecast.__table__  # type: ignore[attr-defined]
 GROUPS = CostGroup.__table__  # type: ignore[attr-defined]
 SCOPES = CostScope.__table__  # type: ignore[attr-defined]
 
 #: How the figure is named on cards and in `budget show`.
 AZURE_METHOD = "Azure Cost Management forecast"
-#: A stored forecast is used when fetched today or at most this many days before.
-FRESH_DAYS = 1
-_COST_TYPES = {str(c): c for c in CostType}
 
 
 # -- which ingested scope a budget counts exactly -----------------------------------------------
@@ -133,16 +135,6 @@ def exact_scope(scope: BudgetScope, catalog: ScopeCatalog) -> int | None:
 # -- what to fetch -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ForecastNeed:
-    """One call to the provider: a scope's forecast from tomorrow to `period_end`."""
-
-    scope: str
-    scope_id: int
-    cost_type: CostType
-    period_end: date
-
-
 def needs_for(
     budgets: Sequence[BudgetRecord],
     catalog: ScopeCatalog,
@@ -176,100 +168,6 @@ def forecast_needs(
         budgets = load_budgets(conn)
         catalog = load_scope_catalog(conn)
     return needs_for(budgets, catalog, today, ingested)
-
-
-# -- storing -------------------------------------------------------------------------------------
-
-
-def store_forecast(
-    engine: Engine,
-    need: ForecastNeed,
-    as_of: date,
-    figure: ForecastFigure | None,
-    now: datetime,
-    source: ForecastProvider = ForecastProvider.AZURE,
-) -> None:
-    """Replace the stored forecast of `need` by `figure` (fetched on `as_of`); None removes it."""
-    key = (
-        (FORECASTS.c.scope_id == need.scope_id)
-        & (FORECASTS.c.cost_type == str(need.cost_type))
-        & (FORECASTS.c.period_end == need.period_end)
-    )
-    with write_transaction(engine) as conn:
-        if figure is None:
-            conn.execute(delete(FORECASTS).where(key))
-            return
-        insert = sqlite_insert if is_sqlite(conn) else pg_insert
-        values = {
-            "as_of": as_of,
-            "amount": figure.amount,
-            "currency": figure.currency,
-            "source": str(source),
-            "fetched_at": now,
-        }
-        conn.execute(
-            insert(FORECASTS)
-            .values(
-                scope_id=need.scope_id,
-                cost_type=str(need.cost_type),
-                period_end=need.period_end,
-                **values,
-            )
-            .on_conflict_do_update(
-                index_elements=["scope_id", "cost_type", "period_end"], set_=values
-            )
-        )
-
-
-def prune_forecasts(engine: Engine, today: date) -> int:
-    """Drop forecasts of periods that have ended; how many went."""
-    with write_transaction(engine) as conn:
-        return int(conn.execute(delete(FORECASTS).where(FORECASTS.c.period_end < today)).rowcount)
-
-
-@dataclass(frozen=True, slots=True)
-class StoredForecast:
-    scope_id: int
-    cost_type: CostType
-    period_end: date
-    as_of: date
-    amount: Decimal
-    currency: str
-    source: str
-    fetched_at: datetime
-
-
-def stored_forecasts(conn: Connection) -> list[StoredForecast]:
-    """Every stored forecast (the table holds one row per scope, cost type and period end)."""
-    c = FORECASTS.c
-    query = select(
-        c.scope_id, c.cost_type, c.period_end, c.as_of, c.amount, c.currency, c.source,
-        c.fetched_at,
-    ).order_by(c.scope_id, c.cost_type, c.period_end)  # fmt: skip
-    return [
-        StoredForecast(int(s), _COST_TYPES[t], end, as_of, amount, currency, source, fetched)
-        for s, t, end, as_of, amount, currency, source, fetched in conn.execute(query)
-    ]
-
-
-def fresh_forecasts(
-    conn: Connection, today: date
-) -> dict[tuple[int, CostType, date], StoredForecast]:
-    """Forecasts fetched today or yesterday that still have days to forecast."""
-    c = FORECASTS.c
-    oldest = today - timedelta(days=FRESH_DAYS)
-    query = select(
-        c.scope_id, c.cost_type, c.period_end, c.as_of, c.amount, c.currency, c.source,
-        c.fetched_at,
-    ).where(c.as_of >= oldest, c.as_of <= today, c.period_end > c.as_of)  # fmt: skip
-    out: dict[tuple[int, CostType, date], StoredForecast] = {}
-    for s, t, end, as_of, amount, currency, source, fetched in conn.execute(query):
-        cost_type = _COST_TYPES.get(t)
-        if cost_type is not None:
-            out[int(s), cost_type, end] = StoredForecast(
-                int(s), cost_type, end, as_of, amount, currency, source, fetched
-            )
-    return out
 
 
 # -- using them in an evaluation -----------------------------------------------------------------

@@ -34,10 +34,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from core.budgets.parsing import BudgetScope
-from core.cost_groups import Group, Groups, catalog_for
-from core.db import is_sqlite, read_snapshot
-from core.models import CostRecord, CostScope, CostType
+from core.budgets.model import BudgetScope
+from core.costs.catalog import Group, Groups, catalog_for
+from core.costs.model import CostType
+from core.costs.tables import CostRecord, CostScope
+from core.kernel.db.engine import is_sqlite, read_snapshot
 
 T = CostRecord.__table__.c  # type: ignore[attr-defined]
 S = CostScope.__table__.c  # type: ignore[attr-defined]

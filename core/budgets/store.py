@@ -6,8 +6,8 @@ import threading
 import weakref
 from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, fields, replace
-from datetime import date, datetime
+from dataclasses import fields, replace
+from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any
@@ -16,21 +16,21 @@ from sqlalchemy import Connection, Engine, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.budgets.parsing import BudgetScope, name_key
-from core.db import is_sqlite, write_transaction
-from core.errors import NotFoundError, UserInputError
-from core.models import (
-    Budget,
+from core.budgets.grammar import name_key
+from core.budgets.model import (
     BudgetPeriod,
-    BudgetTarget,
-    BudgetThreshold,
-    CostGroup,
-    CostRecord,
-    CostScope,
-    CostType,
+    BudgetRecord,
+    BudgetScope,
+    NewBudget,
+    Threshold,
     ThresholdKind,
 )
-from core.notify import Target, TargetKind
+from core.budgets.tables import Budget, BudgetTarget, BudgetThreshold
+from core.costs.model import CostType
+from core.costs.tables import CostGroup, CostRecord, CostScope
+from core.delivery.targets import Target, TargetKind
+from core.kernel.db.engine import is_sqlite, write_transaction
+from core.kernel.errors import NotFoundError, UserInputError
 
 BUDGETS = Budget.__table__  # type: ignore[attr-defined]
 THRESHOLDS = BudgetThreshold.__table__  # type: ignore[attr-defined]
@@ -39,42 +39,6 @@ COSTS = CostRecord.__table__  # type: ignore[attr-defined]
 GROUPS = CostGroup.__table__  # type: ignore[attr-defined]
 SCOPES = CostScope.__table__  # type: ignore[attr-defined]
 _IN_CHUNK = 900  # ids per IN list: far below SQLite's and psycopg's parameter limits
-
-
-@dataclass(frozen=True, slots=True)
-class Threshold:
-    percent: int
-    kind: ThresholdKind
-
-    def describe(self) -> str:
-        return f"{self.percent}%" if self.kind is ThresholdKind.ACTUAL else f"{self.percent}% fc"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NewBudget:
-    """A budget as its creator describes it."""
-
-    name: str
-    amount: Decimal
-    currency: str
-    period: BudgetPeriod
-    start_date: date
-    cost_type: CostType
-    scope: BudgetScope
-    thresholds: tuple[Threshold, ...]
-    targets: tuple[Target, ...]
-    owner_principal: str
-    owner_name: str
-
-    def thresholds_of(self, kind: ThresholdKind) -> tuple[int, ...]:
-        return tuple(t.percent for t in self.thresholds if t.kind is kind)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BudgetRecord(NewBudget):
-    """A stored budget."""
-
-    id: int
 
 
 def _insert(conn: Connection | Engine) -> Any:

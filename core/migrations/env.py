@@ -1,13 +1,13 @@
-"""Alembic environment: runs on the engine handed over by `core.db.upgrade` (or the URL)."""
+"""Alembic environment: runs on the engine handed over by `core.kernel.db.migrate.upgrade`
+(or the URL)."""
 
 from alembic import context
 from sqlalchemy import create_engine
-from sqlmodel import SQLModel
 
-import core.models  # noqa: F401
+from core.tables import metadata
 
 config = context.config
-target_metadata = SQLModel.metadata
+target_metadata = metadata
 
 
 def run_migrations() -> None:

@@ -16,14 +16,14 @@ from adapters.azure.cost_source import (
     skiptoken_of,
 )
 from adapters.azure.simulated import SimulatedResponse, SimulatedTransport, arm_error
-from core.errors import (
+from core.costs.model import CostType
+from core.kernel.errors import (
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
     UpstreamError,
 )
-from core.models import CostType
-from core.scopes import parse_scope
+from core.kernel.scopes import parse_scope
 from tests.azure.conftest import SAMPLE_SUB, FakeCostManagement, page, sample, source_for
 
 SCOPE = parse_scope(SAMPLE_SUB)

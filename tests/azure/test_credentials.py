@@ -11,9 +11,9 @@ import pytest
 from adapters.azure import build_cost_source, make_credential
 from adapters.azure.simulated import Router, SimulatedResponse, SimulatedTransport
 from adapters.azure.simulated.transport import request_json
-from core.errors import ConfigurationError, PermissionDeniedError
-from core.models import CostType
-from core.scopes import parse_scope
+from core.costs.model import CostType
+from core.kernel.errors import ConfigurationError, PermissionDeniedError
+from core.kernel.scopes import parse_scope
 
 TENANT_ID = "00000000-0000-0000-0000-00000000aaaa"
 TOKEN_URL = rf"^https://login\.microsoftonline\.com/{TENANT_ID}/oauth2/v2\.0/token$"

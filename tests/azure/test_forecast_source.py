@@ -26,9 +26,9 @@ from adapters.azure.simulated import (
 )
 from adapters.azure.simulated.forecast import MIN_HISTORY_DAYS, parse_forecast
 from adapters.azure.simulated.transport import request_json
-from core.errors import MalformedResponseError, PermissionDeniedError, ThrottledError
-from core.models import CostType
-from core.scopes import parse_scope
+from core.costs.model import CostType
+from core.kernel.errors import MalformedResponseError, PermissionDeniedError, ThrottledError
+from core.kernel.scopes import parse_scope
 from tests.azure.conftest import SAMPLE_SUB, TODAY, sample
 
 TOMORROW = TODAY + timedelta(days=1)

@@ -14,16 +14,17 @@ from sqlmodel import Session
 
 from adapters.azure import build_simulated_cost_source
 from adapters.azure.simulated import drop_column, set_column
-from core.app import CloudOptima
-from core.commands import Requester
-from core.errors import MalformedResponseError
-from core.ingest import CostIngestor, Window
-from core.models import CostRecord, CostType, IngestionRun, RunStatus
-from core.money import format_money, round_to_currency
-from core.periods import parse_period
-from core.reports import BreakdownQuery, Dimension, DimensionKind, cost_breakdown
-from core.scopes import parse_scope
-from core.views import Facts, Table
+from core.app import create_core
+from core.costs.breakdown import BreakdownQuery, cost_breakdown
+from core.costs.ingest import CostIngestor, Window
+from core.costs.model import CostType, Dimension, DimensionKind, RunStatus
+from core.costs.periods import parse_period
+from core.costs.tables import CostRecord, IngestionRun
+from core.kernel.cards import Facts, Table
+from core.kernel.context import Requester
+from core.kernel.errors import MalformedResponseError
+from core.kernel.money import format_money, round_to_currency
+from core.kernel.scopes import parse_scope
 from tests.azure.conftest import TODAY
 
 
@@ -173,7 +174,7 @@ async def test_costs_by_service_match_the_tenants_own_figures_to_the_cent(engine
     assert breakdown.previous_total == previous_total
     assert {row.key: row.cost for row in breakdown.rows} == dict(by_service)
 
-    reply = CloudOptima(engine, clock).handle_text(
+    reply = create_core(engine, clock).handle_text(
         "costs 30d by service", Requester("console", "u")
     )
 

@@ -13,9 +13,9 @@ from azure.mgmt.costmanagement.aio import CostManagementClient
 from adapters.azure.cost_source import query_body
 from adapters.azure.retry import CostManagementRetryPolicy, retry_after_seconds
 from adapters.azure.simulated import THROTTLED_HEADERS, SimulatedTransport, StaticTokenCredential
-from core.errors import ThrottledError
-from core.models import CostType
-from core.scopes import parse_scope
+from core.costs.model import CostType
+from core.kernel.errors import ThrottledError
+from core.kernel.scopes import parse_scope
 from tests.azure.conftest import sample, source_for
 
 DAY = date(2026, 11, 2)

@@ -23,7 +23,7 @@ from azure.mgmt.costmanagement.models import (
 
 from adapters.azure.simulated import SimulatedTenant
 from adapters.azure.simulated.tenant import RESTATED_DAYS
-from core.models import CostType
+from core.costs.model import CostType
 from tests.azure.conftest import TODAY
 
 

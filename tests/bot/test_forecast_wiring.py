@@ -13,13 +13,17 @@ from sqlalchemy import select
 
 from bot.cli import ingest_with_progress
 from bot.container import build
+from bot.jobs import run_pipeline
 from bot.settings import load_settings
-from core.budgets.parsing import parse_scope_tokens
-from core.budgets.provider_forecast import load_scope_catalog, stored_forecasts
-from core.budgets.store import NewBudget, Threshold, create_budget
-from core.errors import ConfigurationError
-from core.models import Alert, BudgetPeriod, CostType, ForecastProvider, ThresholdKind
-from core.views_codec import card_from_dict
+from core.budgets.grammar import parse_scope_tokens
+from core.budgets.model import BudgetPeriod, NewBudget, Threshold, ThresholdKind
+from core.budgets.provider_forecast import load_scope_catalog
+from core.budgets.store import create_budget
+from core.budgets.tables import Alert
+from core.costs.forecasts import stored_forecasts
+from core.costs.model import CostType, ForecastProvider
+from core.kernel.cards_json import card_from_dict
+from core.kernel.errors import ConfigurationError
 
 NOV30, DEC31 = date(2026, 11, 30), date(2026, 12, 31)
 
@@ -100,14 +104,14 @@ async def test_the_scheduled_ingestion_fetches_one_forecast_per_scope_and_period
     try:
         add_budgets(container)
 
-        done, failed = await container.ingest_all()
+        result = await run_pipeline(container)
 
-        assert (len(done), failed) == (4, [])
+        assert (len(result.done), result.failed) == (4, [])
         assert container.tenant.forecasts.calls == 3
         assert forecast_keys(container) == expected_keys(container)
         # The evaluation that follows an ingestion uses them: `prod` alerts on Azure's figure.
-        summary = container.evaluate_budgets()
-        assert summary.alerts_claimed == 1
+        summary = result.budgets
+        assert summary is not None and summary.alerts_claimed == 1
         with engine.connect() as conn:
             [alert] = conn.execute(select(Alert.__table__)).all()  # type: ignore[attr-defined]
         card = card_from_dict(alert.card)
@@ -120,7 +124,7 @@ async def test_with_the_data_method_nothing_is_asked_of_azure(sqlite_engine, clo
     container = build(settings(), engine=sqlite_engine, clock=clock)
     try:
         add_budgets(container)
-        await container.ingest_all()
+        await run_pipeline(container)
         assert container.tenant.forecasts.calls == 0
         assert forecast_keys(container) == []
     finally:
@@ -133,9 +137,9 @@ def test_the_ingest_command_fetches_the_forecasts_after_ingesting(sqlite_engine,
     try:
         add_budgets(container)
 
-        done, failed = ingest_with_progress(container, console=Console(file=out, width=120))
+        result = ingest_with_progress(container, console=Console(file=out, width=120))
 
-        assert (len(done), failed) == (4, [])
+        assert (len(result.done), result.failed) == (4, [])
         assert container.tenant.forecasts.calls == 3
         assert forecast_keys(container) == expected_keys(container)
         assert "Azure forecasts: 3 forecast(s) asked, 3 stored, 0 unavailable, 0 failed" in (
@@ -153,9 +157,9 @@ async def test_a_failed_forecast_fetch_never_fails_the_ingestion(sqlite_engine, 
         add_budgets(container)
         container.tenant.forecasts.fail(500, times=3)
 
-        done, failed = await container.ingest_all()
+        result = await run_pipeline(container)
 
-        assert (len(done), failed) == (4, [])
+        assert (len(result.done), result.failed) == (4, [])
         assert forecast_keys(container) == []  # every call failed; nothing half-stored
         assert container.tenant.forecasts.calls == 3
     finally:
@@ -164,7 +168,7 @@ async def test_a_failed_forecast_fetch_never_fails_the_ingestion(sqlite_engine, 
 
 def test_the_forecast_source_setting_accepts_data_or_azure():
     assert settings().forecast_source is ForecastProvider.DATA
-    assert settings(forecast_source="azure").core_config().forecast_provider is (
+    assert settings(forecast_source="azure").feature_configs().budgets.forecast_provider is (
         ForecastProvider.AZURE
     )
     with pytest.raises(ConfigurationError) as caught:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import Settings, load_settings
-from core.errors import ConfigurationError
-from core.models import CostType
+from core.costs.model import CostType
+from core.kernel.errors import ConfigurationError
 
 SUB = "8f1c2b9e-4d3a-4e6b-9a7c-2f5d1e0b3c4a"
 

@@ -8,12 +8,12 @@ from decimal import Decimal
 
 from sqlalchemy import Engine
 
-from core.costs_store import write_day
-from core.db import write_transaction
-from core.ingest import ensure_scope
-from core.models import CostType
-from core.ports import Clock
-from core.scopes import Scope, parse_scope
+from core.costs.ingest import ensure_scope
+from core.costs.model import CostType
+from core.costs.store import write_day
+from core.kernel.clock import Clock
+from core.kernel.db.engine import write_transaction
+from core.kernel.scopes import Scope, parse_scope
 from tests.fakes import make_row
 
 SCOPE = parse_scope("/subscriptions/00000000-0000-0000-0000-000000000001")

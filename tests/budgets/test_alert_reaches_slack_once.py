@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackNotifier
-from core.db import make_engine, upgrade
-from core.dispatch import DispatchConfig, Dispatcher
-from core.models import Alert, OutboxStatus
-from core.notify import Target, TargetKind
+from core.budgets.tables import Alert
+from core.delivery.dispatcher import DispatchConfig, Dispatcher
+from core.delivery.tables import OutboxStatus
+from core.delivery.targets import Target, TargetKind
+from core.kernel.db.engine import make_engine
+from core.kernel.db.migrate import upgrade
 from tests.budgets import test_concurrency as race
 from tests.dispatch.helpers import rows
 from tests.dispatch.receivers import WEBHOOK_SECRET, FakeWebhookReceiver

@@ -14,34 +14,30 @@ from adapters.azure import build_simulated_cost_source, build_simulated_forecast
 from adapters.azure.forecast_source import forecast_body
 from adapters.azure.simulated import SimulatedTenant, drop_column
 from adapters.azure.simulated.forecast import parse_forecast
-from core.app import CloudOptima
-from core.budgets import assess, evaluate_budgets
-from core.budgets.parsing import BudgetScope, parse_scope_tokens
-from core.budgets.provider_forecast import (
-    ForecastNeed,
-    ScopeCatalog,
-    exact_scope,
-    needs_for,
-    refresh_forecasts,
-    store_forecast,
-    stored_forecasts,
-)
-from core.budgets.store import (
+from core.app import FeatureConfigs, create_core
+from core.budgets.evaluate import assess, evaluate_budgets
+from core.budgets.grammar import parse_scope_tokens
+from core.budgets.model import (
+    BudgetPeriod,
     BudgetRecord,
+    BudgetsConfig,
+    BudgetScope,
     NewBudget,
     Threshold,
-    create_budget,
-    list_budgets,
-    set_amount,
+    ThresholdKind,
 )
-from core.commands import CoreConfig, Requester
-from core.ingest import CostIngestor, Window, ensure_scope
-from core.models import Alert, BudgetPeriod, CostType, ForecastProvider, ThresholdKind
-from core.notify import Target, TargetKind
-from core.ports import ForecastFigure
-from core.scopes import parse_scope
-from core.views import Context
-from core.views_codec import card_from_dict
+from core.budgets.provider_forecast import ScopeCatalog, exact_scope, needs_for, refresh_forecasts
+from core.budgets.store import create_budget, list_budgets, set_amount
+from core.budgets.tables import Alert
+from core.costs.forecasts import ForecastNeed, store_forecast, stored_forecasts
+from core.costs.ingest import CostIngestor, Window, ensure_scope
+from core.costs.model import CostType, ForecastProvider
+from core.costs.ports import ForecastFigure
+from core.delivery.targets import Target, TargetKind
+from core.kernel.cards import Context
+from core.kernel.cards_json import card_from_dict
+from core.kernel.context import Requester
+from core.kernel.scopes import parse_scope
 from tests.budgets.helpers import SCOPE, put_days
 
 AZURE, DATA = ForecastProvider.AZURE, ForecastProvider.DATA
@@ -179,7 +175,8 @@ async def test_budget_show_says_which_method_made_the_forecast(engine, clock):
     asker = Requester("slack", "U1", "Ada", conversation_id="C0FINOPS1")
 
     def show(name, provider):
-        app = CloudOptima(engine, clock, CoreConfig(forecast_provider=provider))
+        features = FeatureConfigs(budgets=BudgetsConfig(forecast_provider=provider))
+        app = create_core(engine, clock, features=features)
         reply = app.handle_text(f"budget show {name}", asker)
         return [b.text for b in reply.card.blocks if isinstance(b, Context)][-1]
 

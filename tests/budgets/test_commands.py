@@ -8,16 +8,19 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select, update
 
-from core.actions import ActionId
-from core.app import CloudOptima
-from core.budgets import evaluate_budgets
+from core.app import create_core
+from core.budgets.actions import BudgetsAction
+from core.budgets.evaluate import evaluate_budgets
+from core.budgets.model import ThresholdKind
 from core.budgets.store import find_budget, list_budgets
-from core.commands import CoreConfig, Requester
-from core.errors import NotFoundError
-from core.models import AlertAck, OutboxMessage, ThresholdKind
-from core.notify import Target, TargetKind
-from core.views import Actions, Chart, Context, Facts, Severity, Table, Visibility
-from core.views_codec import card_from_dict
+from core.budgets.tables import AlertAck
+from core.delivery.tables import OutboxMessage
+from core.delivery.targets import Target, TargetKind
+from core.kernel.cards import Actions, Chart, Context, Facts, Severity, Table, Visibility
+from core.kernel.cards_json import card_from_dict
+from core.kernel.context import CoreConfig, Requester
+from core.kernel.errors import NotFoundError
+from core.kernel.service import CloudOptima
 from tests.budgets.helpers import put_days
 
 ADMIN = Requester("slack", "UADMIN", "Ada", conversation_id="C0FINOPS1", workspace_id="T1")
@@ -29,7 +32,7 @@ CONSOLE = Requester("console", "ops")
 
 def make_app(engine, clock) -> CloudOptima:
     put_days(engine, clock, date(2026, 10, 1), date(2026, 11, 26), "30")
-    return CloudOptima(engine, clock, CoreConfig(admins=frozenset({"slack:UADMIN"})))
+    return create_core(engine, clock, CoreConfig(admins=frozenset({"slack:UADMIN"})))
 
 
 @pytest.fixture
@@ -187,8 +190,8 @@ def test_delete_asks_for_confirmation_and_the_button_deletes(app, engine):
 
     assert find_budget(engine, "web")  # nothing deleted yet
     confirm, cancel = buttons(asked)
-    assert (confirm.action_id, confirm.style) == (ActionId.BUDGET_DELETE_CONFIRM, "danger")
-    assert cancel.action_id == ActionId.BUDGET_DELETE_CANCEL
+    assert (confirm.action_id, confirm.style) == (BudgetsAction.DELETE_CONFIRM, "danger")
+    assert cancel.action_id == BudgetsAction.DELETE_CANCEL
 
     kept = app.handle_action(cancel.action_id, cancel.value, ALICE)
     assert kept.replace_original and "kept" in kept.card.title
@@ -214,7 +217,7 @@ def test_a_non_admin_cannot_even_ask_to_delete_someone_elses_budget(app):
 
 def test_viewers_list_limits_who_may_create_budgets(engine, clock):
     config = CoreConfig(admins=frozenset({"slack:UADMIN"}), viewers=frozenset({"slack:UALICE"}))
-    app = CloudOptima(engine, clock, config)
+    app = create_core(engine, clock, config)
     assert app.handle_text("budget create web 100 EUR", BOB).card.title == "Not allowed"
     assert app.handle_text("budget create web 100 EUR", ALICE).card.severity is Severity.SUCCESS
 
@@ -261,11 +264,11 @@ def test_an_ack_button_of_a_deleted_budget_or_a_forged_value_answers_kindly(app,
     evaluate_budgets(engine, clock)
     budget = find_budget(engine, "web")
     value = f"{budget.id}:2026-11-01:100:actual"
-    app.handle_action(ActionId.BUDGET_DELETE_CONFIRM, f"{budget.id}:web", ALICE)
+    app.handle_action(BudgetsAction.DELETE_CONFIRM, f"{budget.id}:web", ALICE)
 
-    gone = app.handle_action(ActionId.ALERT_ACK, value, BOB)
+    gone = app.handle_action(BudgetsAction.ALERT_ACK, value, BOB)
     assert "no longer exists" in text_of(gone)
-    forged = app.handle_action(ActionId.ALERT_ACK, "1:not-a-date:x:y", BOB)
+    forged = app.handle_action(BudgetsAction.ALERT_ACK, "1:not-a-date:x:y", BOB)
     assert "does not carry an alert" in text_of(forged)
 
 

@@ -18,13 +18,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core.budgets import BudgetCache, evaluate_budgets
-from core.budgets.parsing import BudgetScope
-from core.budgets.store import NewBudget, Threshold, create_budget
-from core.db import make_engine
-from core.models import Alert, BudgetPeriod, CostType, OutboxMessage, ThresholdKind
-from core.notify import Target, TargetKind
-from core.ports import FixedClock
+from core.budgets.evaluate import evaluate_budgets
+from core.budgets.model import BudgetPeriod, BudgetScope, NewBudget, Threshold, ThresholdKind
+from core.budgets.store import BudgetCache, create_budget
+from core.budgets.tables import Alert
+from core.costs.model import CostType
+from core.delivery.tables import OutboxMessage
+from core.delivery.targets import Target, TargetKind
+from core.kernel.clock import FixedClock
+from core.kernel.db.engine import make_engine
 from tests.budgets.helpers import put_day, put_days
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
@@ -123,7 +125,7 @@ def assert_exactly_once(engine, outcomes) -> None:
 @pytest.mark.postgres
 def test_50_evaluations_from_4_processes_claim_one_alert_on_postgres(postgres_url, clock):
     engine = make_engine(postgres_url)
-    from core.db import upgrade
+    from core.kernel.db.migrate import upgrade
 
     upgrade(engine)
     prepare(engine, clock)

@@ -9,29 +9,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from core.budgets import BudgetCache, assess, evaluate_budgets
-from core.budgets.evaluate import ack_value
-from core.budgets.parsing import BudgetScope, parse_scope_tokens
-from core.budgets.store import (
-    NewBudget,
-    Threshold,
-    create_budget,
-    delete_budget,
-    list_budgets,
-    set_amount,
-)
-from core.models import (
-    Alert,
-    BudgetPeriod,
-    CostType,
-    OutboxMessage,
-    OutboxStatus,
-    ThresholdKind,
-)
-from core.notify import Target, TargetKind
-from core.scopes import parse_scope
-from core.views import Actions, Chart, Table
-from core.views_codec import card_from_dict
+from core.budgets.evaluate import ack_value, assess, evaluate_budgets
+from core.budgets.grammar import parse_scope_tokens
+from core.budgets.model import BudgetPeriod, BudgetScope, NewBudget, Threshold, ThresholdKind
+from core.budgets.store import BudgetCache, create_budget, delete_budget, list_budgets, set_amount
+from core.budgets.tables import Alert
+from core.costs.model import CostType
+from core.delivery.tables import OutboxMessage, OutboxStatus
+from core.delivery.targets import Target, TargetKind
+from core.kernel.cards import Actions, Chart, Table
+from core.kernel.cards_json import card_from_dict
+from core.kernel.scopes import parse_scope
 from tests.budgets.helpers import put_day, put_days
 
 ACTUAL, FORECAST = ThresholdKind.ACTUAL, ThresholdKind.FORECAST
@@ -375,8 +363,8 @@ def test_cached_budgets_and_groups_follow_changes_without_moving_the_clock(engin
 def test_fast_money_formatting_matches_the_product_formatting():
     import random
 
-    from core.budgets.cards import money
-    from core.money import format_money
+    from core.budgets.presenters import money
+    from core.kernel.money import format_money
 
     rng = random.Random(5)
     for currency in ("EUR", "USD", "JPY", "KWD", "CHF", "GBP", "INR", "BRL"):

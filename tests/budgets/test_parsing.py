@@ -9,20 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.budgets.parsing import (
+from core.budgets.grammar import (
     MAX_AMOUNT,
     parse_amount,
     parse_currency,
     parse_name,
     parse_scope_tokens,
     parse_start,
-    parse_target,
-    parse_targets,
     parse_thresholds,
 )
-from core.commands.context import Requester
-from core.errors import UserInputError
-from core.notify import Target, TargetKind
+from core.delivery.targets import Target, TargetKind, parse_target, parse_targets
+from core.kernel.context import Requester
+from core.kernel.errors import UserInputError
 
 SLACK = Requester("slack", "U1", "Ada", conversation_id="C0123ABCD")
 CONSOLE = Requester("console", "ada")

@@ -10,12 +10,10 @@ from rich.console import Console
 
 from adapters.console.chat import ConsoleChat
 from adapters.console.render import render_text
-from core.app import CloudOptima
-from core.commands import Requester
-from core.ingest import CostIngestor, Window
-from core.models import CostType
-from core.scopes import parse_scope
-from core.views import (
+from core.app import create_core
+from core.costs.ingest import CostIngestor, Window
+from core.costs.model import CostType
+from core.kernel.cards import (
     Actions,
     Align,
     Button,
@@ -30,6 +28,8 @@ from core.views import (
     Text,
     card,
 )
+from core.kernel.context import Requester
+from core.kernel.scopes import parse_scope
 from tests.fakes import FakeCostSource, make_row
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -83,7 +83,7 @@ async def test_typing_a_buttons_number_presses_it(sqlite_engine, clock):
     )
     console = Console(record=True, width=100, color_system=None)
     chat = ConsoleChat(
-        CloudOptima(sqlite_engine, clock), console=console, requester=Requester("console", "me")
+        create_core(sqlite_engine, clock), console=console, requester=Requester("console", "me")
     )
     first = chat.ask("costs 7d by service")
     assert "Costs by service" in first.card.title

@@ -2,8 +2,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import Decimal
 
-from core.charts import render_png, sparkline
-from core.views import Chart, ChartPoint
+from core.kernel.cards import Chart, ChartPoint
+from core.kernel.charts import render_png, sparkline
 
 
 def chart(n: int) -> Chart:

@@ -8,15 +8,15 @@ from decimal import Decimal
 
 import pytest
 
-from core.app import CloudOptima
-from core.commands import Requester
-from core.commands.context import CoreConfig
-from core.ingest import CostIngestor, Window
-from core.models import CostType
-from core.periods import parse_period
-from core.reports import BreakdownQuery, cost_breakdown, parse_dimension, parse_filter
-from core.scopes import parse_scope
-from core.views import Actions, Facts, Severity, Table
+from core.app import create_core
+from core.costs.breakdown import BreakdownQuery, cost_breakdown
+from core.costs.grammar import parse_dimension, parse_filter
+from core.costs.ingest import CostIngestor, Window
+from core.costs.model import CostType
+from core.costs.periods import parse_period
+from core.kernel.cards import Actions, Facts, Severity, Table
+from core.kernel.context import CoreConfig, Requester
+from core.kernel.scopes import parse_scope
 from tests.fakes import FakeCostSource, make_row
 
 SCOPE = parse_scope("/subscriptions/00000000-0000-0000-0000-000000000001")
@@ -156,7 +156,7 @@ async def test_a_period_with_data_only_before_it_takes_that_currency_and_zero_co
 
 
 async def test_costs_command_renders_total_table_chart_and_drilldowns(loaded, clock):
-    app = CloudOptima(loaded, clock)
+    app = create_core(loaded, clock)
     reply = app.handle_text("costs 30d by service", Requester("slack", "U1"))
     assert reply.card.severity is Severity.INFO
     facts = next(b for b in reply.card.blocks if isinstance(b, Facts)).facts
@@ -174,13 +174,13 @@ async def test_costs_command_renders_total_table_chart_and_drilldowns(loaded, cl
 
 
 async def test_no_data_says_so_and_how_to_get_it(engine, clock):
-    reply = CloudOptima(engine, clock).handle_text("costs 7d", Requester("console", "u"))
+    reply = create_core(engine, clock).handle_text("costs 7d", Requester("console", "u"))
     assert "No actual costs recorded" in reply.card.summary
     assert "cloudoptima ingest" in reply.card.blocks[-1].text
 
 
 async def test_viewers_list_refuses_others(loaded, clock):
-    app = CloudOptima(loaded, clock, CoreConfig(viewers=frozenset({"slack:U1"})))
+    app = create_core(loaded, clock, CoreConfig(viewers=frozenset({"slack:U1"})))
     assert app.handle_text("costs", Requester("slack", "U1")).card.severity is Severity.INFO
     refused = app.handle_text("costs", Requester("slack", "U2"))
     assert refused.card.severity is Severity.ERROR

@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from core.costs_store import group_key
-from core.ingest import CostIngestor, Window
-from core.models import CostGroup, CostRecord, CostType
-from core.scopes import parse_scope
+from core.costs.ingest import CostIngestor, Window
+from core.costs.model import CostType
+from core.costs.store import group_key
+from core.costs.tables import CostGroup, CostRecord
+from core.kernel.scopes import parse_scope
 from tests.fakes import FakeCostSource, make_row
 
 SCOPE = parse_scope("/subscriptions/00000000-0000-0000-0000-000000000001")

@@ -1,6 +1,6 @@
 from sqlalchemy import text
 
-from core.db import make_engine, normalize_url
+from core.kernel.db.engine import make_engine, normalize_url
 
 
 def test_sqlite_runs_in_wal_with_a_busy_timeout_and_foreign_keys(sqlite_url):

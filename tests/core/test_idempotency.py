@@ -1,6 +1,6 @@
 from concurrent.futures import ThreadPoolExecutor
 
-from core.idempotency import claim_once
+from core.kernel.claims import claim_once
 
 
 def test_only_the_first_claim_of_a_key_wins_even_when_concurrent(engine, clock):

@@ -12,14 +12,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from core.costs_store import GroupIds, write_day
-from core.db import make_engine, upgrade, write_transaction
-from core.errors import MalformedResponseError, UpstreamError
-from core.ingest import CostIngestor, Window, default_window, ensure_scope
-from core.models import CostGroup, CostRecord, CostType, IngestionRun, RunStatus
-from core.periods import parse_period
-from core.reports import BreakdownQuery, cost_breakdown, parse_dimension, parse_filter
-from core.scopes import parse_scope
+from core.costs.breakdown import BreakdownQuery, cost_breakdown
+from core.costs.grammar import parse_dimension, parse_filter
+from core.costs.ingest import CostIngestor, Window, default_window, ensure_scope
+from core.costs.model import CostType, RunStatus
+from core.costs.periods import parse_period
+from core.costs.store import GroupIds, write_day
+from core.costs.tables import CostGroup, CostRecord, IngestionRun
+from core.kernel.db.engine import make_engine, write_transaction
+from core.kernel.db.migrate import upgrade
+from core.kernel.errors import MalformedResponseError, UpstreamError
+from core.kernel.scopes import parse_scope
 from tests.fakes import FakeCostSource, make_row
 
 SCOPE = parse_scope("/subscriptions/00000000-0000-0000-0000-000000000001")
@@ -230,7 +233,7 @@ async def test_memory_is_bounded_by_a_day_not_by_the_window(sqlite_engine, clock
 
 
 async def test_first_run_backfills_and_later_runs_repull_the_default_window(engine, clock):
-    from core.ingest import planned_window
+    from core.costs.ingest import planned_window
 
     today = clock.now().date()
     first = planned_window(

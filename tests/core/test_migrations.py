@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from core.db import alembic_config, current_revision
+from core.kernel.db.migrate import alembic_config, current_revision
 
 
 def test_migrated_schema_matches_the_models(engine):

@@ -8,23 +8,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.app import CloudOptima
-from core.commands import Requester, parse
-from core.commands.context import CommandContext, CoreConfig
-from core.commands.costs import parse_costs_args
-from core.errors import UserInputError
-from core.models import CostType
-from core.ports import FixedClock
-from core.reports import DimensionKind, FilterKind
-from core.views import Severity, Visibility
+from core.app import create_core
+from core.costs.grammar import parse_costs_args as parse_costs_words
+from core.costs.model import CostsConfig, CostType, DimensionKind, FilterKind
+from core.kernel.cards import Severity, Visibility
+from core.kernel.clock import FixedClock
+from core.kernel.context import Requester
+from core.kernel.errors import UserInputError
+from core.kernel.grammar import parse
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
 
-def ctx(**config) -> CommandContext:
-    return CommandContext(
-        Requester("console", "u"), engine=None, clock=FixedClock(NOW), config=CoreConfig(**config)
-    )
+def parse_costs_args(args, today=None, **config):
+    """The costs grammar with the feature's settings (defaults unless given)."""
+    return parse_costs_words(args, today or NOW.date(), CostsConfig(**config))
 
 
 def test_empty_input_means_help():
@@ -54,7 +52,7 @@ def test_a_bad_flag_is_a_user_error():
 
 
 def test_costs_defaults_to_30_days_by_service():
-    query = parse_costs_args((), ctx()).query
+    query = parse_costs_args(()).query
     assert query.dimension.kind is DimensionKind.SERVICE
     assert (query.periods.current.start, query.periods.current.end) == (
         date(2026, 10, 28),
@@ -69,7 +67,7 @@ def test_costs_defaults_to_30_days_by_service():
 
 def test_costs_words_in_any_order():
     query = parse_costs_args(
-        ("sub:Production", "by", "tag:Team", "mtd", "top", "5", "amortized"), ctx()
+        ("sub:Production", "by", "tag:Team", "mtd", "top", "5", "amortized")
     ).query
     assert query.dimension.kind is DimensionKind.TAG and query.dimension.tag_key == "team"
     assert query.filters[0].kind is FilterKind.SUBSCRIPTION
@@ -100,12 +98,12 @@ def test_costs_words_in_any_order():
 )
 def test_bad_costs_arguments_get_a_specific_message(args, message):
     with pytest.raises(UserInputError, match=message) as info:
-        parse_costs_args(args, ctx())
+        parse_costs_args(args)
     assert info.value.hint  # every refusal says what is accepted or what to do
 
 
 def test_asof_pins_relative_periods_to_a_day():
-    request = parse_costs_args(("mtd", "asof:2026-10-15"), ctx())
+    request = parse_costs_args(("mtd", "asof:2026-10-15"))
     assert (request.query.periods.current.start, request.query.periods.current.end) == (
         date(2026, 10, 1),
         date(2026, 10, 15),
@@ -114,7 +112,7 @@ def test_asof_pins_relative_periods_to_a_day():
 
 
 def test_unknown_command_suggests_the_closest_one(sqlite_engine):
-    app = CloudOptima(sqlite_engine, FixedClock(NOW))
+    app = create_core(sqlite_engine, FixedClock(NOW))
     reply = app.handle_text("costz 7d", Requester("console", "u"))
     assert reply.card.severity is Severity.ERROR
     assert "Did you mean `costs`?" in reply.card.blocks[-1].text
@@ -166,7 +164,7 @@ _words = st.sampled_from(
     )
 )
 def test_any_input_gives_a_reply_or_a_user_error_never_an_exception(sqlite_engine, text):
-    app = CloudOptima(sqlite_engine, FixedClock(NOW))
+    app = create_core(sqlite_engine, FixedClock(NOW))
     reply = app.handle_text(text, Requester("console", "u"))
     assert reply.card.title
     # An internal error would be answered with a logged reference: that must never happen.

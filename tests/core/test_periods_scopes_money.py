@@ -3,10 +3,10 @@ from decimal import Decimal
 
 import pytest
 
-from core.errors import UserInputError
-from core.money import format_money, from_storage_units, percent_change, to_storage_units
-from core.periods import parse_period
-from core.scopes import ScopeKind, check_no_overlap, parse_scope
+from core.costs.periods import parse_period
+from core.kernel.errors import UserInputError
+from core.kernel.money import format_money, from_storage_units, percent_change, to_storage_units
+from core.kernel.scopes import ScopeKind, check_no_overlap, parse_scope
 
 
 @pytest.mark.parametrize(

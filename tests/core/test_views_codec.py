@@ -1,7 +1,7 @@
 from datetime import date
 from decimal import Decimal
 
-from core.views import (
+from core.kernel.cards import (
     Actions,
     Align,
     Button,
@@ -18,7 +18,7 @@ from core.views import (
     Text,
     card,
 )
-from core.views_codec import card_from_dict, card_to_dict
+from core.kernel.cards_json import card_from_dict, card_to_dict
 
 
 def test_every_block_type_survives_a_round_trip_through_json():

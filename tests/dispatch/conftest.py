@@ -16,7 +16,8 @@ import pytest
 from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackNotifier
-from core.notify import Notifier, Target, TargetKind
+from core.delivery.ports import Notifier
+from core.delivery.targets import Target, TargetKind
 from tests.dispatch.receivers import (
     SMTP_PASSWORD,
     SMTP_USER,

@@ -19,9 +19,9 @@ import sys
 
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackNotifier
-from core.db import make_engine
-from core.dispatch import DispatchConfig, Dispatcher
-from core.ports import SystemClock
+from core.delivery.dispatcher import DispatchConfig, Dispatcher
+from core.kernel.clock import SystemClock
+from core.kernel.db.engine import make_engine
 from tests.dispatch.receivers import WEBHOOK_SECRET
 
 

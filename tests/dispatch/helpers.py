@@ -7,13 +7,13 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
-from core.db import write_transaction
-from core.dispatch import Dispatcher
-from core.models import OutboxMessage, OutboxStatus
-from core.notify import Target
-from core.outbox import enqueue
-from core.ports import FixedClock
-from core.views import Column, Context, Fact, Facts, Severity, Table, card
+from core.delivery.dispatcher import Dispatcher
+from core.delivery.outbox import enqueue
+from core.delivery.tables import OutboxMessage, OutboxStatus
+from core.delivery.targets import Target
+from core.kernel.cards import Column, Context, Fact, Facts, Severity, Table, card
+from core.kernel.clock import FixedClock
+from core.kernel.db.engine import write_transaction
 
 OUTBOX = OutboxMessage.__table__
 

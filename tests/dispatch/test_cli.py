@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.notify import Target, TargetKind
+from core.delivery.targets import Target, TargetKind
 from tests.dispatch.helpers import add_messages
 from tests.dispatch.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
 

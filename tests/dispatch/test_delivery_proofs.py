@@ -10,8 +10,8 @@ import asyncio
 import random
 from datetime import timedelta
 
-from core.dispatch import DispatchConfig, Dispatcher, outbox_status
-from core.models import OutboxStatus
+from core.delivery.dispatcher import DispatchConfig, Dispatcher, outbox_status
+from core.delivery.tables import OutboxStatus
 from tests.dispatch.helpers import ClockDrivenSleep, add_messages, rows, run_until_done
 
 CONFIG = DispatchConfig(

@@ -9,8 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from core.db import write_transaction
-from core.dispatch import (
+from core.delivery.dispatcher import (
     DispatchConfig,
     Dispatcher,
     backoff_delay,
@@ -20,8 +19,10 @@ from core.dispatch import (
     outbox_status,
     retry_dead,
 )
-from core.models import OutboxStatus
-from core.notify import Delivery, DeliveryError, Target, TargetKind
+from core.delivery.ports import Delivery, DeliveryError
+from core.delivery.tables import OutboxStatus
+from core.delivery.targets import Target, TargetKind
+from core.kernel.db.engine import write_transaction
 from tests.dispatch.helpers import OUTBOX, add_messages, rows
 
 HOOK = Target(TargetKind.WEBHOOK, "https://hooks.example.test/finops")
@@ -144,7 +145,7 @@ async def test_permanent_failure_is_a_dead_letter_at_once(engine, clock, caplog)
     [key] = add_messages(engine, HOOK, clock.now(), 1)
     notifier = FakeNotifier(DeliveryError("channel gone", permanent=True, code="http_404"))
 
-    with caplog.at_level(logging.WARNING, logger="core.dispatch"):
+    with caplog.at_level(logging.WARNING, logger="core.delivery.dispatcher"):
         assert await dispatcher(engine, clock, notifier).dispatch_once() == ["dead"]
 
     status = outbox_status(engine, "budget_alert", ["0", "missing"])
@@ -164,7 +165,7 @@ async def test_message_is_dead_after_max_attempts_with_a_warning(engine, clock, 
     worker = dispatcher(engine, clock, notifier)
 
     outcomes = []
-    with caplog.at_level(logging.WARNING, logger="core.dispatch"):
+    with caplog.at_level(logging.WARNING, logger="core.delivery.dispatcher"):
         for _ in range(10):
             outcomes += await worker.dispatch_once()
             clock.current += timedelta(hours=1)

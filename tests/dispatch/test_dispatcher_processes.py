@@ -20,11 +20,12 @@ import pytest
 
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackNotifier
-from core.db import make_engine, upgrade
-from core.dispatch import DispatchConfig, Dispatcher
-from core.models import OutboxStatus
-from core.notify import Target, TargetKind
-from core.ports import FixedClock
+from core.delivery.dispatcher import DispatchConfig, Dispatcher
+from core.delivery.tables import OutboxStatus
+from core.delivery.targets import Target, TargetKind
+from core.kernel.clock import FixedClock
+from core.kernel.db.engine import make_engine
+from core.kernel.db.migrate import upgrade
 from tests.dispatch.helpers import add_messages, rows
 from tests.dispatch.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
 from tests.slack.fake_slack import FakeSlack

@@ -7,7 +7,8 @@ import ssl
 import pytest
 
 from adapters.notify.email import EmailNotifier, make_message_id, render_text
-from core.notify import Delivery, DeliveryError, Target, TargetKind
+from core.delivery.ports import Delivery, DeliveryError
+from core.delivery.targets import Target, TargetKind
 from tests.dispatch.conftest import smtp_config
 from tests.dispatch.helpers import alert_card
 from tests.dispatch.receivers import FakeSmtpServer

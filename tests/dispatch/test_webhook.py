@@ -14,8 +14,9 @@ from adapters.notify.webhook import (
     verify_signature,
     webhook_body,
 )
-from core.notify import Delivery, DeliveryError, Target, TargetKind
-from core.views_codec import card_from_dict
+from core.delivery.ports import Delivery, DeliveryError
+from core.delivery.targets import Target, TargetKind
+from core.kernel.cards_json import card_from_dict
 from tests.dispatch.helpers import alert_card
 from tests.dispatch.receivers import WEBHOOK_SECRET
 

@@ -15,8 +15,8 @@ import sys
 from datetime import timedelta
 
 from bot.scheduler import ReplicaScheduler, RunOutcome
-from core.db import make_engine
-from core.ports import SystemClock
+from core.kernel.clock import SystemClock
+from core.kernel.db.engine import make_engine
 
 
 class CountingReplica(ReplicaScheduler):

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from core.db import make_engine, upgrade
-from core.models import JobRun, JobRunStatus
+from core.kernel.db.engine import make_engine
+from core.kernel.db.migrate import upgrade
+from core.kernel.db.tables import JobRun, JobRunStatus
 
 REPO = Path(__file__).resolve().parents[2]
 FIRINGS = 4

@@ -10,11 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.scheduler import ReplicaScheduler, RunOutcome, cleanup_job
-from core.db import make_engine
-from core.idempotency import claim_once
-from core.job_runs import claim_slot, slot_for
-from core.models import JobRun, JobRunStatus, ProcessedEvent
-from core.ports import FixedClock
+from core.kernel.claims import claim_once, claim_slot, slot_for
+from core.kernel.clock import FixedClock
+from core.kernel.db.engine import make_engine
+from core.kernel.db.tables import JobRun, JobRunStatus, ProcessedEvent
 
 HOUR = timedelta(hours=1)
 

@@ -8,10 +8,11 @@ from sqlalchemy import func, select
 from bot.container import build
 from bot.scheduler import RunOutcome
 from bot.settings import load_settings
-from core.dispatch import outbox_status
-from core.errors import ConfigurationError
-from core.models import CostRecord, OutboxStatus
-from core.notify import Target, TargetKind
+from core.costs.tables import CostRecord
+from core.delivery.dispatcher import outbox_status
+from core.delivery.tables import OutboxStatus
+from core.delivery.targets import Target, TargetKind
+from core.kernel.errors import ConfigurationError
 from tests.dispatch.helpers import add_messages
 from tests.dispatch.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
 
@@ -52,7 +53,7 @@ def test_every_replica_schedules_delivery_cleanup_and_ingestion(engine):
     assert set(jobs) == {"outbox", "cleanup", "ingest", "budgets"}
     assert jobs["outbox"].claim is False
     assert jobs["ingest"].claim is True
-    assert jobs["ingest"].then == ("budgets",)
+    assert jobs["ingest"].then == ()  # the ingest job's pipeline evaluates budgets itself
 
 
 async def test_the_scheduled_ingest_job_pulls_every_scope_of_the_simulated_tenant(engine, clock):

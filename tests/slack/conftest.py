@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from adapters.slack import SlackBot
 from adapters.slack.verify import sign
-from bot.container import Container, build, slack_bot
+from bot.container import Container, build
 from bot.server import create_web_app
 from bot.settings import load_settings
 from tests.fakes import ingest_sample_costs
@@ -152,7 +152,7 @@ async def serve(clock, fake_slack) -> AsyncIterator[Any]:
 
     async def start(engine: Engine, **settings: Any) -> RunningServer:
         runner, url, container = await start_server(engine, clock, fake_slack, **settings)
-        bot = slack_bot(container)
+        bot = container.slack_bot()
         assert bot is not None
         session = aiohttp.ClientSession()
         started.append((runner, bot, session))

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from core.commands import CoreConfig
+from core.kernel.context import CoreConfig
 from tests.slack.conftest import block_action_body, seed_costs, signed_headers
 from tests.slack.validate import assert_valid_message
 

@@ -24,9 +24,8 @@ from adapters.slack.blocks import (
     escape,
     render_card,
 )
-from core.app import CloudOptima
-from core.commands import CoreConfig, Requester
-from core.views import (
+from core.app import create_core
+from core.kernel.cards import (
     Actions,
     Align,
     Button,
@@ -44,6 +43,8 @@ from core.views import (
     Text,
     card,
 )
+from core.kernel.context import CoreConfig, Requester
+from core.kernel.service import CloudOptima
 from tests.slack.conftest import seed_costs
 from tests.slack.validate import assert_valid_message
 
@@ -74,7 +75,7 @@ def daily(n: int, start: date = date(2026, 11, 1)) -> tuple[ChartPoint, ...]:
 
 @pytest.fixture
 def core(sqlite_engine, clock) -> CloudOptima:
-    return CloudOptima(sqlite_engine, clock)
+    return create_core(sqlite_engine, clock)
 
 
 def test_help_reply(core):
@@ -109,7 +110,7 @@ def test_bad_input_error(core):
 
 
 def test_permission_refusal(sqlite_engine, clock):
-    core = CloudOptima(sqlite_engine, clock, CoreConfig(viewers=frozenset({"slack:U999"})))
+    core = create_core(sqlite_engine, clock, CoreConfig(viewers=frozenset({"slack:U999"})))
     check_golden("error_not_allowed", render_card(core.handle_text("costs", ADA).card))
 
 

@@ -9,8 +9,9 @@ import pytest
 
 from adapters.slack import SlackNotifier
 from adapters.slack.notifier import METADATA_EVENT_TYPE
-from core.notify import Delivery, DeliveryError, Target, TargetKind
-from core.views import Chart, ChartPoint, Context, Header, Text, card
+from core.delivery.ports import Delivery, DeliveryError
+from core.delivery.targets import Target, TargetKind
+from core.kernel.cards import Chart, ChartPoint, Context, Header, Text, card
 from tests.slack.validate import assert_valid_message
 
 CHANNEL = "C0ALERTS"

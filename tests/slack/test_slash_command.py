@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.commands import CoreConfig
+from core.kernel.context import CoreConfig
 from tests.slack.conftest import seed_costs, signed_headers, slash_body
 from tests.slack.validate import assert_valid_message
 
@@ -47,10 +47,10 @@ async def test_bad_input_answers_a_friendly_private_error(server):
 
 
 async def test_unexpected_failure_answers_a_reference_never_the_exception(server, monkeypatch):
-    def explode(text, requester):
+    def explode(interaction):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(server.container.core, "handle_text", explode)
+    monkeypatch.setattr(server.container.core, "handle", explode)
     response = await server.command("help", answer_to="r1")
     await server.bot.drain()
 
@@ -149,13 +149,13 @@ async def test_ack_goes_back_before_the_command_has_run(server, monkeypatch):
     import threading
 
     release = threading.Event()
-    original = server.container.core.handle_text
+    original = server.container.core.handle
 
-    def slow(text, requester):
+    def slow(interaction):
         release.wait(timeout=30)  # a slow database: the ack must not wait for it
-        return original(text, requester)
+        return original(interaction)
 
-    monkeypatch.setattr(server.container.core, "handle_text", slow)
+    monkeypatch.setattr(server.container.core, "handle", slow)
     response = await server.command("help", answer_to="r1")
 
     assert response.status == 200

@@ -10,10 +10,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.container import build, slack_bot, slack_notifier
+from bot.container import build
 from bot.server import create_web_app
 from bot.settings import load_settings
-from core.errors import ConfigurationError
+from core.kernel.errors import ConfigurationError
 from tests.slack.conftest import BOT_TOKEN, slash_body
 
 
@@ -47,7 +47,7 @@ def test_secrets_never_show_in_the_settings_repr():
 
 async def test_server_without_slack_settings_has_no_slack_route(sqlite_engine, clock):
     container = build(load_settings(demo=True), clock=clock, engine=sqlite_engine)
-    assert slack_bot(container) is None and slack_notifier(container) is None
+    assert container.slack_bot() is None and container.slack_notifier() is None
     runner, url = await serve_app(create_web_app(container))
     async with aiohttp.ClientSession() as session:
         slack = await session.post(f"{url}/slack/events", data=b"x")
@@ -80,7 +80,7 @@ async def test_slash_command_over_socket_mode_is_acked_with_its_envelope_and_ans
         slack_app_token="xapp-test",
         slack_api_url=fake_slack.api_url,
     )
-    bot = slack_bot(build(settings, clock=clock, engine=sqlite_engine))
+    bot = build(settings, clock=clock, engine=sqlite_engine).slack_bot()
     assert bot is not None
     running = asyncio.create_task(bot.run_socket_mode("xapp-test"))
     try:

@@ -12,7 +12,7 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
-from bot.container import Container, build, teams_bot
+from bot.container import Container, build
 from bot.server import create_web_app
 from bot.settings import Settings
 from tests.teams.support import (
@@ -110,9 +110,10 @@ async def start_teams(engine, clock, connector) -> AsyncIterator[Callable[..., A
             )
         values.update(settings)
         container = build(Settings(**values), clock=clock, engine=engine)
-        container.core = CountingCloudOptima(engine, clock, container.settings.core_config())
+        core = container.core
+        container.core = CountingCloudOptima(engine, clock, core.router, core.config)
         if container.settings.teams_enabled:
-            teams_bot(container, connections=FakeConnections(), draw_chart=draw_chart)
+            container.teams_bot(connections=FakeConnections(), draw_chart=draw_chart)
         server = await _serve(create_web_app(container))
         servers.append(server)
         session = ClientSession()

@@ -29,7 +29,7 @@ from microsoft_agents.hosting.core import (
     Connections,
 )
 
-from core.app import CloudOptima
+from core.kernel.service import CloudOptima
 from tests.fakes import ingest_sample_costs
 
 APP_ID = "3f1c9a52-7d4e-4b8a-9c61-0a2b3c4d5e6f"
@@ -252,9 +252,12 @@ class CountingCloudOptima(CloudOptima):
         super().__init__(*args, **kwargs)
         self.actions: list[tuple[str, str, str]] = []
 
-    def handle_action(self, action_id: str, value: str, requester: Any) -> Any:
-        self.actions.append((action_id, value, requester.principal))
-        return super().handle_action(action_id, value, requester)
+    def handle(self, interaction: Any) -> Any:
+        reply = super().handle(interaction)
+        press = interaction.press
+        if press is not None and reply is not None:  # None: a repeat, nothing ran
+            self.actions.append((press.action_id, press.value, interaction.requester.principal))
+        return reply
 
 
 TINY_PNG = base64.b64decode(

@@ -4,9 +4,9 @@ notifier to the stored conversation (at the local Bot Connector)."""
 
 from __future__ import annotations
 
-from core.budgets import evaluate_budgets
-from core.dispatch import DispatchConfig, Dispatcher, outbox_counts
-from core.notify import TargetKind
+from core.budgets.evaluate import evaluate_budgets
+from core.delivery.dispatcher import DispatchConfig, Dispatcher, outbox_counts
+from core.delivery.targets import TargetKind
 from tests.teams.support import (
     BOT,
     CONVERSATIONS,
@@ -42,9 +42,7 @@ async def test_a_budget_created_in_a_channel_alerts_that_channel(
     async def no_wait(_seconds: float) -> None:
         return None
 
-    from bot.container import teams_notifier
-
-    notifier = teams_notifier(server.container, sleep=no_wait)
+    notifier = server.container.teams_notifier(sleep=no_wait)
     outcomes = await Dispatcher(
         engine, {TargetKind.TEAMS: notifier}, clock, DispatchConfig()
     ).dispatch_until_idle()

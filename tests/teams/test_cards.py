@@ -21,9 +21,8 @@ from adapters.teams.cards import (
     escape_markdown,
     render_card,
 )
-from core.app import CloudOptima
-from core.commands import CoreConfig, Requester
-from core.views import (
+from core.app import create_core
+from core.kernel.cards import (
     Actions,
     Align,
     Button,
@@ -41,6 +40,7 @@ from core.views import (
     Text,
     card,
 )
+from core.kernel.context import CoreConfig, Requester
 from tests.teams.support import assert_valid_card, fake_drawer, seed_costs
 
 HERE = Path(__file__).parent
@@ -96,19 +96,19 @@ def every_block() -> Card:
 
 async def test_costs_card_matches_its_golden_file(sqlite_engine, clock):
     await seed_costs(sqlite_engine, clock)
-    reply = CloudOptima(sqlite_engine, clock).handle_text("costs 30d", ANN)
+    reply = create_core(sqlite_engine, clock).handle_text("costs 30d", ANN)
 
     assert_golden("costs_breakdown", render_card(reply.card, draw_chart=fake_drawer))
 
 
 def test_help_card_matches_its_golden_file(sqlite_engine, clock):
-    reply = CloudOptima(sqlite_engine, clock).handle_text("help", ANN)
+    reply = create_core(sqlite_engine, clock).handle_text("help", ANN)
 
     assert_golden("help", render_card(reply.card, draw_chart=fake_drawer))
 
 
 def test_refusal_card_matches_its_golden_file(sqlite_engine, clock):
-    core = CloudOptima(sqlite_engine, clock, CoreConfig(viewers=frozenset({"teams:aad-bob"})))
+    core = create_core(sqlite_engine, clock, CoreConfig(viewers=frozenset({"teams:aad-bob"})))
     reply = core.handle_text("costs", ANN)
 
     assert_golden("not_allowed", render_card(reply.card, draw_chart=fake_drawer))
@@ -155,7 +155,7 @@ def test_buttons_are_execute_actions_with_a_submit_fallback():
 
 async def test_a_real_chart_is_an_inline_png_within_the_budget(sqlite_engine, clock):
     await seed_costs(sqlite_engine, clock)
-    reply = CloudOptima(sqlite_engine, clock).handle_text("costs 30d", ANN)
+    reply = create_core(sqlite_engine, clock).handle_text("costs 30d", ANN)
 
     rendered = render_card(reply.card, draw_chart=draw_png)
 

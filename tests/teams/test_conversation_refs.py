@@ -7,14 +7,14 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from core.conversations import (
+from core.delivery.conversations import (
     ConversationRecord,
     disable_reference,
     find_reference,
     reference_key,
     save_reference,
 )
-from core.models import ConversationRef, ConversationScope
+from core.delivery.tables import ConversationRef, ConversationScope
 from tests.teams.support import (
     ANN,
     BOT,

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from bot.container import teams_notifier
-from core.conversations import find_reference, reference_key, save_reference
-from core.notify import Delivery, DeliveryError, Target, TargetKind
-from core.views import Context, Header, Severity, Text, card
+from core.delivery.conversations import find_reference, reference_key, save_reference
+from core.delivery.ports import Delivery, DeliveryError
+from core.delivery.targets import Target, TargetKind
+from core.kernel.cards import Context, Header, Severity, Text, card
 from tests.teams.support import (
     BOT,
     CONVERSATIONS,
@@ -54,7 +54,7 @@ async def installed(start_teams, connector):
         await server.post(conversation_update(connector.url, scope="channel", added=[BOT]))
         connector.calls.clear()
         sleep = FakeSleep()
-        notifier = teams_notifier(server.container, sleep=sleep, jitter=lambda: 0.5)
+        notifier = server.container.teams_notifier(sleep=sleep, jitter=lambda: 0.5)
         return server, notifier, sleep
 
     return start
@@ -89,7 +89,7 @@ async def test_with_an_app_id_the_send_carries_the_bots_token(start_teams, conne
         installation_update(connector.url, scope="personal", action="add"),
         token=identity.token(connector.url),
     )
-    notifier = teams_notifier(server.container, sleep=FakeSleep())
+    notifier = server.container.teams_notifier(sleep=FakeSleep())
 
     await notifier.send(delivery(CONVERSATIONS["personal"]["id"]))
 

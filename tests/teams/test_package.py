@@ -15,7 +15,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from bot.cli import app
-from core.commands import registry
+from core.app import FeatureConfigs, build_router
 from tests.teams.support import APP_ID, TENANT_ID
 
 ENV = {
@@ -71,7 +71,8 @@ def test_command_suggestions_mirror_the_core_commands(tmp_path):
     [command_list] = manifest["bots"][0]["commandLists"]
     assert sorted(command_list["scopes"]) == ["groupChat", "personal", "team"]
     assert command_list["commands"] == [
-        {"title": spec.name, "description": spec.summary} for spec in registry.specs()
+        {"title": spec.name, "description": spec.summary}
+        for spec in build_router(FeatureConfigs()).specs()
     ]
     assert all(
         len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in command_list["commands"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.settings import load_settings
-from core.errors import ConfigurationError
+from core.kernel.errors import ConfigurationError
 from tests.teams.support import APP_ID
 
 

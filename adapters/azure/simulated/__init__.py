@@ -6,7 +6,8 @@ from adapters.azure.simulated.cost_query import (
     drop_column,
     set_column,
 )
-from adapters.azure.simulated.tenant import Line, SimRow, SimulatedTenant, Spike, Subscription
+from adapters.azure.simulated.model import Line, SimRow, Spike, Subscription, TenantView
+from adapters.azure.simulated.tenant import SimulatedTenant
 from adapters.azure.simulated.transport import (
     Fault,
     Router,
@@ -29,6 +30,7 @@ __all__ = [
     "Spike",
     "StaticTokenCredential",
     "Subscription",
+    "TenantView",
     "arm_error",
     "drop_column",
     "set_column",

@@ -17,11 +17,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, unquote
 
 from azure.core.rest import HttpRequest
 
+from adapters.azure.simulated.model import SimRow, TenantView
 from adapters.azure.simulated.transport import (
     ARM,
     Router,
@@ -29,10 +30,7 @@ from adapters.azure.simulated.transport import (
     arm_error,
     request_json,
 )
-from core.models import CostType
-
-if TYPE_CHECKING:
-    from adapters.azure.simulated.tenant import SimRow, SimulatedTenant
+from core.costs.model import CostType
 
 ROUTE_NAME = "costmanagement.query"
 API_VERSION = "2025-03-01"
@@ -213,7 +211,7 @@ def _number(value: Decimal) -> int | float:
 
 
 def evaluate(
-    tenant: SimulatedTenant, subscription_id: str, resource_group: str | None, query: _Query
+    tenant: TenantView, subscription_id: str, resource_group: str | None, query: _Query
 ) -> tuple[list[dict[str, str]], list[list[Any]]]:
     """Columns and every row of the query's answer (before paging)."""
     groups: dict[tuple[Any, ...], list[Any]] = {}
@@ -289,7 +287,7 @@ def _raw_query_param(query_string: str, name: str) -> str | None:
 
 
 def scope_refusal(
-    tenant: SimulatedTenant, match: re.Match[str], action: str
+    tenant: TenantView, match: re.Match[str], action: str
 ) -> SimulatedResponse | None:
     """Azure's answer when the scope of a Cost Management call (`sub`, `rg` and `scope` groups of
     `match`) does not exist or is denied; None when the call may go ahead."""
@@ -324,7 +322,7 @@ def scope_refusal(
 class CostQueryEndpoint:
     """Serves the Query API of one tenant; `page_size` rows per page."""
 
-    def __init__(self, tenant: SimulatedTenant, *, page_size: int = 1000) -> None:
+    def __init__(self, tenant: TenantView, *, page_size: int = 1000) -> None:
         self.tenant = tenant
         self.page_size = page_size
         #: Every `$skiptoken` received, exactly as it arrived (tests check it).

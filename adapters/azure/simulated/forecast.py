@@ -22,16 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from azure.core.rest import HttpRequest
 
 from adapters.azure.simulated.cost_query import SUCCESS_HEADERS, scope_refusal
+from adapters.azure.simulated.model import TenantView
 from adapters.azure.simulated.transport import Router, SimulatedResponse, arm_error, request_json
-from core.models import CostType
-
-if TYPE_CHECKING:
-    from adapters.azure.simulated.tenant import SimulatedTenant
+from core.costs.model import CostType
 
 ROUTE_NAME = "costmanagement.forecast"
 FORECAST_URL = (
@@ -126,7 +124,7 @@ def _date_number(day: date) -> int:
 class ForecastEndpoint:
     """Serves the Forecast API of one tenant."""
 
-    def __init__(self, tenant: SimulatedTenant) -> None:
+    def __init__(self, tenant: TenantView) -> None:
         self.tenant = tenant
         #: Every parsed body received (tests check what was asked).
         self.bodies: list[Any] = []

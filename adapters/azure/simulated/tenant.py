@@ -28,6 +28,7 @@ from adapters.azure.simulated.cost_query import ROUTE_NAME as COST_QUERY_ROUTE
 from adapters.azure.simulated.cost_query import CostQueryEndpoint, throttled
 from adapters.azure.simulated.forecast import ROUTE_NAME as FORECAST_ROUTE
 from adapters.azure.simulated.forecast import ForecastEndpoint
+from adapters.azure.simulated.model import Line, SimRow, Spike, Subscription
 from adapters.azure.simulated.transport import (
     Fault,
     Router,
@@ -35,84 +36,12 @@ from adapters.azure.simulated.transport import (
     StaticTokenCredential,
     arm_error,
 )
-from core.models import CostType
-from core.ports import CostRow
+from core.costs.model import CostType
+from core.costs.ports import CostRow
 
-CURRENCY = "EUR"
 RESTATED_DAYS = 3
 TODAY_PARTIAL = 0.45  # share of a full day's cost already reported for "today"
 _EMPTY_TAGS: Mapping[str, str] = MappingProxyType({})
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    id: str
-    name: str
-
-    @property
-    def scope(self) -> str:
-        return f"/subscriptions/{self.id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    """One billed line: a resource's meter (or a purchase), the unit of a daily cost row.
-
-    Dimension values are spelled as Cost Management returns them (ids lower-cased).
-    """
-
-    index: int
-    subscription: Subscription
-    resource_group: str
-    resource_id: str
-    resource_type: str
-    service_name: str
-    meter_category: str
-    location: str
-    charge_type: str
-    tags: Mapping[str, str]
-    unit_price: float
-
-
-@dataclass(frozen=True, slots=True)
-class Spike:
-    """The injected anomaly: `resource_id` cost `factor` times its usual on `day`."""
-
-    resource_id: str
-    resource_group: str
-    subscription_id: str
-    day: date
-    factor: float
-
-
-@dataclass(frozen=True, slots=True)
-class SimRow:
-    """One ground-truth row: a line's cost on a day, in the tenant's current generation."""
-
-    day: date
-    line: Line
-    cost: Decimal
-    cost_usd: Decimal
-    quantity: Decimal
-
-    def to_cost_row(self) -> CostRow:
-        line = self.line
-        return CostRow(
-            usage_date=self.day,
-            subscription_id=line.subscription.id,
-            subscription_name=line.subscription.name,
-            resource_group=line.resource_group,
-            resource_id=line.resource_id,
-            service_name=line.service_name,
-            meter_category=line.meter_category,
-            location=line.location,
-            charge_type=line.charge_type,
-            currency=CURRENCY,
-            cost=self.cost,
-            cost_usd=self.cost_usd,
-            quantity=self.quantity,
-            tags=dict(line.tags),
-        )
 
 
 # -- the catalog: services and the tenant's layout ------------------------------------------

@@ -1,0 +1,192 @@
+"""The scheduled work, written once: ingest every scope → fetch forecasts → evaluate budgets.
+
+`run_pipeline` is what the scheduler's `ingest` job, `cloudoptima ingest` and `cloudoptima demo`
+run; each passes its own progress (a progress bar, nothing). One scope's failure is recorded and
+does not stop the others; forecasts are fetched for what was ingested (with
+`CLOUDOPTIMA_FORECAST_SOURCE=azure`), and budgets are evaluated when anything was ingested.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import Engine
+
+from core.budgets.evaluate import EvaluationSummary
+from core.budgets.provider_forecast import ForecastRefresh, refresh_forecasts
+from core.costs.ingest import CostIngestor, RunSummary, Window, planned_window
+from core.costs.model import CostType, ForecastProvider
+from core.costs.ports import CostSource
+from core.costs.store import DayCounts
+from core.kernel.clock import Clock
+from core.kernel.errors import CloudOptimaError
+from core.kernel.scopes import Scope
+
+if TYPE_CHECKING:  # the container builds the pipeline's parts; only its type is needed here
+    from bot.container import Container
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestPlan:
+    scope: Scope
+    window: Window
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeFailure:
+    scope: Scope
+    message: str
+
+
+class Progress(Protocol):
+    """What a caller sees of a pipeline run (the CLI draws a progress bar from it)."""
+
+    def planned(self, plans: Sequence[IngestPlan]) -> None: ...
+
+    def day_done(self, scope: Scope, day: date, counts: DayCounts) -> None: ...
+
+
+class NoProgress:
+    def planned(self, plans: Sequence[IngestPlan]) -> None:
+        return None
+
+    def day_done(self, scope: Scope, day: date, counts: DayCounts) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineResult:
+    done: list[RunSummary]
+    failed: list[ScopeFailure]
+    #: None unless forecasts come from Azure (and something was ingested).
+    forecasts: ForecastRefresh | None
+    #: None when nothing was ingested.
+    budgets: EvaluationSummary | None
+
+
+async def run_pipeline(
+    container: Container,
+    *,
+    days: int | None = None,
+    since: date | None = None,
+    cost_type: CostType | None = None,
+    progress: Progress | None = None,
+) -> PipelineResult:
+    """Ingest every scope (its planned window, or `since`/`days`), then forecasts and budgets."""
+    settings = container.settings
+    progress = progress or NoProgress()
+    cost_type = cost_type or settings.cost_type
+    plans = plan_ingestion(
+        container.engine,
+        container.scopes(),
+        cost_type,
+        container.clock.now().date(),
+        backfill_days=settings.backfill_days,
+        previous_month_until_day=settings.reingest_previous_month_until_day,
+        days=days,
+        since=since,
+    )
+    progress.planned(plans)
+    async with container.cost_source() as source:  # type: ignore[attr-defined]
+        done, failed = await run_ingestion(
+            container.engine, container.clock, source, plans, cost_type, progress=progress
+        )
+    for failure in failed:
+        log.warning("ingestion of %s failed: %s", failure.scope, failure.message)
+    forecasts = await fetch_forecasts(container, done)
+    budgets = await asyncio.to_thread(container.evaluate_budgets) if done else None
+    return PipelineResult(done, failed, forecasts, budgets)
+
+
+def plan_ingestion(
+    engine: Engine,
+    scopes: list[Scope],
+    cost_type: CostType,
+    today: date,
+    *,
+    backfill_days: int,
+    previous_month_until_day: int,
+    days: int | None = None,
+    since: date | None = None,
+) -> list[IngestPlan]:
+    """One window per scope: explicit (`since` / `days`) or the planned default."""
+    plans = []
+    for scope in scopes:
+        if since is not None:
+            window = Window(since, today)
+        elif days is not None:
+            window = Window(today - timedelta(days=days - 1), today)
+        else:
+            window = planned_window(
+                engine,
+                scope,
+                cost_type,
+                today,
+                backfill_days=backfill_days,
+                previous_month_until_day=previous_month_until_day,
+            )
+        plans.append(IngestPlan(scope, window))
+    return plans
+
+
+async def run_ingestion(
+    engine: Engine,
+    clock: Clock,
+    source: CostSource,
+    plans: list[IngestPlan],
+    cost_type: CostType,
+    *,
+    progress: Progress | None = None,
+) -> tuple[list[RunSummary], list[ScopeFailure]]:
+    """Run every plan; one scope's failure is recorded and does not stop the others."""
+    ingestor = CostIngestor(engine, clock)
+    seen = progress or NoProgress()
+    done: list[RunSummary] = []
+    failed: list[ScopeFailure] = []
+    for plan in plans:
+
+        def on_day(day: date, counts: DayCounts, scope: Scope = plan.scope) -> None:
+            seen.day_done(scope, day, counts)
+
+        try:
+            done.append(
+                await ingestor.run(source, plan.scope, cost_type, plan.window, progress=on_day)
+            )
+        except CloudOptimaError as exc:
+            failed.append(ScopeFailure(plan.scope, exc.user_message()))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("ingestion of %s failed unexpectedly", plan.scope)
+            failed.append(ScopeFailure(plan.scope, "internal error; see the logs"))
+    return done, failed
+
+
+async def fetch_forecasts(container: Container, done: list[RunSummary]) -> ForecastRefresh | None:
+    """With `forecast_source=azure`, fetch the forecasts the budgets need for the scopes and
+    cost types just ingested (one call per scope, cost type and period end); None otherwise.
+    A failed fetch is logged and never fails the ingestion."""
+    if container.settings.forecast_source != ForecastProvider.AZURE or not done:
+        return None
+    ingested = {(run.scope, CostType(run.cost_type)) for run in done}
+    try:
+        async with container.forecast_source() as source:  # type: ignore[attr-defined]
+            return await refresh_forecasts(container.engine, container.clock, source, ingested)
+    except Exception:
+        log.exception("fetching the Azure forecasts failed; budgets keep the data method")
+        return None
+
+
+async def scheduled_pipeline(container: Container) -> PipelineResult:
+    """The scheduler's `ingest` job: the pipeline; a run where every scope failed fails."""
+    result = await run_pipeline(container)
+    if result.failed and not result.done:
+        raise RuntimeError(f"ingestion failed for all {len(result.failed)} scope(s)")
+    return result

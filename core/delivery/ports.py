@@ -1,0 +1,54 @@
+"""Delivering a card to a place (Slack channel, Teams conversation, webhook, email): the port.
+
+The outbox (budgets, digests) hands each message to the `Notifier` for its target kind. Notifiers
+raise `DeliveryError` with `permanent=True` when retrying cannot help (channel gone, bot removed,
+bad credentials) and with `retry_after` when the receiver asked for a pause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.delivery.targets import Target, TargetKind
+from core.kernel.cards import Card
+from core.kernel.errors import CloudOptimaError
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    #: Stable across retries of one message (outbox id): receivers and notifiers deduplicate on it.
+    idempotency_key: str
+    target: Target
+    card: Card
+
+
+class DeliveryError(CloudOptimaError):
+    title = "Delivery failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after_seconds: float | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after_seconds = retry_after_seconds
+        self.code = code
+
+
+class Notifier(Protocol):
+    """Sends cards to one kind of target."""
+
+    kind: TargetKind
+
+    async def send(self, delivery: Delivery) -> str:
+        """Deliver; return the receiver's message id. Raises `DeliveryError`."""
+        ...
+
+    async def was_delivered(self, delivery: Delivery) -> bool:
+        """After an uncertain send (timeout): did the message arrive? (False if unknowable.)"""
+        ...

@@ -1,0 +1,66 @@
+"""Who asks, from where, and what every handler gets besides its arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import Engine
+
+from core.kernel.clock import Clock
+
+
+class Platform(StrEnum):
+    SLACK = "slack"
+    TEAMS = "teams"
+    CONSOLE = "console"
+
+
+@dataclass(frozen=True, slots=True)
+class Requester:
+    """The person (and conversation) a request comes from, in platform terms."""
+
+    platform: Platform
+    user_id: str
+    user_name: str = ""
+    conversation_id: str = ""
+    #: Slack team id / Teams tenant id: user ids are only unique within it.
+    workspace_id: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "platform", Platform(self.platform))
+
+    @property
+    def display_name(self) -> str:
+        return self.user_name or self.user_id
+
+    @property
+    def principal(self) -> str:
+        """`platform:user_id`, the form used in permission lists."""
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CoreConfig:
+    """What the kernel's policy reads (the bot's Settings object builds it)."""
+
+    #: Principals (`slack:U123`, `teams:<aad-object-id>`, `console:*`) allowed admin actions.
+    admins: frozenset[str] = field(default_factory=frozenset)
+    #: Principals allowed to read costs; None means everyone who can reach the bot.
+    viewers: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """One request being handled: who asked, its request id, and the engine's dependencies."""
+
+    requester: Requester
+    engine: Engine
+    clock: Clock
+    config: CoreConfig
+    #: Names this request in logs, error cards and (later) audit rows.
+    request_id: str = ""
+
+    def today(self) -> date:
+        return self.clock.now().date()

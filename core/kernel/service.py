@@ -1,0 +1,206 @@
+"""The engine's front door: adapters hand it an `Interaction` and get a `Reply` back.
+
+Every command and every button goes through one pipeline, so a cross-cutting rule is written once:
+
+    request id → rate limit → idempotency claim → route → authorization (the role declared on
+    the command, subcommand or button, checked when it runs) → audit → handler → error card
+
+It never raises. Expected errors become friendly cards; anything else is logged with the request
+id, and the user sees only that id. A delivery seen before (a Slack retry, a double click)
+returns None: the first one is answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from core.kernel.authz import Role, require
+from core.kernel.cards import Card, Context, Header, Reply, Severity, Text, Visibility, card
+from core.kernel.claims import claim_once
+from core.kernel.clock import Clock
+from core.kernel.context import CommandContext, CoreConfig, Requester
+from core.kernel.errors import CloudOptimaError, PermissionDeniedError
+from core.kernel.grammar import parse
+from core.kernel.interaction import Interaction, claim_keys
+from core.kernel.routing import Route, Router
+
+log = logging.getLogger(__name__)
+
+#: The request being handled, for log lines (the bot's log setup adds it to every record).
+REQUEST_ID: ContextVar[str] = ContextVar("cloudoptima_request_id", default="")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+# -- hooks: cross-cutting rules that later features fill in ---------------------------------------
+
+
+class RateLimiter(Protocol):
+    def check(self, interaction: Interaction, now: datetime) -> None:
+        """Raise a `CloudOptimaError` (with when to retry) when the requester is over a limit."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One authorization decision: who tried what, and whether the policy allowed it."""
+
+    request_id: str
+    requester: Requester
+    #: The route (`budget create`) or button action id.
+    name: str
+    role: Role
+    allowed: bool
+    at: datetime
+
+
+class Auditor(Protocol):
+    def record(self, event: AuditEvent) -> None: ...
+
+
+class NoRateLimit:
+    def check(self, interaction: Interaction, now: datetime) -> None:
+        return None
+
+
+class NoAudit:
+    def record(self, event: AuditEvent) -> None:
+        return None
+
+
+# -- the front door ------------------------------------------------------------------------------
+
+
+class CloudOptima:
+    """Channel-agnostic command and action handling over one database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        router: Router,
+        config: CoreConfig | None = None,
+        *,
+        rate_limiter: RateLimiter | None = None,
+        auditor: Auditor | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.router = router
+        self.config = config or CoreConfig()
+        self.rate_limiter: RateLimiter = rate_limiter or NoRateLimit()
+        self.auditor: Auditor = auditor or NoAudit()
+
+    def handle(self, interaction: Interaction) -> Reply | None:
+        """Run one interaction; None when this delivery was handled before."""
+        request_id = interaction.request_id or new_request_id()
+        token = REQUEST_ID.set(request_id)
+        try:
+            return self._safely(lambda: self._run(interaction, request_id), interaction, request_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+    def handle_text(self, text: str, requester: Requester) -> Reply:
+        """Run one command line typed where every line is meant (the terminal, tests)."""
+        reply = self.handle(Interaction.command(requester, text))
+        assert reply is not None  # nothing to claim: never a repeat
+        return reply
+
+    def handle_action(self, action_id: str, value: str, requester: Requester) -> Reply:
+        """Press one button where every press is meant (the terminal, tests)."""
+        reply = self.handle(Interaction.button(requester, action_id, value))
+        assert reply is not None
+        return reply
+
+    # -- the pipeline ----------------------------------------------------------------------------
+
+    def _run(self, interaction: Interaction, request_id: str) -> Reply | None:
+        now = self.clock.now()
+        self.rate_limiter.check(interaction, now)
+        if not self._claim(interaction, now):
+            log.info("ignored a repeated delivery of %s", interaction.what)
+            return None
+        route = self._route(interaction)
+        ctx = CommandContext(
+            interaction.requester, self.engine, self.clock, self.config, request_id
+        )
+        allowed = True
+        try:
+            require(ctx, route.role, route.purpose)
+        except PermissionDeniedError:
+            allowed = False
+            raise
+        finally:
+            self.auditor.record(
+                AuditEvent(request_id, ctx.requester, route.name, route.role, allowed, now)
+            )
+        return route.run(ctx)
+
+    def _claim(self, interaction: Interaction, now: datetime) -> bool:
+        """Claim every delivery id of the interaction; False at the first one seen before."""
+        return all(claim_once(self.engine, key, now) for key in claim_keys(interaction))
+
+    def _route(self, interaction: Interaction) -> Route:
+        if interaction.text is not None:
+            return self.router.route(parse(interaction.text))
+        assert interaction.press is not None
+        return self.router.press(interaction.press.action_id, interaction.press.value)
+
+    def _safely(
+        self, run: Callable[[], Reply | None], interaction: Interaction, request_id: str
+    ) -> Reply | None:
+        try:
+            return run()
+        except CloudOptimaError as exc:
+            return error_reply(exc)
+        except OperationalError:
+            log.exception("database error while handling %s", interaction.what)
+            return error_reply(
+                CloudOptimaError(
+                    "The database is busy or unreachable right now.",
+                    hint="Nothing was lost; try again in a few seconds.",
+                )
+            )
+        except Exception:
+            log.exception("unexpected error %s while handling %s", request_id, interaction.what)
+            return Reply(internal_error_card(request_id), visibility=Visibility.PRIVATE)
+
+
+def error_card(error: CloudOptimaError) -> Card:
+    """An expected error as a card: what was wrong, and what to do about it."""
+    return card(
+        error.title,
+        error.message,
+        Header(error.title),
+        Text(error.message),
+        *([Context(error.hint)] if error.hint else []),
+        severity=Severity.ERROR,
+    )
+
+
+def internal_error_card(reference: str) -> Card:
+    """What a person sees when something broke on our side: only a reference to quote (also in
+    the summary, which is what notifications and text fallbacks show)."""
+    error = CloudOptimaError(
+        "Something went wrong on our side.",
+        hint=f"It has been logged as {reference}; quote that when reporting it.",
+    )
+    view = error_card(error)
+    summary = f"Something went wrong on our side; it has been logged as {reference}."
+    return card(view.title, summary, *view.blocks, severity=view.severity)
+
+
+def error_reply(error: CloudOptimaError) -> Reply:
+    """An error as a card, visible only to the person who asked."""
+    return Reply(error_card(error), visibility=Visibility.PRIVATE)

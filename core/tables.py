@@ -1,0 +1,12 @@
+"""Every feature's tables, on one metadata: what the migrations and their tests compare."""
+
+from sqlmodel import SQLModel
+
+from core.budgets import tables as budget_tables
+from core.costs import tables as cost_tables
+from core.delivery import tables as delivery_tables
+from core.kernel.db import tables as kernel_tables
+
+#: Importing the modules above registered their tables here.
+metadata = SQLModel.metadata
+MODULES = (kernel_tables, cost_tables, budget_tables, delivery_tables)
