@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 from core.kernel.clock import FixedClock
 from core.kernel.db.engine import make_engine
 from core.kernel.db.migrate import upgrade
+from tests.support.receivers import FakeSmtpServer, FakeWebhookReceiver, make_self_signed_cert
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CLOUDOPTIMA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -104,3 +105,25 @@ def sqlite_engine(sqlite_url) -> Iterator[Engine]:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2026, 11, 27, 9, 30, tzinfo=UTC))
+
+
+# -- receivers on 127.0.0.1 (webhooks, SMTP) ----------------------------------------------------
+
+
+@pytest.fixture
+async def webhook_receiver() -> AsyncIterator[FakeWebhookReceiver]:
+    receiver = await FakeWebhookReceiver().start()
+    yield receiver
+    await receiver.stop()
+
+
+@pytest.fixture
+def smtp_cert(tmp_path):
+    return make_self_signed_cert(tmp_path)
+
+
+@pytest.fixture
+async def smtp_server(smtp_cert) -> AsyncIterator[FakeSmtpServer]:
+    server = await FakeSmtpServer(smtp_cert).start()
+    yield server
+    await server.stop()

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import POSTGRES_ADMIN_URL, require_postgres
+from tests.support.paths import REPO
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "ingest.py"
+SCRIPT = REPO / "benchmarks" / "ingest.py"
 TARGETS = {
     "upsert_vs_floor",
     "upsert_vs_naive",

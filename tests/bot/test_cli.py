@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
+from tests.support.paths import REPO
+
 CLI = [sys.executable, "-m", "bot.cli"]
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO
 
 
 def run(args, cwd, **env):

@@ -16,9 +16,9 @@ from core.delivery.targets import Target, TargetKind
 from core.kernel.db.engine import make_engine
 from core.kernel.db.migrate import upgrade
 from tests.budgets import test_concurrency as race
-from tests.dispatch.helpers import rows
-from tests.dispatch.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
-from tests.slack.fake_slack import FakeSlack
+from tests.support.fake_slack import FakeSlack
+from tests.support.outbox import rows
+from tests.support.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
 
 pytestmark = pytest.mark.slow
 

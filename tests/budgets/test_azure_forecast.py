@@ -38,7 +38,7 @@ from core.kernel.cards import Context
 from core.kernel.cards_json import card_from_dict
 from core.kernel.context import Requester
 from core.kernel.scopes import parse_scope
-from tests.budgets.helpers import SCOPE, put_days
+from tests.support.cost_rows import SCOPE, put_days
 
 AZURE, DATA = ForecastProvider.AZURE, ForecastProvider.DATA
 FORECAST_100 = (Threshold(100, ThresholdKind.FORECAST),)

@@ -21,7 +21,7 @@ from core.kernel.cards_json import card_from_dict
 from core.kernel.context import CoreConfig, Requester
 from core.kernel.errors import NotFoundError
 from core.kernel.service import CloudOptima
-from tests.budgets.helpers import put_days
+from tests.support.cost_rows import put_days
 
 ADMIN = Requester("slack", "UADMIN", "Ada", conversation_id="C0FINOPS1", workspace_id="T1")
 ALICE = Requester("slack", "UALICE", "Alice", conversation_id="C0TEAMWEB", workspace_id="T1")

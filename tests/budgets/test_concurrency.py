@@ -27,7 +27,7 @@ from core.delivery.tables import OutboxMessage
 from core.delivery.targets import Target, TargetKind
 from core.kernel.clock import FixedClock
 from core.kernel.db.engine import make_engine
-from tests.budgets.helpers import put_day, put_days
+from tests.support.cost_rows import put_day, put_days
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 PROCESSES = 4

@@ -20,7 +20,7 @@ from core.delivery.targets import Target, TargetKind
 from core.kernel.cards import Actions, Chart, Table
 from core.kernel.cards_json import card_from_dict
 from core.kernel.scopes import parse_scope
-from tests.budgets.helpers import put_day, put_days
+from tests.support.cost_rows import put_day, put_days
 
 ACTUAL, FORECAST = ThresholdKind.ACTUAL, ThresholdKind.FORECAST
 SLACK = Target(TargetKind.SLACK, "C0BUDGETS")

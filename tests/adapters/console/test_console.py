@@ -1,0 +1,97 @@
+"""Terminal rendering and the chat loop."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from rich.console import Console
+
+from adapters.console.chat import ConsoleChat
+from adapters.console.render import render_text
+from core.app import create_core
+from core.costs.ingest import CostIngestor, Window
+from core.costs.model import CostType
+from core.kernel.cards import (
+    Actions,
+    Align,
+    Button,
+    Chart,
+    ChartPoint,
+    Column,
+    Context,
+    Fact,
+    Facts,
+    Header,
+    Table,
+    Text,
+    card,
+)
+from core.kernel.context import Requester
+from core.kernel.scopes import parse_scope
+from tests.support.fakes import FakeCostSource, make_row
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def sample_card():
+    points = tuple(
+        ChartPoint(date(2026, 11, 1) + timedelta(days=i), Decimal(100 + (i % 7) * 10))
+        for i in range(14)
+    )
+    return card(
+        "Costs by service — last 14 days",
+        "€4,321.00 actual cost",
+        Header("Costs by service — last 14 days"),
+        Facts((Fact("Total", "€4,321.00"), Fact("vs previous 14 days", "€4,000.00 (+8.0%)"))),
+        Text("A plain paragraph."),
+        Table(
+            (Column("Service"), Column("Cost", Align.RIGHT), Column("Share", Align.RIGHT)),
+            (("Virtual Machines", "€3,000.00", "69.4%"), ("Storage", "€1,321.00", "30.6%")),
+            footer="… 2 more service group(s): €0.00",
+        ),
+        Chart("Daily actual cost", points, "EUR"),
+        Context("Data through 2026-11-14"),
+        Actions(
+            (
+                Button("By resource-group", "costs.drilldown", "costs 14d by rg"),
+                Button("By location", "costs.drilldown", "costs 14d by location"),
+            )
+        ),
+    )
+
+
+def test_a_card_renders_as_aligned_text_with_numbered_buttons():
+    text = render_text(sample_card(), width=80)
+    golden = GOLDEN / "costs_card.txt"
+    if not golden.exists():  # first run writes the golden file; review it, then commit it
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(text)
+    assert text == golden.read_text()
+    assert "[1] By resource-group   [2] By location" in text
+    assert "▁" in text and "█" in text  # the sparkline
+
+
+async def test_typing_a_buttons_number_presses_it(sqlite_engine, clock):
+    scope = parse_scope("00000000-0000-0000-0000-000000000001")
+    await CostIngestor(sqlite_engine, clock).run(
+        FakeCostSource(lambda d: [make_row(d, n) for n in range(6)]),
+        scope,
+        CostType.ACTUAL,
+        Window(date(2026, 11, 1), date(2026, 11, 26)),
+    )
+    console = Console(record=True, width=100, color_system=None)
+    chat = ConsoleChat(
+        create_core(sqlite_engine, clock), console=console, requester=Requester("console", "me")
+    )
+    first = chat.ask("costs 7d by service")
+    assert "Costs by service" in first.card.title
+    pressed = chat.ask("1")  # the first button: by resource-group
+    assert pressed.card.title.startswith("Costs by resource-group")
+    assert "Drill-down requested by me" in console.export_text()
+
+    lines = iter(["help costs", "quit"])
+    chat._read_line = lambda prompt: next(lines)
+    chat.run()
+    assert "costs — Spend for a period" in console.export_text()

@@ -1,0 +1,289 @@
+"""The Block Kit renderer: golden files per view type, and Slack's limits on any card.
+
+Regenerate the golden files after an intended change:
+    UPDATE_GOLDEN=1 .venv/bin/pytest tests/adapters/slack/test_blocks.py
+then review the diff of tests/adapters/slack/golden/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.slack.blocks import (
+    MAX_BLOCKS,
+    ChartMode,
+    core_action_id,
+    escape,
+    render_card,
+)
+from core.app import create_core
+from core.kernel.cards import (
+    Actions,
+    Align,
+    Button,
+    Card,
+    Chart,
+    ChartPoint,
+    Column,
+    Context,
+    Divider,
+    Fact,
+    Facts,
+    Header,
+    Severity,
+    Table,
+    Text,
+    card,
+)
+from core.kernel.context import CoreConfig, Requester
+from core.kernel.service import CloudOptima
+from tests.adapters.slack.conftest import seed_costs
+from tests.support.slack_blocks import assert_valid_message
+
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+ADA = Requester(platform="slack", user_id="U111", user_name="ada", conversation_id="C111")
+
+
+def check_golden(name: str, payload: dict) -> None:
+    assert_valid_message(payload)
+    path = GOLDEN / f"{name}.json"
+    rendered = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    if UPDATE:
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(rendered, encoding="utf-8")
+    assert path.exists(), f"no golden file {path.name}: run with UPDATE_GOLDEN=1"
+    assert rendered == path.read_text(encoding="utf-8"), f"{path.name} changed (UPDATE_GOLDEN=1)"
+
+
+def daily(n: int, start: date = date(2026, 11, 1)) -> tuple[ChartPoint, ...]:
+    return tuple(
+        ChartPoint(start + timedelta(days=i), Decimal(100 + (i * 37) % 50)) for i in range(n)
+    )
+
+
+# -- golden files: the core's own replies ------------------------------------------------------
+
+
+@pytest.fixture
+def core(sqlite_engine, clock) -> CloudOptima:
+    return create_core(sqlite_engine, clock)
+
+
+def test_help_reply(core):
+    check_golden("help", render_card(core.handle_text("help", ADA).card))
+
+
+def test_help_for_one_command(core):
+    check_golden("help_costs", render_card(core.handle_text("help costs", ADA).card))
+
+
+async def test_costs_breakdown(core, sqlite_engine, clock):
+    await seed_costs(sqlite_engine, clock, first=date(2026, 10, 1), last=date(2026, 11, 26))
+    reply = core.handle_text("costs 30d by resource", ADA)
+    check_golden("costs_breakdown", render_card(reply.card, nonce="golden"))
+
+
+async def test_costs_breakdown_with_an_uploaded_chart(core, sqlite_engine, clock):
+    await seed_costs(sqlite_engine, clock, first=date(2026, 11, 1), last=date(2026, 11, 26))
+    reply = core.handle_text("costs 7d by service", ADA)
+    check_golden(
+        "costs_chart_image",
+        render_card(reply.card, chart_mode=ChartMode.IMAGE, nonce="golden"),
+    )
+
+
+def test_costs_without_data(core):
+    check_golden("costs_no_data", render_card(core.handle_text("costs 7d", ADA).card))
+
+
+def test_bad_input_error(core):
+    check_golden("error_bad_input", render_card(core.handle_text("costs by planet", ADA).card))
+
+
+def test_permission_refusal(sqlite_engine, clock):
+    core = create_core(sqlite_engine, clock, CoreConfig(viewers=frozenset({"slack:U999"})))
+    check_golden("error_not_allowed", render_card(core.handle_text("costs", ADA).card))
+
+
+# -- golden files: every view block ------------------------------------------------------------
+
+
+def test_every_block_type():
+    view = card(
+        "Budget prod-monthly at 80%",
+        "Budget prod-monthly reached 80% (€8,000.00 of €10,000.00)",
+        Header("Budget prod-monthly at 80%"),
+        Text("Spend is *ahead* of plan for <team-a> & friends.\nSecond line with `code`."),
+        Facts(
+            (
+                Fact("Spent", "€8,000.00"),
+                Fact("Budget", "€10,000.00"),
+                Fact("Forecast", "€11,200.00"),
+            )
+        ),
+        Divider(),
+        Table(
+            columns=(Column("Resource group"), Column("Cost", Align.RIGHT)),
+            rows=(("rg-web", "€5,000.00"), ("rg-data-platform-eu-west", "€3,000.00")),
+            footer="… 4 more resource group(s): €120.00",
+        ),
+        Chart("Daily actual cost", daily(30), "EUR"),
+        Context("Data through 2026-11-26 · actual cost"),
+        Actions(
+            (
+                Button("Acknowledge", "alert.ack", "alert:17", style="primary"),
+                Button("Snooze 7 days", "alert.snooze", "alert:17:7d"),
+                Button(
+                    "Delete budget",
+                    "budget.delete",
+                    "budget:3",
+                    style="danger",
+                    confirm="Delete budget prod-monthly and its alerts?",
+                ),
+            )
+        ),
+        severity=Severity.WARNING,
+    )
+    check_golden("every_block", render_card(view, nonce="golden"))
+
+
+def test_long_table_and_many_facts_are_split():
+    rows = tuple((f"resource-{i:03d}-" + "x" * 60, f"€{i},000.00") for i in range(120))
+    view = card(
+        "Costs by resource",
+        "Many rows",
+        Header("Costs by resource"),
+        Facts(tuple(Fact(f"Fact {i}", f"value {i}") for i in range(14))),
+        Table(columns=(Column("Resource"), Column("Cost", Align.RIGHT)), rows=rows),
+    )
+    check_golden("long_table", render_card(view))
+
+
+# -- behaviour and limits ----------------------------------------------------------------------
+
+
+def test_user_text_cannot_mention_or_link():
+    payload = render_card(card("t", "<!channel> hi", Text("<!channel> <https://x.io|click> &")))
+    section = payload["blocks"][0]["text"]["text"]
+    assert section == "&lt;!channel&gt; &lt;https://x.io|click&gt; &amp;"
+    assert payload["text"] == "&lt;!channel&gt; hi"
+
+
+def test_buttons_get_unique_action_ids_that_route_back_to_the_core_id():
+    buttons = tuple(Button(f"B{i}", "costs.drilldown", f"costs by {i}") for i in range(30))
+    payload = render_card(card("t", "s", Actions(buttons), Actions(buttons[:2])), nonce="n")
+    actions = [b for b in payload["blocks"] if b["type"] == "actions"]
+
+    assert [len(b["elements"]) for b in actions] == [25, 5, 2]
+    ids = [e["action_id"] for b in actions for e in b["elements"]]
+    assert len(set(ids)) == 32
+    assert {core_action_id(i) for i in ids} == {"costs.drilldown"}
+    assert len({b["block_id"] for b in actions}) == 3
+
+
+def test_a_button_whose_value_does_not_fit_is_left_out_rather_than_cut():
+    view = card(
+        "t",
+        "s",
+        Actions((Button("ok", "a.b", "v"), Button("too long", "a.b", "x" * 2001))),
+    )
+    [block] = render_card(view)["blocks"]
+    assert [e["text"]["text"] for e in block["elements"]] == ["ok"]
+
+
+def test_too_many_blocks_end_with_a_more_line_and_keep_the_buttons():
+    blocks = [Header("Many")] + [Text(f"paragraph {i}") for i in range(80)]
+    view = card("t", "s", *blocks, Actions((Button("Again", "costs.drilldown", "costs"),)))
+    payload = render_card(view)
+
+    assert len(payload["blocks"]) == MAX_BLOCKS
+    assert payload["blocks"][-1]["type"] == "actions"
+    assert "33 more block(s)" in payload["blocks"][-2]["elements"][0]["text"]
+    assert_valid_message(payload)
+
+
+def test_long_series_sparkline_stays_on_one_short_line():
+    payload = render_card(card("t", "s", Chart("Daily cost", daily(366), "EUR")))
+    bars = payload["blocks"][0]["text"]["text"].split("`")[1]
+    assert 0 < len(bars) <= 60
+
+
+def test_empty_chart_and_blank_header_render_nothing_invalid():
+    payload = render_card(card("t", "s", Header("  "), Chart("c", (), "EUR"), Text("")))
+    assert_valid_message(payload)
+
+
+def test_long_text_is_split_into_sections_without_blank_ones():
+    text = "x" * 2990 + "\n\n\n" + "y" * 10 + "\n" + "<" * 1500
+    payload = render_card(card("t", "s", Text(text)))
+    sections = [b["text"]["text"] for b in payload["blocks"]]
+    # Split at line breaks; a line longer than a section is cut between characters.
+    assert [len(t) for t in sections] == [2992, 10, 3000, 3000]
+    assert sections[1] == "y" * 10 and sections[2] == "&lt;" * 750
+    assert_valid_message(payload)
+
+
+def test_escape_escapes_only_slack_control_characters():
+    assert escape("a & <b> *c* _d_") == "a &amp; &lt;b&gt; *c* _d_"
+
+
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=4000)
+_short = st.text(st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=300)
+_block = st.one_of(
+    st.builds(Header, _short),
+    st.builds(Text, _text),
+    st.builds(Context, _text),
+    st.builds(Divider),
+    st.builds(Facts, st.lists(st.builds(Fact, _short, _text), max_size=25).map(tuple)),
+    st.builds(
+        Table,
+        st.lists(
+            st.builds(Column, _short, st.sampled_from(list(Align))), min_size=1, max_size=6
+        ).map(tuple),
+        st.lists(st.lists(_short, max_size=6).map(tuple), max_size=200).map(tuple),
+        st.one_of(st.none(), _short),
+    ),
+    st.builds(
+        Actions,
+        st.lists(
+            st.builds(
+                Button,
+                _short,
+                st.from_regex(r"[a-z]{1,10}\.[a-z]{1,10}", fullmatch=True),
+                st.text(max_size=2100),
+                st.sampled_from([None, "primary", "danger", "weird"]),
+                st.one_of(st.none(), _text),
+            ),
+            max_size=40,
+        ).map(tuple),
+    ),
+    st.builds(
+        Chart,
+        _short,
+        st.integers(0, 400).map(daily),
+        st.sampled_from(["EUR", "USD", "%"]),
+    ),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    blocks=st.lists(_block, max_size=70),
+    severity=st.sampled_from(list(Severity)),
+    title=_short,
+    summary=_text,
+    mode=st.sampled_from(list(ChartMode)),
+)
+def test_any_card_renders_within_slacks_limits(blocks, severity, title, summary, mode):
+    view = Card(title=title, summary=summary, blocks=tuple(blocks), severity=severity)
+    payload = render_card(view, chart_mode=mode, nonce="n")
+    assert_valid_message(payload)

@@ -1,0 +1,239 @@
+"""SlackNotifier against the fake Web API: metadata, retries without sleeping, no duplicates."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from adapters.slack import SlackNotifier
+from adapters.slack.notifier import METADATA_EVENT_TYPE
+from core.delivery.ports import Delivery, DeliveryError
+from core.delivery.targets import Target, TargetKind
+from core.kernel.cards import Chart, ChartPoint, Context, Header, Text, card
+from tests.support.slack_blocks import assert_valid_message
+
+CHANNEL = "C0ALERTS"
+
+
+class FakeSleep:
+    """Records the pauses asked for instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+
+@pytest.fixture
+def sleep() -> FakeSleep:
+    return FakeSleep()
+
+
+@pytest.fixture
+def notifier(fake_slack, sleep) -> SlackNotifier:
+    return SlackNotifier("xoxb-test", api_url=fake_slack.api_url, sleep=sleep)
+
+
+def delivery(key: str = "outbox-42", *, chart: bool = False) -> Delivery:
+    blocks = [Header("Budget prod-monthly at 80%"), Text("€8,000 of €10,000 spent.")]
+    if chart:
+        points = tuple(
+            ChartPoint(date(2026, 11, 1) + timedelta(days=i), Decimal(100 + i)) for i in range(20)
+        )
+        blocks.append(Chart("Daily actual cost", points, "EUR"))
+    blocks.append(Context("Alert sent once per threshold"))
+    view = card("Budget alert", "Budget prod-monthly reached 80%", *blocks)
+    return Delivery(key, Target(TargetKind.SLACK, CHANNEL), view)
+
+
+def posts(fake_slack):
+    return fake_slack.calls_to("chat.postMessage")
+
+
+async def test_post_carries_blocks_fallback_text_and_the_delivery_key(notifier, fake_slack):
+    ts = await notifier.send(delivery())
+
+    [call] = posts(fake_slack)
+    assert call.params["channel"] == CHANNEL
+    assert call.params["text"] == "Budget prod-monthly reached 80%"
+    assert_valid_message({"blocks": call.params["blocks"], "text": call.params["text"]})
+    assert call.params["metadata"] == {
+        "event_type": METADATA_EVENT_TYPE,
+        "event_payload": {"key": "outbox-42"},
+    }
+    assert call.headers["Authorization"] == "Bearer xoxb-test"
+    assert ts == fake_slack.channels[CHANNEL][0]["ts"]
+
+
+async def test_rate_limited_post_waits_retry_after_then_delivers_exactly_once(
+    notifier, fake_slack, sleep
+):
+    fake_slack.script(
+        "chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "7"},
+    )
+
+    await notifier.send(delivery())
+
+    assert len(posts(fake_slack)) == 2
+    assert len(fake_slack.channels[CHANNEL]) == 1
+    assert sleep.calls == [7.0]
+
+
+async def test_retry_after_beyond_the_ceiling_is_handed_back_to_the_outbox(
+    notifier, fake_slack, sleep
+):
+    fake_slack.script(
+        "chat.postMessage",
+        status=429,
+        body={"ok": False, "error": "ratelimited"},
+        headers={"Retry-After": "120"},
+    )
+
+    with pytest.raises(DeliveryError) as caught:
+        await notifier.send(delivery())
+
+    assert caught.value.permanent is False
+    assert caught.value.retry_after_seconds == 120
+    assert sleep.calls == []
+    assert fake_slack.channels[CHANNEL] == []
+
+
+async def test_server_errors_are_retried_with_backoff_and_deliver_once(notifier, fake_slack, sleep):
+    fake_slack.script("chat.postMessage", status=503, body="upstream unavailable", times=2)
+
+    await notifier.send(delivery())
+
+    assert len(posts(fake_slack)) == 3
+    assert len(fake_slack.channels[CHANNEL]) == 1
+    # Exponential backoff (0.5 s, 1 s) plus up to 1 s of random jitter.
+    assert len(sleep.calls) == 2
+    assert 0.5 <= sleep.calls[0] <= 1.5 and 1.0 <= sleep.calls[1] <= 2.0
+
+
+async def test_post_stored_but_answered_500_is_not_posted_again(notifier, fake_slack, sleep):
+    fake_slack.script("chat.postMessage", status=500, body="oops", store=True)
+
+    ts = await notifier.send(delivery())
+
+    assert len(posts(fake_slack)) == 1
+    assert [m["ts"] for m in fake_slack.channels[CHANNEL]] == [ts]
+    assert fake_slack.calls_to("conversations.history")
+    assert sleep.calls == []
+
+
+async def test_dropped_connection_after_the_post_landed_is_not_posted_again(
+    notifier, fake_slack, sleep
+):
+    fake_slack.script("chat.postMessage", status=0, store=True)
+
+    ts = await notifier.send(delivery())
+
+    assert len(posts(fake_slack)) == 1
+    assert [m["ts"] for m in fake_slack.channels[CHANNEL]] == [ts]
+
+
+async def test_dropped_connection_before_the_post_landed_is_retried_once_more(
+    notifier, fake_slack, sleep
+):
+    fake_slack.script("chat.postMessage", status=0)
+
+    await notifier.send(delivery())
+
+    assert len(posts(fake_slack)) == 2
+    assert len(fake_slack.channels[CHANNEL]) == 1
+    assert len(sleep.calls) == 1
+
+
+async def test_unreachable_slack_is_a_retryable_delivery_error(sleep):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    notifier = SlackNotifier("xoxb-test", api_url=f"http://127.0.0.1:{port}/api/", sleep=sleep)
+
+    with pytest.raises(DeliveryError) as caught:
+        await notifier.send(delivery())
+
+    assert (caught.value.permanent, caught.value.code) == (False, "unreachable")
+    assert len(sleep.calls) == 2  # refused connections are retried: nothing can have landed
+
+
+async def test_persistent_server_errors_raise_a_retryable_delivery_error(notifier, fake_slack):
+    fake_slack.script("chat.postMessage", status=500, body="oops", times=3)
+
+    with pytest.raises(DeliveryError) as caught:
+        await notifier.send(delivery())
+
+    assert caught.value.permanent is False
+    assert fake_slack.channels[CHANNEL] == []
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("channel_not_found", "does not exist"),
+        ("not_in_channel", "/invite"),
+        ("is_archived", "archived"),
+        ("invalid_auth", "reinstall"),
+        ("account_inactive", "reinstall"),
+        ("token_revoked", "reinstall"),
+    ],
+)
+async def test_permanent_slack_errors_become_specific_permanent_delivery_errors(
+    notifier, fake_slack, sleep, code, words
+):
+    fake_slack.error("chat.postMessage", code)
+
+    with pytest.raises(DeliveryError) as caught:
+        await notifier.send(delivery())
+
+    assert caught.value.permanent is True
+    assert caught.value.code == code
+    assert words in caught.value.message
+    assert len(posts(fake_slack)) == 1
+    assert sleep.calls == []
+
+
+async def test_was_delivered_finds_the_key_in_channel_history(notifier, fake_slack):
+    await notifier.send(delivery("outbox-1"))
+
+    assert await notifier.was_delivered(delivery("outbox-1")) is True
+    assert await notifier.was_delivered(delivery("outbox-2")) is False
+    [call, *_] = fake_slack.calls_to("conversations.history")
+    assert call.params["include_all_metadata"] in (True, "true", "1")
+
+
+async def test_was_delivered_is_false_when_history_cannot_be_read(notifier, fake_slack):
+    fake_slack.error("conversations.history", "missing_scope")
+
+    assert await notifier.was_delivered(delivery()) is False
+
+
+async def test_chart_is_uploaded_as_png_in_the_message_thread_with_files_write(
+    notifier, fake_slack
+):
+    ts = await notifier.send(delivery(chart=True))
+
+    [complete] = fake_slack.calls_to("files.completeUploadExternal")
+    assert (complete.params["channel_id"], complete.params["thread_ts"]) == (CHANNEL, ts)
+    [png] = fake_slack.uploads.values()
+    assert png.startswith(b"\x89PNG")
+    text = str(posts(fake_slack)[0].params["blocks"])
+    assert "chart attached" in text and "▁" not in text
+
+
+async def test_chart_is_a_sparkline_without_files_write(fake_slack, sleep):
+    fake_slack.scopes = "chat:write,channels:history"
+    notifier = SlackNotifier("xoxb-test", api_url=fake_slack.api_url, sleep=sleep)
+
+    await notifier.send(delivery(chart=True))
+
+    assert fake_slack.calls_to("files.getUploadURLExternal") == []
+    assert "▁" in str(posts(fake_slack)[0].params["blocks"])
