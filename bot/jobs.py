@@ -11,24 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy import Engine
 
+from bot.settings import Settings
 from core.budgets.evaluate import EvaluationSummary
 from core.budgets.provider_forecast import ForecastRefresh, refresh_forecasts
 from core.costs.ingest import CostIngestor, RunSummary, Window, planned_window
 from core.costs.model import CostType, ForecastProvider
-from core.costs.ports import CostSource
+from core.costs.ports import CostSource, ForecastSource
 from core.costs.store import DayCounts
 from core.kernel.clock import Clock
 from core.kernel.errors import CloudOptimaError
 from core.kernel.scopes import Scope
-
-if TYPE_CHECKING:  # the container builds the pipeline's parts; only its type is needed here
-    from bot.container import Container
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +42,22 @@ class IngestPlan:
 class ScopeFailure:
     scope: Scope
     message: str
+
+
+class PipelineParts(Protocol):
+    """What the pipeline needs; the composition root's `Container` provides it."""
+
+    settings: Settings
+    engine: Engine
+    clock: Clock
+
+    def scopes(self) -> list[Scope]: ...
+
+    def cost_source(self) -> AbstractAsyncContextManager[CostSource]: ...
+
+    def forecast_source(self) -> AbstractAsyncContextManager[ForecastSource]: ...
+
+    def evaluate_budgets(self) -> EvaluationSummary: ...
 
 
 class Progress(Protocol):
@@ -72,7 +87,7 @@ class PipelineResult:
 
 
 async def run_pipeline(
-    container: Container,
+    container: PipelineParts,
     *,
     days: int | None = None,
     since: date | None = None,
@@ -94,7 +109,7 @@ async def run_pipeline(
         since=since,
     )
     progress.planned(plans)
-    async with container.cost_source() as source:  # type: ignore[attr-defined]
+    async with container.cost_source() as source:
         done, failed = await run_ingestion(
             container.engine, container.clock, source, plans, cost_type, progress=progress
         )
@@ -169,7 +184,9 @@ async def run_ingestion(
     return done, failed
 
 
-async def fetch_forecasts(container: Container, done: list[RunSummary]) -> ForecastRefresh | None:
+async def fetch_forecasts(
+    container: PipelineParts, done: list[RunSummary]
+) -> ForecastRefresh | None:
     """With `forecast_source=azure`, fetch the forecasts the budgets need for the scopes and
     cost types just ingested (one call per scope, cost type and period end); None otherwise.
     A failed fetch is logged and never fails the ingestion."""
@@ -177,14 +194,14 @@ async def fetch_forecasts(container: Container, done: list[RunSummary]) -> Forec
         return None
     ingested = {(run.scope, CostType(run.cost_type)) for run in done}
     try:
-        async with container.forecast_source() as source:  # type: ignore[attr-defined]
+        async with container.forecast_source() as source:
             return await refresh_forecasts(container.engine, container.clock, source, ingested)
     except Exception:
         log.exception("fetching the Azure forecasts failed; budgets keep the data method")
         return None
 
 
-async def scheduled_pipeline(container: Container) -> PipelineResult:
+async def scheduled_pipeline(container: PipelineParts) -> PipelineResult:
     """The scheduler's `ingest` job: the pipeline; a run where every scope failed fails."""
     result = await run_pipeline(container)
     if result.failed and not result.done:

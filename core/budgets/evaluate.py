@@ -90,37 +90,44 @@ def budget_windows(budget: BudgetRecord, today: date) -> list[tuple[BudgetWindow
     return windows
 
 
-def assess(
-    engine: Engine,
-    today: date,
-    budgets: list[BudgetRecord],
-    forecast_provider: ForecastProvider = ForecastProvider.DATA,
-) -> tuple[list[Assessment], SpendSnapshot]:
-    """Spend to date and forecast for each budget window, and the snapshot they come from.
+Windows = list[tuple[BudgetWindow, bool]]
 
-    With `ForecastProvider.AZURE`, current windows of budgets over exactly one ingested scope
-    take the stored Azure forecast when a fresh one exists (`core.budgets.provider_forecast`).
-    """
-    window_memo: dict[tuple[date, BudgetPeriod], list[tuple[BudgetWindow, bool]]] = {}
-    windows: dict[int, list[tuple[BudgetWindow, bool]]] = {}
+
+def _windows_by_budget(budgets: list[BudgetRecord], today: date) -> dict[int, Windows]:
+    """Each budget's windows; budgets with the same start and period share the computation."""
+    memo: dict[tuple[date, BudgetPeriod], Windows] = {}
+    windows: dict[int, Windows] = {}
     for b in budgets:
-        found = window_memo.get((b.start_date, b.period))
+        found = memo.get((b.start_date, b.period))
         if found is None:
-            found = window_memo[b.start_date, b.period] = budget_windows(b, today)
+            found = memo[b.start_date, b.period] = budget_windows(b, today)
         windows[b.id] = found
-    histories: dict[CostType, tuple[date, date] | None] = {}
-    last_complete: dict[CostType, date] = {}
+    return windows
 
-    def plan(scope_ids: dict[str, int], ranges: dict[CostType, DataRange]) -> list[SpendRequest]:
+
+@dataclass(slots=True)
+class _SpendPlan:
+    """What a pass reads: one spend request per (cost type, shape), from the earliest day any
+    budget of that shape needs (its windows, and the forecast history)."""
+
+    budgets: list[BudgetRecord]
+    windows: dict[int, Windows]
+    today: date
+    histories: dict[CostType, tuple[date, date] | None] = field(default_factory=dict)
+    last_complete: dict[CostType, date] = field(default_factory=dict)
+
+    def requests(
+        self, scope_ids: dict[str, int], ranges: dict[CostType, DataRange]
+    ) -> list[SpendRequest]:
         for cost_type, data in ranges.items():
-            last_complete[cost_type] = last_complete_day(today, data)
-            histories[cost_type] = history_range(last_complete[cost_type], data.first_day)
+            self.last_complete[cost_type] = last_complete_day(self.today, data)
+            self.histories[cost_type] = history_range(self.last_complete[cost_type], data.first_day)
         requests: dict[tuple[CostType, Shape], SpendRequest] = {}
-        for budget in budgets:
-            if not windows[budget.id]:
+        for budget in self.budgets:
+            if not self.windows[budget.id]:
                 continue
-            starts = [w.start for w, _ in windows[budget.id]]
-            history = histories[budget.cost_type]
+            starts = [w.start for w, _ in self.windows[budget.id]]
+            history = self.histories[budget.cost_type]
             if history is not None:
                 starts.append(history[0])
             shape = shape_of(budget.scope)
@@ -132,11 +139,24 @@ def assess(
             request.start = min(request.start, *starts)
         return list(requests.values())
 
-    def history_start(cost_type: CostType) -> date | None:
-        history = histories.get(cost_type)
+    def history_start(self, cost_type: CostType) -> date | None:
+        history = self.histories.get(cost_type)
         return history[0] if history else None
 
-    snapshot = load_spend(engine, plan, today, history_start=history_start)
+
+def assess(
+    engine: Engine,
+    today: date,
+    budgets: list[BudgetRecord],
+    forecast_provider: ForecastProvider = ForecastProvider.DATA,
+) -> tuple[list[Assessment], SpendSnapshot]:
+    """Spend to date and forecast for each budget window, and the snapshot they come from.
+
+    With `ForecastProvider.AZURE`, current windows of budgets over exactly one ingested scope
+    take the stored Azure forecast when a fresh one exists (`core.budgets.provider_forecast`).
+    """
+    plan = _SpendPlan(budgets, _windows_by_budget(budgets, today), today)
+    snapshot = load_spend(engine, plan.requests, today, history_start=plan.history_start)
     provided: ProviderForecasts | None = None
     if forecast_provider == ForecastProvider.AZURE:
         with engine.connect() as conn:
@@ -144,44 +164,57 @@ def assess(
     memo: dict[tuple[Any, ...], tuple[Decimal, Forecast]] = {}
     out: list[Assessment] = []
     for budget in budgets:
-        if not windows[budget.id]:
-            continue
-        budget_keys = snapshot.keys(budget.scope, budget.currency)
-        shape = shape_of(budget.scope)
-        series = snapshot.series(budget.cost_type, shape, budget_keys)
-        buckets = snapshot.buckets.get(budget.cost_type)
-        firsts = buckets.firsts if buckets else ()
-        done = last_complete.get(budget.cost_type, today)
-        boundary = buckets.boundary if buckets else date.min
-        for window, is_current in windows[budget.id]:
-            # Budgets sharing a scope and window share their figures.
-            memo_key = (budget.cost_type, shape, tuple(budget_keys), window)
-            figured = memo.get(memo_key)
-            if figured is None:
-                history = histories.get(budget.cost_type)
-                figures = series_figures(series, firsts, window, today, done, history)
-                projected = forecast(figures, window, done)
-                if provided is not None and is_current:
-                    projected = (
-                        provided.apply(budget, window, series, firsts, figures, done, projected)
-                        or projected
-                    )
-                figured = memo[memo_key] = (from_storage_units(figures.to_date), projected)
-            out.append(
-                Assessment(
-                    budget=budget,
-                    window=window,
-                    current=is_current,
-                    today=today,
-                    last_complete=done,
-                    spent=figured[0],
-                    forecast=figured[1],
-                    series=series,
-                    firsts=firsts,
-                    boundary=boundary,
-                )
-            )
+        if plan.windows[budget.id]:
+            out.extend(_assess_budget(budget, plan, snapshot, provided, memo))
     return out, snapshot
+
+
+def _assess_budget(
+    budget: BudgetRecord,
+    plan: _SpendPlan,
+    snapshot: SpendSnapshot,
+    provided: ProviderForecasts | None,
+    memo: dict[tuple[Any, ...], tuple[Decimal, Forecast]],
+) -> list[Assessment]:
+    """One budget's assessments (current window, and the previous one in its grace days)."""
+    today = plan.today
+    budget_keys = snapshot.keys(budget.scope, budget.currency)
+    shape = shape_of(budget.scope)
+    series = snapshot.series(budget.cost_type, shape, budget_keys)
+    buckets = snapshot.buckets.get(budget.cost_type)
+    firsts = buckets.firsts if buckets else ()
+    done = plan.last_complete.get(budget.cost_type, today)
+    boundary = buckets.boundary if buckets else date.min
+    out = []
+    for window, is_current in plan.windows[budget.id]:
+        # Budgets sharing a scope and window share their figures.
+        memo_key = (budget.cost_type, shape, tuple(budget_keys), window)
+        figured = memo.get(memo_key)
+        if figured is None:
+            history = plan.histories.get(budget.cost_type)
+            figures = series_figures(series, firsts, window, today, done, history)
+            projected = forecast(figures, window, done)
+            if provided is not None and is_current:
+                projected = (
+                    provided.apply(budget, window, series, firsts, figures, done, projected)
+                    or projected
+                )
+            figured = memo[memo_key] = (from_storage_units(figures.to_date), projected)
+        out.append(
+            Assessment(
+                budget=budget,
+                window=window,
+                current=is_current,
+                today=today,
+                last_complete=done,
+                spent=figured[0],
+                forecast=figured[1],
+                series=series,
+                firsts=firsts,
+                boundary=boundary,
+            )
+        )
+    return out
 
 
 # -- top contributors ----------------------------------------------------------------------------
@@ -447,33 +480,62 @@ def evaluate_budgets(
 ) -> EvaluationSummary:
     """Evaluate every budget (or those in `budget_ids`) and claim the alerts due; never raises
     for one bad budget (it is logged and skipped). `forecast_provider` as in `assess`."""
-    started = time.perf_counter()
-    phases: dict[str, float] = {}
-    mark = started
-
-    def lap(name: str) -> None:
-        nonlocal mark
-        current = time.perf_counter()
-        phases[name] = round(current - mark, 4)
-        mark = current
-
+    laps = _Laps()
     now = clock.now()
     today = now.date()
     cache = cache or budget_cache_for(engine)
     with engine.connect() as conn:
         budgets = cache.all(conn) if budget_ids is None else load_budgets(conn, budget_ids)
-    lap("budgets")
+    laps.lap("budgets")
     assessments, snapshot = assess(engine, today, budgets, forecast_provider)
-    lap("spend_and_forecast")
+    laps.lap("spend_and_forecast")
     stats = snapshot.stats
     already = existing_claims(engine, {a.window.start for a in assessments})
     new, crossed_count = plan_alerts(assessments, already)
     to_send = [a for a, _percent, _kind, notify in new if notify]
-    lap("thresholds")
-    contributors: dict[tuple[int, date], Contributors] = {}
-    if to_send:
-        contributors = top_contributors(snapshot, to_send)
-    lap("contributors")
+    laps.lap("thresholds")
+    contributors = top_contributors(snapshot, to_send) if to_send else {}
+    laps.lap("contributors")
+    plans = _alert_plans(new, contributors)
+    laps.lap("cards")
+    claimed = claim_alerts(engine, plans, now) if plans else []
+    laps.lap("claims")
+    summary = EvaluationSummary(
+        budgets=len(budgets),
+        windows=len(assessments),
+        thresholds_crossed=crossed_count,
+        alerts_attempted=len(plans),
+        alerts_claimed=len(claimed),
+        alerts_notified=sum(1 for c in claimed if c.plan.notify),
+        messages_enqueued=sum(c.messages for c in claimed),
+        shape_queries=stats.shape_queries,
+        days_loaded=stats.days_loaded,
+        seconds=time.perf_counter() - laps.started,
+        phases=laps.phases,
+    )
+    log.info("budget evaluation: %s", summary.describe())
+    return summary
+
+
+@dataclass(slots=True)
+class _Laps:
+    """Seconds per phase of a pass (the benchmark prints them)."""
+
+    started: float = field(default_factory=time.perf_counter)
+    phases: dict[str, float] = field(default_factory=dict)
+    _mark: float = 0.0
+
+    def lap(self, name: str) -> None:
+        current = time.perf_counter()
+        self.phases[name] = round(current - (self._mark or self.started), 4)
+        self._mark = current
+
+
+def _alert_plans(
+    new: list[tuple[Assessment, int, ThresholdKind, bool]],
+    contributors: dict[tuple[int, date], Contributors],
+) -> list[AlertPlan]:
+    """What to claim for each newly crossed threshold, with the card of those that notify."""
     plans: list[AlertPlan] = []
     for a, percent, kind, notify in new:
         card: Card | None = None
@@ -505,21 +567,4 @@ def evaluate_budgets(
                 targets=a.budget.targets,
             )
         )
-    lap("cards")
-    claimed = claim_alerts(engine, plans, now) if plans else []
-    lap("claims")
-    summary = EvaluationSummary(
-        budgets=len(budgets),
-        windows=len(assessments),
-        thresholds_crossed=crossed_count,
-        alerts_attempted=len(plans),
-        alerts_claimed=len(claimed),
-        alerts_notified=sum(1 for c in claimed if c.plan.notify),
-        messages_enqueued=sum(c.messages for c in claimed),
-        shape_queries=stats.shape_queries,
-        days_loaded=stats.days_loaded,
-        seconds=time.perf_counter() - started,
-        phases=phases,
-    )
-    log.info("budget evaluation: %s", summary.describe())
-    return summary
+    return plans

@@ -139,63 +139,11 @@ def parse_amount(text: str, currency: str) -> Decimal:
     raw = text.strip()
     accepted = [*AMOUNT_EXAMPLES, f"up to {MAX_AMOUNT_TEXT}"]
     shown = raw if len(raw) <= 20 else raw[:20] + "…"
-    if not raw:
-        raise UserInputError("The budget needs an amount.", accepted=accepted)
-    if len(raw) > _MAX_AMOUNT_CHARS:
-        raise UserInputError(
-            f"The amount '{shown}' is {len(raw):,} characters long; amounts are below "
-            f"{MAX_AMOUNT_TEXT}.",
-            accepted=accepted,
-        )
-    lowered = raw.lower().lstrip("+-")
-    if lowered in ("nan", "snan", "qnan", "inf", "infinity") or "nan" in lowered:
-        raise UserInputError(f"'{shown}' is not an amount of money.", accepted=accepted)
-    if raw.startswith("-"):
-        raise UserInputError(
-            f"The amount {shown} is negative; a budget must be more than zero.", accepted=accepted
-        )
-    if raw.startswith("+"):
-        raise UserInputError(f"Write the amount without a sign: {raw[1:21]}.", accepted=accepted)
-    digit = _nonascii_digit(raw)
-    if digit is not None:
-        raise UserInputError(
-            f"The amount '{shown}' uses non-ASCII digits (like '{digit}'); write it with the "
-            "digits 0-9.",
-            accepted=accepted,
-        )
-    if any(ch in _CURRENCY_SYMBOLS for ch in raw):
-        raise UserInputError(
-            f"Write the currency as a code after the amount, not a symbol: e.g. `5000 {currency}`.",
-            accepted=accepted,
-        )
-    if re.search(r"[0-9.][eE][+-]?[0-9]", raw):
-        raise UserInputError(
-            f"The amount '{shown}' uses an exponent; write the number out in full (1e5 → 100000).",
-            accepted=accepted,
-        )
-    if "_" in raw:
-        raise UserInputError(
-            f"The amount '{shown}' contains '_'; group thousands with commas (12,500).",
-            accepted=accepted,
-        )
-    stray = next((ch for ch in raw if ch not in "0123456789,."), None)
-    if stray is not None:
-        raise UserInputError(
-            f"The amount '{shown}' contains {stray!r}; amounts use only the digits 0-9, ',' for "
-            "thousands and '.' for decimals.",
-            accepted=accepted,
-        )
+    problem = _not_a_number(raw, shown, currency) or _badly_written(raw, shown)
+    if problem is not None:
+        raise UserInputError(problem, accepted=accepted)
     match = _AMOUNT.fullmatch(raw)
-    if match is None:
-        if raw.count(".") > 1:
-            problem = "has more than one decimal point"
-        elif re.fullmatch(r"0[0-9][0-9,]*(\.[0-9]*)?", raw):
-            problem = "starts with a zero; write it without leading zeros"
-        elif "," in raw:
-            problem = "groups thousands wrongly; commas separate groups of three digits (12,500.50)"
-        else:
-            problem = "is not an amount; write digits with optional decimals"
-        raise UserInputError(f"The amount '{shown}' {problem}.", accepted=accepted)
+    assert match is not None  # `_badly_written` refused everything else
     decimals = match.group(2) or ""
     allowed = minor_unit_digits(currency)
     if len(decimals) > allowed:
@@ -215,6 +163,66 @@ def parse_amount(text: str, currency: str) -> Decimal:
             accepted=accepted,
         )
     return value
+
+
+def _not_a_number(raw: str, shown: str, currency: str) -> str | None:
+    """What makes `raw` no number of money at all (empty, NaN, signed, foreign digits …)."""
+    lowered = raw.lower().lstrip("+-")
+    digit = _nonascii_digit(raw)
+    checks: list[tuple[bool, str]] = [
+        (not raw, "The budget needs an amount."),
+        (
+            len(raw) > _MAX_AMOUNT_CHARS,
+            f"The amount '{shown}' is {len(raw):,} characters long; amounts are below "
+            f"{MAX_AMOUNT_TEXT}.",
+        ),
+        (
+            lowered in ("nan", "snan", "qnan", "inf", "infinity") or "nan" in lowered,
+            f"'{shown}' is not an amount of money.",
+        ),
+        (
+            raw.startswith("-"),
+            f"The amount {shown} is negative; a budget must be more than zero.",
+        ),
+        (raw.startswith("+"), f"Write the amount without a sign: {raw[1:21]}."),
+        (
+            digit is not None,
+            f"The amount '{shown}' uses non-ASCII digits (like '{digit}'); write it with the "
+            "digits 0-9.",
+        ),
+        (
+            any(ch in _CURRENCY_SYMBOLS for ch in raw),
+            f"Write the currency as a code after the amount, not a symbol: e.g. `5000 {currency}`.",
+        ),
+    ]
+    return next((message for failed, message in checks if failed), None)
+
+
+def _badly_written(raw: str, shown: str) -> str | None:
+    """What is wrong with how the number is written (exponents, grouping, zeros …), if anything."""
+    if re.search(r"[0-9.][eE][+-]?[0-9]", raw):
+        return (
+            f"The amount '{shown}' uses an exponent; write the number out in full (1e5 → 100000)."
+        )
+    if "_" in raw:
+        return f"The amount '{shown}' contains '_'; group thousands with commas (12,500)."
+    stray = next((ch for ch in raw if ch not in "0123456789,."), None)
+    if stray is not None:
+        return (
+            f"The amount '{shown}' contains {stray!r}; amounts use only the digits 0-9, ',' for "
+            "thousands and '.' for decimals."
+        )
+    if _AMOUNT.fullmatch(raw) is not None:
+        return None
+    if raw.count(".") > 1:
+        problem = "has more than one decimal point"
+    elif re.fullmatch(r"0[0-9][0-9,]*(\.[0-9]*)?", raw):
+        problem = "starts with a zero; write it without leading zeros"
+    elif "," in raw:
+        problem = "groups thousands wrongly; commas separate groups of three digits (12,500.50)"
+    else:
+        problem = "is not an amount; write digits with optional decimals"
+    return f"The amount '{shown}' {problem}."
 
 
 # -- periods -------------------------------------------------------------------------------------
@@ -299,36 +307,23 @@ def is_scope_token(token: str) -> bool:
     return ":" in token and token.partition(":")[0] in SCOPE_FILTERS
 
 
+#: Which `BudgetScope` field each costs filter sets (tags have their own).
+_SCOPE_FIELDS = {
+    FilterKind.SUBSCRIPTION: "subscription",
+    FilterKind.RESOURCE_GROUP: "resource_group",
+    FilterKind.SERVICE: "service",
+    FilterKind.LOCATION: "location",
+    FilterKind.METER: "meter",
+}
+
+
 def parse_scope_tokens(tokens: list[str]) -> BudgetScope:
     """`sub:prod rg:web tag:env=prod mg:contoso` → a `BudgetScope`; each filter at most once."""
     fields: dict[str, str] = {}
     tags: dict[str, str] = {}
-
-    def put(field: str, value: str, token: str) -> None:
-        if field in fields:
-            raise UserInputError(
-                f"Two {field.replace('_', ' ')} filters given ('{token[:40]}' and an earlier "
-                "one); a budget has one of each.",
-                accepted=ACCEPTED_SCOPES,
-            )
-        fields[field] = value
-
     for token in tokens:
-        name, _, value = token.partition(":")
-        lowered = name.lower()
-        if lowered in ("mg", "scope"):
-            raw = value.strip()
-            if not raw:
-                raise UserInputError(f"'{token}' needs a value.", accepted=ACCEPTED_SCOPES)
-            path = (
-                f"/providers/Microsoft.Management/managementGroups/{raw}"
-                if lowered == "mg"
-                else raw
-            )
-            scope = parse_scope(path)
-            if lowered == "mg" and scope.kind is not ScopeKind.MANAGEMENT_GROUP:
-                raise UserInputError(f"'{token[:60]}' is not a management group id.")
-            put("scope_path", scope.path, token)
+        if token.partition(":")[0].lower() in ("mg", "scope"):
+            _put(fields, "scope_path", _ingested_scope_path(token), token)
             continue
         try:
             parsed = parse_filter(token)
@@ -344,16 +339,32 @@ def parse_scope_tokens(tokens: list[str]) -> BudgetScope:
                     f"The tag '{parsed.tag_key}' is filtered twice.", accepted=ACCEPTED_SCOPES
                 )
             tags[parsed.tag_key] = parsed.value
-            continue
-        field = {
-            FilterKind.SUBSCRIPTION: "subscription",
-            FilterKind.RESOURCE_GROUP: "resource_group",
-            FilterKind.SERVICE: "service",
-            FilterKind.LOCATION: "location",
-            FilterKind.METER: "meter",
-        }[parsed.kind]
-        put(field, parsed.value.lower(), token)
+        else:
+            _put(fields, _SCOPE_FIELDS[parsed.kind], parsed.value.lower(), token)
     return BudgetScope(tags=tuple(sorted(tags.items())), **fields)
+
+
+def _put(fields: dict[str, str], field: str, value: str, token: str) -> None:
+    if field in fields:
+        raise UserInputError(
+            f"Two {field.replace('_', ' ')} filters given ('{token[:40]}' and an earlier "
+            "one); a budget has one of each.",
+            accepted=ACCEPTED_SCOPES,
+        )
+    fields[field] = value
+
+
+def _ingested_scope_path(token: str) -> str:
+    """`mg:<id>` or `scope:<ARM path>` → the normalized scope path."""
+    name, _, value = token.partition(":")
+    lowered, raw = name.lower(), value.strip()
+    if not raw:
+        raise UserInputError(f"'{token}' needs a value.", accepted=ACCEPTED_SCOPES)
+    path = f"/providers/Microsoft.Management/managementGroups/{raw}" if lowered == "mg" else raw
+    scope = parse_scope(path)
+    if lowered == "mg" and scope.kind is not ScopeKind.MANAGEMENT_GROUP:
+        raise UserInputError(f"'{token[:60]}' is not a management group id.")
+    return scope.path
 
 
 # -- the whole `budget create` line --------------------------------------------------------------

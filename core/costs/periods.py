@@ -77,60 +77,74 @@ def parse_period(token: str, today: date) -> PeriodPair:
     """Parse a period token relative to `today` (UTC) into it and its comparison period."""
     text = token.strip().lower()
     if m := _ROLLING.match(text):
-        n = int(m.group(1))
-        if not 1 <= n <= MAX_ROLLING_DAYS:
-            raise UserInputError(
-                f"'{token}' is out of range: rolling periods go from 1d to {MAX_ROLLING_DAYS}d.",
-                accepted=PERIODS.accepted(),
-            )
-        end = today - timedelta(days=1)
-        current = Period(end - timedelta(days=n - 1), end, f"last {n} days")
-        return PeriodPair(current, _before(current, f"previous {n} days"))
-    if text == "mtd":
+        return _rolling(token, int(m.group(1)), today)
+    named = PERIODS.get(text)
+    if named in _NAMED:
+        return _named(str(named), today)
+    if m := _RANGE.match(text):
+        return _range(token, m.group(1), m.group(2), today)
+    raise UserInputError(f"'{token}' is not a period I know.", accepted=PERIODS.accepted())
+
+
+def _rolling(token: str, n: int, today: date) -> PeriodPair:
+    """The last `n` complete days (ending yesterday) and the `n` days before them."""
+    if not 1 <= n <= MAX_ROLLING_DAYS:
+        raise UserInputError(
+            f"'{token}' is out of range: rolling periods go from 1d to {MAX_ROLLING_DAYS}d.",
+            accepted=PERIODS.accepted(),
+        )
+    end = today - timedelta(days=1)
+    current = Period(end - timedelta(days=n - 1), end, f"last {n} days")
+    return PeriodPair(current, _before(current, f"previous {n} days"))
+
+
+def _named(name: str, today: date) -> PeriodPair:
+    """`mtd`, `last-month`, `ytd`, each with the same days of the period before."""
+    if name == "mtd":
         start = today.replace(day=1)
         current = Period(start, today, f"{today:%B %Y} to date")
         prev_start = _first_of_previous_month(today)
         prev_end = min(prev_start + (today - start), start - timedelta(days=1))
         return PeriodPair(current, Period(prev_start, prev_end, f"{prev_start:%B} same days"))
-    if PERIODS.get(text) == "last-month":
+    if name == "last-month":
         start = _first_of_previous_month(today)
         current = Period(start, today.replace(day=1) - timedelta(days=1), f"{start:%B %Y}")
         prev_start = _first_of_previous_month(start)
         return PeriodPair(
             current, Period(prev_start, start - timedelta(days=1), f"{prev_start:%B %Y}")
         )
-    if text == "ytd":
-        start = today.replace(month=1, day=1)
-        current = Period(start, today, f"{today.year} to date")
-        previous = Period(
-            _shift_years(start, -1), _shift_years(today, -1), f"{today.year - 1} same days"
+    start = today.replace(month=1, day=1)
+    current = Period(start, today, f"{today.year} to date")
+    previous = Period(
+        _shift_years(start, -1), _shift_years(today, -1), f"{today.year - 1} same days"
+    )
+    return PeriodPair(current, previous)
+
+
+def _range(token: str, first: str, last: str, today: date) -> PeriodPair:
+    """`YYYY-MM-DD..YYYY-MM-DD` and the range of equal length before it."""
+    accepted = PERIODS.accepted()
+    try:
+        start, end = date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        raise UserInputError(
+            f"'{token}' has a date that does not exist.", accepted=accepted
+        ) from None
+    if end < start:
+        raise UserInputError(
+            f"'{token}' ends before it starts; write the earlier date first.", accepted=accepted
         )
-        return PeriodPair(current, previous)
-    if m := _RANGE.match(text):
-        try:
-            start, end = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
-        except ValueError:
-            raise UserInputError(
-                f"'{token}' has a date that does not exist.", accepted=PERIODS.accepted()
-            ) from None
-        if end < start:
-            raise UserInputError(
-                f"'{token}' ends before it starts; write the earlier date first.",
-                accepted=PERIODS.accepted(),
-            )
-        if (end - start).days + 1 > MAX_DAYS:
-            raise UserInputError(
-                f"'{token}' spans more than {MAX_DAYS} days; choose a shorter range.",
-                accepted=PERIODS.accepted(),
-            )
-        if start > today:
-            raise UserInputError(
-                f"'{token}' lies in the future; there is no cost data for it yet.",
-                accepted=PERIODS.accepted(),
-            )
-        current = Period(start, end, f"{start:%Y-%m-%d} to {end:%Y-%m-%d}")
-        return PeriodPair(current, _before(current, "previous period"))
-    raise UserInputError(f"'{token}' is not a period I know.", accepted=PERIODS.accepted())
+    if (end - start).days + 1 > MAX_DAYS:
+        raise UserInputError(
+            f"'{token}' spans more than {MAX_DAYS} days; choose a shorter range.",
+            accepted=accepted,
+        )
+    if start > today:
+        raise UserInputError(
+            f"'{token}' lies in the future; there is no cost data for it yet.", accepted=accepted
+        )
+    current = Period(start, end, f"{start:%Y-%m-%d} to {end:%Y-%m-%d}")
+    return PeriodPair(current, _before(current, "previous period"))
 
 
 def _before(period: Period, label: str) -> Period:

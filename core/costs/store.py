@@ -286,26 +286,7 @@ def write_day(
     new_groups = incoming.keys() - known.keys()
     added = groups.add(store, scope_id, incoming, list(new_groups), stamp) if new_groups else {}
 
-    inserts: list[tuple[Any, ...]] = []
-    updates: list[tuple[Any, ...]] = []
-    #: (key, group id, row otherwise unchanged) of groups stored under another subscription name
-    other_name: list[tuple[int, int, bool]] = []
-    kind, when, scope = day
-    take, lookup = stored.pop, known.get
-    for key, group in incoming.items():  # once per row of ingestion: kept lean
-        group_id, name = lookup(key) or added[key]
-        cost, usd, qty = group[_COST], group[_COST_USD], group[_QUANTITY]
-        before = take(group_id, None)
-        if before is None:
-            inserts.append((kind, when, scope, group_id, cost, usd, qty, stamp))
-            changed = True
-        elif before[0] != cost or before[1] != usd or before[2] != qty:
-            updates.append((kind, when, scope, group_id, cost, usd, qty, stamp))
-            changed = True
-        else:
-            changed = False
-        if name != group[_NAME]:
-            other_name.append((key, group_id, not changed))
+    inserts, updates, other_name = _diff_day(incoming, known, added, stored, day, stamp)
     vanished = list(stored)  # what is left of the stored day was not re-pulled
     renamed_only = sum(
         1
@@ -325,6 +306,39 @@ def write_day(
     updated = len(updates) + renamed_only
     unchanged = len(incoming) - len(inserts) - updated
     return DayCounts(len(inserts), updated, unchanged, len(vanished))
+
+
+def _diff_day(
+    incoming: dict[int, list[Any]],
+    known: dict[int, tuple[int, str]],
+    added: dict[int, tuple[int, str]],
+    stored: dict[int, Any],
+    day: tuple[Any, ...],
+    stamp: Any,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[int, int, bool]]]:
+    """The day's new rows, changed rows, and groups stored under another subscription name
+    (key, group id, row otherwise unchanged). Takes each matched row out of `stored`: what is
+    left there afterwards vanished from the re-pulled day."""
+    inserts: list[tuple[Any, ...]] = []
+    updates: list[tuple[Any, ...]] = []
+    other_name: list[tuple[int, int, bool]] = []
+    kind, when, scope = day
+    take, lookup = stored.pop, known.get
+    for key, group in incoming.items():  # once per row of ingestion: kept lean
+        group_id, name = lookup(key) or added[key]
+        cost, usd, qty = group[_COST], group[_COST_USD], group[_QUANTITY]
+        before = take(group_id, None)
+        if before is None:
+            inserts.append((kind, when, scope, group_id, cost, usd, qty, stamp))
+            changed = True
+        elif before[0] != cost or before[1] != usd or before[2] != qty:
+            updates.append((kind, when, scope, group_id, cost, usd, qty, stamp))
+            changed = True
+        else:
+            changed = False
+        if name != group[_NAME]:
+            other_name.append((key, group_id, not changed))
+    return inserts, updates, other_name
 
 
 class _Store:

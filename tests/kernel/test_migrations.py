@@ -3,15 +3,15 @@
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
 
 from core.kernel.db.migrate import alembic_config, current_revision
+from core.tables import metadata
 
 
 def test_migrated_schema_matches_the_models(engine):
     with engine.connect() as conn:
         diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
         )
     assert diff == []
 
