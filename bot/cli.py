@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from adapters.console.chat import ConsoleChat
 from bot.container import Container, build
 from bot.jobs import IngestPlan, PipelineResult, ScopeFailure, run_pipeline
 from bot.logs import configure_logging
@@ -205,7 +206,7 @@ def chat(
     demo: Annotated[bool, typer.Option(help="Use the simulated tenant's settings")] = False,
 ) -> None:
     """Talk to CloudOptima in the terminal: type `help`, a command, or a button's number."""
-    from adapters.console.chat import ConsoleChat, is_error
+    from adapters.console.chat import is_error
 
     settings = demo_settings() if demo else settings_or_exit()
     container = container_for(settings, interactive=True)
@@ -328,28 +329,23 @@ DEMO_BUDGET = "budget create production 55000 sub:Production thresholds 50,80,10
 @app.command()
 def demo() -> None:
     """Migrate, ingest the simulated tenant, ask it questions, and watch a budget alert."""
-    from adapters.console.chat import ConsoleChat
-
     settings = demo_settings()
     container = container_for(settings, interactive=True)
     console = Console()
     upgrade(container.engine)
     console.rule("[bold]1. Ingesting the simulated Azure tenant through the real Azure SDK")
     first = ingest_with_progress(container)
-    failed = first.failed
+    failed = list(first.failed)
     print_runs(console, first.done, failed)
     console.rule("[bold]2. Asking CloudOptima")
     chat = ConsoleChat(container.core, console=console)
-    for question in DEMO_QUESTIONS:
-        console.print(f"[bold cyan]optima>[/] {question}")
-        chat.ask(question)
+    ask(chat, console, *DEMO_QUESTIONS)
     console.print("[bold cyan]optima>[/] 1   [dim](pressing the first button)[/]")
     chat.ask("1")
     console.rule("[bold]3. A budget")
     budget = DEMO_BUDGET.split()[2]
     if not budget_exists(container, budget):
-        console.print(f"[bold cyan]optima>[/] {DEMO_BUDGET}")
-        chat.ask(DEMO_BUDGET)
+        ask(chat, console, DEMO_BUDGET)
     console.rule(
         "[bold]4. Azure restates recent days: the next pull updates exactly those rows, "
         "then every budget is checked"
@@ -360,15 +356,20 @@ def demo() -> None:
     print_runs(console, again.done, failed)
     if again.budgets is not None:
         console.print(f"Budgets: {again.budgets.describe()}")
-    for question in (f"budget show {budget}", f"alerts {budget}"):
-        console.print(f"[bold cyan]optima>[/] {question}")
-        chat.ask(question)
+    ask(chat, console, f"budget show {budget}", f"alerts {budget}")
     console.print(
         "[dim]In Slack or Teams the alert goes to the channel the budget was created in; "
         "`cloudoptima chat --demo` (or `make chat`) to keep talking.[/]"
     )
     if failed:
         raise typer.Exit(1)
+
+
+def ask(chat: ConsoleChat, console: Console, *questions: str) -> None:
+    """Type each question at the demo's prompt, as a person would."""
+    for question in questions:
+        console.print(f"[bold cyan]optima>[/] {question}")
+        chat.ask(question)
 
 
 def demo_settings() -> Settings:

@@ -6,9 +6,22 @@ import logging
 import sys
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+from core.kernel.service import REQUEST_ID
+
+
+def add_request_id(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    """The request being handled (`core.kernel.service.REQUEST_ID`), on every line it logs."""
+    request_id = REQUEST_ID.get()
+    if request_id:
+        event.setdefault("request_id", request_id)
+    return event
+
 
 _SHARED = [
     structlog.contextvars.merge_contextvars,
+    add_request_id,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -93,7 +93,6 @@ def parse_forecast(
         return _malformed(scope, what, start, end)
 
     columns, names = _columns(properties.get("columns"), fail)
-    width = len(names)
     rows = properties.get("rows")
     if rows is None:
         return []
@@ -101,36 +100,49 @@ def parse_forecast(
         raise fail("the response's rows are not a list")
     out: list[tuple[date, Decimal, str]] = []
     for n, row in enumerate(rows):
-        if not isinstance(row, list) or len(row) != width:
+        if not isinstance(row, list) or len(row) != len(names):
             raise fail(f"row {n} does not have one value per column")
-        status = row[columns["status"]]
-        if not isinstance(status, str) or status.lower() not in _STATUSES:
+        parsed = _forecast_row(row, columns, names, fail)
+        if parsed is None:
+            continue  # an "Actual" row
+        if not start <= parsed[0] <= end:
             raise fail(
-                f"column 'CostStatus' holds {status!r} where Actual or Forecast was expected"
+                f"column 'UsageDate' holds {row[columns['day']]}, outside the days asked for"
             )
-        raw_day = row[columns["day"]]
-        bad_day = f"column 'UsageDate' holds {raw_day!r} where a date number YYYYMMDD was expected"
-        if isinstance(raw_day, bool) or not isinstance(raw_day, int):
-            raise fail(bad_day)
-        try:
-            day = date(raw_day // 10000, raw_day // 100 % 100, raw_day % 100)
-        except ValueError:
-            raise fail(bad_day) from None
-        currency = row[columns["currency"]]
-        if not isinstance(currency, str) or len(currency.strip()) != 3:
-            raise fail(f"column 'Currency' holds {currency!r} where a currency code was expected")
-        cost = row[columns["cost"]]
-        try:
-            amount = decimal_from_json_number(None if isinstance(cost, str) else cost)
-        except ValueError:
-            name = names[columns["cost"]]
-            raise fail(f"column '{name}' holds {cost!r} where a number was expected") from None
-        if status.lower() != FORECAST_STATUS:
-            continue
-        if not start <= day <= end:
-            raise fail(f"column 'UsageDate' holds {raw_day}, outside the days asked for")
-        out.append((day, amount, currency.strip().upper()))
+        out.append(parsed)
     return out
+
+
+def _forecast_row(
+    row: list[Any],
+    columns: dict[str, int],
+    names: list[str],
+    fail: Callable[[str], MalformedResponseError],
+) -> tuple[date, Decimal, str] | None:
+    """One row as (day, cost, currency), every value checked; None for an "Actual" row."""
+    status = row[columns["status"]]
+    if not isinstance(status, str) or status.lower() not in _STATUSES:
+        raise fail(f"column 'CostStatus' holds {status!r} where Actual or Forecast was expected")
+    raw_day = row[columns["day"]]
+    bad_day = f"column 'UsageDate' holds {raw_day!r} where a date number YYYYMMDD was expected"
+    if isinstance(raw_day, bool) or not isinstance(raw_day, int):
+        raise fail(bad_day)
+    try:
+        day = date(raw_day // 10000, raw_day // 100 % 100, raw_day % 100)
+    except ValueError:
+        raise fail(bad_day) from None
+    currency = row[columns["currency"]]
+    if not isinstance(currency, str) or len(currency.strip()) != 3:
+        raise fail(f"column 'Currency' holds {currency!r} where a currency code was expected")
+    cost = row[columns["cost"]]
+    try:
+        amount = decimal_from_json_number(None if isinstance(cost, str) else cost)
+    except ValueError:
+        name = names[columns["cost"]]
+        raise fail(f"column '{name}' holds {cost!r} where a number was expected") from None
+    if status.lower() != FORECAST_STATUS:
+        return None
+    return day, amount, currency.strip().upper()
 
 
 def summarize(

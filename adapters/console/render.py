@@ -17,6 +17,7 @@ from rich.text import Text as RichText
 from core.kernel.cards import (
     Actions,
     Align,
+    Block,
     Button,
     Card,
     Chart,
@@ -47,48 +48,18 @@ def buttons_of(card: Card) -> list[Button]:
 
 def render_card(card: Card) -> RenderableType:
     parts: list[RenderableType] = []
-    choice = 0
+    choice = 0  # buttons are numbered across the whole card
     title = card.title
     for block in card.blocks:
         match block:
             case Header(text):
                 title = text
-            case Text(text):
-                parts.append(RichText(text))
-            case Facts(facts):
-                grid = RichTable.grid(padding=(0, 2))
-                grid.add_column(style="bold")
-                grid.add_column()
-                for fact in facts:
-                    grid.add_row(fact.label, fact.value)
-                parts.append(grid)
-            case Table(columns, rows, footer):
-                table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-                for column in columns:
-                    table.add_column(
-                        column.title,
-                        justify="right" if column.align is Align.RIGHT else "left",
-                        overflow="fold",
-                    )
-                for row in rows:
-                    table.add_row(*row)
-                parts.append(table)
-                if footer:
-                    parts.append(RichText(footer, style="dim"))
-            case Chart() as chart:
-                line = sparkline([p.value for p in chart.points])
-                parts.append(RichText(line, style="cyan"))
-                parts.append(RichText(chart_caption(chart), style="dim"))
-            case Context(text):
-                parts.append(RichText(text, style="dim"))
-            case Divider():
-                parts.append(RichText("─" * 40, style="dim"))
             case Actions(buttons):
-                labels = []
-                for button in buttons:
-                    choice += 1
-                    labels.append(f"[{choice}] {button.label}")
+                labels = [f"[{choice + n}] {b.label}" for n, b in enumerate(buttons, start=1)]
+                choice += len(buttons)
                 parts.append(RichText("   ".join(labels), style="bold magenta"))
+            case _:
+                parts.extend(_render_block(block))
     return Panel(
         Group(*parts),
         title=RichText(title, style="bold"),
@@ -96,6 +67,44 @@ def render_card(card: Card) -> RenderableType:
         border_style=_BORDER[card.severity],
         expand=False,
     )
+
+
+def _render_block(block: Block) -> list[RenderableType]:
+    match block:
+        case Text(text):
+            return [RichText(text)]
+        case Facts(facts):
+            grid = RichTable.grid(padding=(0, 2))
+            grid.add_column(style="bold")
+            grid.add_column()
+            for fact in facts:
+                grid.add_row(fact.label, fact.value)
+            return [grid]
+        case Table():
+            return _table(block)
+        case Chart() as chart:
+            return [
+                RichText(sparkline([p.value for p in chart.points]), style="cyan"),
+                RichText(chart_caption(chart), style="dim"),
+            ]
+        case Context(text):
+            return [RichText(text, style="dim")]
+        case Divider():
+            return [RichText("─" * 40, style="dim")]
+    return []
+
+
+def _table(block: Table) -> list[RenderableType]:
+    table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for column in block.columns:
+        table.add_column(
+            column.title,
+            justify="right" if column.align is Align.RIGHT else "left",
+            overflow="fold",
+        )
+    for row in block.rows:
+        table.add_row(*row)
+    return [table, RichText(block.footer, style="dim")] if block.footer else [table]
 
 
 def render_text(card: Card, *, width: int = 100) -> str:

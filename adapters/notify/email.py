@@ -107,74 +107,84 @@ class EmailNotifier:
         return message
 
     def _send_sync(self, message: EmailMessage, recipients: list[str]) -> None:
-        config = self.config
-        accepted_phase = False  # True once the message itself is on the wire
+        on_the_wire = [False]  # True once the message itself is being sent
         try:
-            with smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds) as smtp:
-                smtp.ehlo()
-                if config.starttls:
-                    if not smtp.has_extn("starttls"):
-                        raise DeliveryError(
-                            "the SMTP server does not offer STARTTLS; refusing to send in clear",
-                            permanent=True,
-                            code="smtp_no_starttls",
-                        )
-                    smtp.starttls(context=self._ssl_context)
-                    smtp.ehlo()
-                if config.username:
-                    smtp.login(config.username, config.password or "")
-                accepted_phase = True
-                refused = smtp.send_message(message, config.from_address, recipients)
-                if refused:  # some recipients got it: resending would duplicate for them
-                    log.warning("SMTP server refused some recipients: %s", sorted(refused))
+            self._converse(message, recipients, on_the_wire)
         except DeliveryError:
             raise
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            temporary = bool(codes) and all(400 <= code < 500 for code in codes)
-            raise DeliveryError(
-                f"the SMTP server refused the recipient (code {codes[0] if codes else '?'})",
-                permanent=not temporary,
-                code=f"smtp_{codes[0] if codes else 'rcpt'}",
-            ) from None
-        except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(
-                f"the SMTP server rejected the credentials (code {exc.smtp_code})",
-                permanent=True,
-                code=f"smtp_{exc.smtp_code}",
-            ) from None
-        except smtplib.SMTPResponseException as exc:
-            # Sender refused, data refused, HELO refused, connect greeting refused …
-            temporary = 400 <= exc.smtp_code < 500
-            raise DeliveryError(
-                f"the SMTP server refused the message (code {exc.smtp_code})",
-                permanent=not temporary,
-                code=f"smtp_{exc.smtp_code}",
-            ) from None
-        except smtplib.SMTPNotSupportedError:
-            raise DeliveryError(
-                "the SMTP server does not support authentication as configured",
-                permanent=True,
-                code="smtp_auth_unsupported",
-            ) from None
-        except ssl.SSLError as exc:
-            raise DeliveryError(
-                f"TLS with the SMTP server failed ({exc.reason or 'handshake'})",
-                permanent=True,
-                code="smtp_tls",
-            ) from None
-        except (smtplib.SMTPException, OSError) as exc:
-            if not accepted_phase:
-                raise DeliveryError(
-                    f"could not reach the SMTP server ({type(exc).__name__})",
-                    permanent=False,
-                    code="refused_connect",
-                ) from None
-            raise DeliveryError(
-                f"the SMTP connection failed while sending ({type(exc).__name__})",
-                permanent=False,
-                code="timeout" if isinstance(exc, TimeoutError) else "connection_lost",
-            ) from None
+        except (smtplib.SMTPException, ssl.SSLError, OSError) as exc:
+            raise _delivery_error(exc, sending=on_the_wire[0]) from None
+
+    def _converse(
+        self, message: EmailMessage, recipients: list[str], on_the_wire: list[bool]
+    ) -> None:
+        """One SMTP session: EHLO, STARTTLS (required unless disabled), login, send."""
+        config = self.config
+        with smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds) as smtp:
+            smtp.ehlo()
+            if config.starttls:
+                if not smtp.has_extn("starttls"):
+                    raise DeliveryError(
+                        "the SMTP server does not offer STARTTLS; refusing to send in clear",
+                        permanent=True,
+                        code="smtp_no_starttls",
+                    )
+                smtp.starttls(context=self._ssl_context)
+                smtp.ehlo()
+            if config.username:
+                smtp.login(config.username, config.password or "")
+            on_the_wire[0] = True
+            refused = smtp.send_message(message, config.from_address, recipients)
+            if refused:  # some recipients got it: resending would duplicate for them
+                log.warning("SMTP server refused some recipients: %s", sorted(refused))
+
+
+def _delivery_error(exc: BaseException, *, sending: bool) -> DeliveryError:
+    """What an SMTP failure means for the outbox: permanent, or worth another attempt."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        temporary = bool(codes) and all(400 <= code < 500 for code in codes)
+        return DeliveryError(
+            f"the SMTP server refused the recipient (code {codes[0] if codes else '?'})",
+            permanent=not temporary,
+            code=f"smtp_{codes[0] if codes else 'rcpt'}",
+        )
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return DeliveryError(
+            f"the SMTP server rejected the credentials (code {exc.smtp_code})",
+            permanent=True,
+            code=f"smtp_{exc.smtp_code}",
+        )
+    if isinstance(exc, smtplib.SMTPResponseException):
+        # Sender refused, data refused, HELO refused, connect greeting refused …
+        return DeliveryError(
+            f"the SMTP server refused the message (code {exc.smtp_code})",
+            permanent=not 400 <= exc.smtp_code < 500,
+            code=f"smtp_{exc.smtp_code}",
+        )
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return DeliveryError(
+            "the SMTP server does not support authentication as configured",
+            permanent=True,
+            code="smtp_auth_unsupported",
+        )
+    if isinstance(exc, ssl.SSLError):
+        return DeliveryError(
+            f"TLS with the SMTP server failed ({exc.reason or 'handshake'})",
+            permanent=True,
+            code="smtp_tls",
+        )
+    if not sending:
+        return DeliveryError(
+            f"could not reach the SMTP server ({type(exc).__name__})",
+            permanent=False,
+            code="refused_connect",
+        )
+    return DeliveryError(
+        f"the SMTP connection failed while sending ({type(exc).__name__})",
+        permanent=False,
+        code="timeout" if isinstance(exc, TimeoutError) else "connection_lost",
+    )
 
 
 def _one_line(text: str) -> str:

@@ -131,32 +131,6 @@ def parse_query(body: object, today: date) -> _Query:
     dataset = body.get("dataset") or {}
     if not isinstance(dataset, Mapping):
         raise QueryError("BadRequest", "dataset must be an object")
-    granularity = dataset.get("granularity")
-    if granularity in (None, "None"):
-        granularity = None
-    elif str(granularity).lower() in ("daily", "monthly"):
-        granularity = str(granularity).capitalize()
-    else:
-        raise QueryError("BadRequest", f"Invalid granularity '{granularity}'")
-    aggregations: list[tuple[str, str]] = []
-    for alias, spec in (dataset.get("aggregation") or {}).items():
-        name = spec.get("name") if isinstance(spec, Mapping) else None
-        function = spec.get("function") if isinstance(spec, Mapping) else None
-        if name not in _AGGREGATIONS or str(function).lower() != "sum":
-            raise QueryError("BadRequest", f"Invalid aggregation '{alias}': {spec!r}")
-        aggregations.append((str(alias), str(name)))
-    if not aggregations:
-        raise QueryError("BadRequest", "At least one aggregation is required")
-    groupings: list[tuple[str, str]] = []
-    for grouping in dataset.get("grouping") or []:
-        kind = str(grouping.get("type") or "") if isinstance(grouping, Mapping) else ""
-        name = str(grouping.get("name") or "") if isinstance(grouping, Mapping) else ""
-        if kind.lower() == "dimension" and name.lower() in _DIMENSIONS:
-            groupings.append(("Dimension", name))
-        elif kind.lower() == "tagkey" and name:
-            groupings.append(("TagKey", name))
-        else:
-            raise QueryError("BadRequest", f"Invalid grouping {grouping!r}")
     include = [str(item).lower() for item in dataset.get("include") or []]
     raw_filter = dataset.get("filter")
     if raw_filter is not None and not isinstance(raw_filter, Mapping):
@@ -165,12 +139,47 @@ def parse_query(body: object, today: date) -> _Query:
         cost_type=cost_type,
         start=start,
         end=end,
-        granularity=granularity,
-        aggregations=tuple(aggregations),
-        groupings=tuple(groupings),
+        granularity=_granularity(dataset.get("granularity")),
+        aggregations=_aggregations(dataset.get("aggregation") or {}),
+        groupings=_groupings(dataset.get("grouping") or []),
         include_tags="tags" in include,
         filter=raw_filter,
     )
+
+
+def _granularity(granularity: object) -> str | None:
+    if granularity in (None, "None"):
+        return None
+    if str(granularity).lower() in ("daily", "monthly"):
+        return str(granularity).capitalize()
+    raise QueryError("BadRequest", f"Invalid granularity '{granularity}'")
+
+
+def _aggregations(raw: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    aggregations: list[tuple[str, str]] = []
+    for alias, spec in raw.items():
+        name = spec.get("name") if isinstance(spec, Mapping) else None
+        function = spec.get("function") if isinstance(spec, Mapping) else None
+        if name not in _AGGREGATIONS or str(function).lower() != "sum":
+            raise QueryError("BadRequest", f"Invalid aggregation '{alias}': {spec!r}")
+        aggregations.append((str(alias), str(name)))
+    if not aggregations:
+        raise QueryError("BadRequest", "At least one aggregation is required")
+    return tuple(aggregations)
+
+
+def _groupings(raw: list[Any]) -> tuple[tuple[str, str], ...]:
+    groupings: list[tuple[str, str]] = []
+    for grouping in raw:
+        kind = str(grouping.get("type") or "") if isinstance(grouping, Mapping) else ""
+        name = str(grouping.get("name") or "") if isinstance(grouping, Mapping) else ""
+        if kind.lower() == "dimension" and name.lower() in _DIMENSIONS:
+            groupings.append(("Dimension", name))
+        elif kind.lower() == "tagkey" and name:
+            groupings.append(("TagKey", name))
+        else:
+            raise QueryError("BadRequest", f"Invalid grouping {grouping!r}")
+    return tuple(groupings)
 
 
 def _tag_value(row: SimRow, key: str) -> str:
@@ -219,30 +228,47 @@ def evaluate(
     for row in tenant.rows(
         query.cost_type, query.start, query.end, subscription_id=subscription_id
     ):
-        line = row.line
-        if resource_group is not None and line.resource_group != resource_group:
+        if resource_group is not None and row.line.resource_group != resource_group:
             continue
         if query.filter is not None and not _matches(row, query.filter):
             continue
-        key: list[Any] = []
-        if query.granularity == "Daily":
-            key.append(row.day.year * 10000 + row.day.month * 100 + row.day.day)
-        elif query.granularity == "Monthly":
-            key.append(row.day.replace(day=1).strftime("%Y-%m-%dT00:00:00"))
-        for kind, name in query.groupings:
-            if kind == "TagKey":
-                key.extend((name, _tag_value(row, name)))
-            else:
-                key.append(_DIMENSIONS[name.lower()][1](row))
-        group_key = tuple(key)
+        group_key = _group_key(row, query)
         sums = groups.get(group_key)
         if sums is None:
             sums = groups[group_key] = [_ZERO] * len(query.aggregations)
         for i, (_alias, source) in enumerate(query.aggregations):
             sums[i] += _AGGREGATIONS[source](row)
         if query.include_tags:
-            tags_of.setdefault(group_key, {}).update(line.tags)
+            tags_of.setdefault(group_key, {}).update(row.line.tags)
+    rows: list[list[Any]] = []
+    for group_key in sorted(groups):  # same types position by position: tuples compare
+        row_values: list[Any] = [_number(v) for v in groups[group_key]]
+        row_values.extend(group_key)
+        if query.include_tags:
+            tags = tags_of.get(group_key, {})
+            row_values.append([f"{json.dumps(k)}:{json.dumps(v)}" for k, v in tags.items()])
+        row_values.append("EUR")
+        rows.append(row_values)
+    return _answer_columns(query), rows
 
+
+def _group_key(row: SimRow, query: _Query) -> tuple[Any, ...]:
+    """The row's group in the answer: its date bucket, then each grouping's value."""
+    key: list[Any] = []
+    if query.granularity == "Daily":
+        key.append(row.day.year * 10000 + row.day.month * 100 + row.day.day)
+    elif query.granularity == "Monthly":
+        key.append(row.day.replace(day=1).strftime("%Y-%m-%dT00:00:00"))
+    for kind, name in query.groupings:
+        if kind == "TagKey":
+            key.extend((name, _tag_value(row, name)))
+        else:
+            key.append(_DIMENSIONS[name.lower()][1](row))
+    return tuple(key)
+
+
+def _answer_columns(query: _Query) -> list[dict[str, str]]:
+    """The answer's columns, in Azure's order: aggregations, date, groupings, tags, currency."""
     columns = [{"name": alias, "type": "Number"} for alias, _ in query.aggregations]
     if query.granularity == "Daily":
         columns.append({"name": "UsageDate", "type": "Number"})
@@ -259,17 +285,7 @@ def evaluate(
     if query.include_tags:
         columns.append({"name": "Tags", "type": "String"})
     columns.append({"name": "Currency", "type": "String"})
-
-    rows: list[list[Any]] = []
-    for group_key in sorted(groups):  # same types position by position: tuples compare
-        row_values: list[Any] = [_number(v) for v in groups[group_key]]
-        row_values.extend(group_key)
-        if query.include_tags:
-            tags = tags_of.get(group_key, {})
-            row_values.append([f"{json.dumps(k)}:{json.dumps(v)}" for k, v in tags.items()])
-        row_values.append("EUR")
-        rows.append(row_values)
-    return columns, rows
+    return columns
 
 
 def _skiptoken(offset: int, fingerprint: str) -> str:

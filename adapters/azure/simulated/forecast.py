@@ -77,6 +77,19 @@ def parse_forecast(body: object, today: date) -> _Forecast:
     cost_type = _COST_TYPES.get(str(body.get("type") or "").lower())
     if cost_type is None:
         raise ForecastError(f"Invalid forecast type '{body.get('type')}'")
+    start, end = _forecast_period(body, today)
+    dataset = body.get("dataset")
+    if not isinstance(dataset, Mapping):
+        raise ForecastError("dataset is required")
+    aliases = _forecast_aggregations(dataset)
+    include_actual = body.get("includeActualCost", False) is True
+    include_partial = body.get("includeFreshPartialCost", False) is True
+    if include_partial and not include_actual:
+        raise ForecastError("includeFreshPartialCost requires includeActualCost")
+    return _Forecast(cost_type, start, end, aliases, include_actual, include_partial)
+
+
+def _forecast_period(body: Mapping[str, Any], today: date) -> tuple[date, date]:
     if str(body.get("timeframe") or "").lower() != "custom":
         raise ForecastError(f"Invalid timeframe '{body.get('timeframe')}': only Custom is allowed")
     period = body.get("timePeriod")
@@ -89,9 +102,11 @@ def parse_forecast(body: object, today: date) -> _Forecast:
         raise ForecastError("timePeriod.to must be in the future")
     if (end - start).days > 366:
         raise ForecastError("The time period must not exceed one year")
-    dataset = body.get("dataset")
-    if not isinstance(dataset, Mapping):
-        raise ForecastError("dataset is required")
+    return start, end
+
+
+def _forecast_aggregations(dataset: Mapping[str, Any]) -> tuple[str, ...]:
+    """The aliases of the dataset's aggregations, after checking what is simulated."""
     if str(dataset.get("granularity") or "").lower() != "daily":
         raise ForecastError(
             f"Granularity '{dataset.get('granularity')}' is not simulated (only Daily is)"
@@ -108,13 +123,7 @@ def parse_forecast(body: object, today: date) -> _Forecast:
         function = spec.get("function") if isinstance(spec, Mapping) else None
         if str(name).lower() not in _COST_COLUMNS or str(function).lower() != "sum":
             raise ForecastError(f"Invalid aggregation '{alias}': {spec!r}")
-    include_actual = body.get("includeActualCost", False) is True
-    include_partial = body.get("includeFreshPartialCost", False) is True
-    if include_partial and not include_actual:
-        raise ForecastError("includeFreshPartialCost requires includeActualCost")
-    return _Forecast(
-        cost_type, start, end, tuple(str(a) for a in aggregation), include_actual, include_partial
-    )
+    return tuple(str(a) for a in aggregation)
 
 
 def _date_number(day: date) -> int:

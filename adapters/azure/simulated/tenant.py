@@ -626,106 +626,134 @@ class SimulatedTenant:
         raise AssertionError("the layout always has sandbox storage")
 
     def _generate(self, rng: random.Random) -> None:
-        spike_day = self.today - timedelta(days=SPIKE_DAYS_AGO)
-        reservation_t = self.days - 1 - RESERVATION_DAYS_AGO
+        """Every resource's daily series (in one fixed order of random draws: same seed, same
+        tenant), then the reservation, the onboarding dates and Azure's rounding."""
         weekend = [(self.first_day + timedelta(days=t)).weekday() >= 5 for t in range(self.days)]
         reserved: list[_Series] = []
         counters: dict[str, int] = {}
         for group in _LAYOUT:
-            sub = self._subscription_by_name[group.subscription]
             for kind_name, count in group.kinds:
-                kind = _KINDS[kind_name]
                 for _ in range(count):
-                    base_name = f"{kind.prefix}-{_short(group.name)}"
-                    counters[base_name] = counters.get(base_name, 0) + 1
-                    name = f"{base_name}-{counters[base_name]:02d}"
-                    provider = kind.provider.replace("{rg}", _short(group.name))
-                    resource_id = (
-                        f"/subscriptions/{sub.id}/resourcegroups/{group.name}"
-                        f"/providers/{provider}/{name}"
-                    ).lower()
-                    tags: Mapping[str, str] = _EMPTY_TAGS
-                    if rng.random() < group.tagged:
-                        tags = MappingProxyType(
-                            {"env": group.env, "team": group.team, "CostCenter": group.cost_center}
-                        )
-                    base = rng.uniform(*kind.cost)
-                    if kind.profile == "compute":
-                        weekend_share = _COMPUTE_WEEKEND[group.env]
-                    else:
-                        weekend_share = _WEEKEND[kind.profile]
-                    growth = _FAST_GROWTH.get(kind_name, _GROWTH)
-                    if kind_name == "cosmos" and group.subscription != "Data Platform":
-                        growth = _GROWTH
-                    # Some sandbox resources come and go; a few resources are new elsewhere.
-                    born, gone = 0, self.days
-                    roll = rng.random()
-                    if group.subscription == "Sandbox" and roll < 0.25:
-                        born = rng.randrange(0, self.days // 2)
-                        gone = rng.randrange(born + 14, self.days + 30)
-                    elif roll < 0.06:
-                        born = rng.randrange(self.days // 3, self.days - 10)
-                    noise = [rng.uniform(0.94, 1.06) for _ in range(self.days)]
-                    unit = kind.unit_price or base / 24
-                    line = self._add_line(
-                        sub,
-                        group.name,
-                        resource_id,
-                        kind.provider,
-                        kind.service,
-                        kind.meter,
-                        group.location,
-                        "Usage",
-                        tags,
-                        unit,
-                    )
-                    costs: list[float | None] = []
-                    for t in range(self.days):
-                        if not born <= t < gone:
-                            costs.append(None)
-                            continue
-                        value = base * (1 + growth) ** t * noise[t]
-                        if weekend[t]:
-                            value *= weekend_share
-                        costs.append(value)
-                    if name == SPIKE_RESOURCE:
-                        t_spike = (spike_day - self.first_day).days
-                        assert costs[t_spike] is not None
-                        costs[t_spike] = (costs[t_spike] or 0) * SPIKE_FACTOR
-                        self.spike = Spike(resource_id, group.name, sub.id, spike_day, SPIKE_FACTOR)
-                    series = _Series(line, costs)
-                    self._series.append(series)
+                    series = self._generate_resource(rng, group, kind_name, counters, weekend)
                     if (
                         kind_name == "vm"
                         and group.name == "rg-prod-api"
                         and len(reserved) < RESERVED_VMS
                     ):
                         reserved.append(series)
-                    if kind.bandwidth:
-                        service, meter, price = _BANDWIDTH
-                        share = rng.uniform(0.02, 0.08)
-                        egress = self._add_line(
-                            sub,
-                            group.name,
-                            resource_id,
-                            kind.provider,
-                            service,
-                            meter,
-                            group.location,
-                            "Usage",
-                            tags,
-                            price,
-                        )
-                        self._series.append(
-                            _Series(
-                                egress,
-                                [
-                                    None if c is None else c * share * (0.75 if weekend[t] else 1)
-                                    for t, c in enumerate(costs)
-                                ],
-                            )
-                        )
-        self._add_reservation(reserved, reservation_t)
+        self._add_reservation(reserved, self.days - 1 - RESERVATION_DAYS_AGO)
+        self._apply_onboarding()
+        self._round_as_reported()
+
+    def _generate_resource(
+        self,
+        rng: random.Random,
+        group: _Group,
+        kind_name: str,
+        counters: dict[str, int],
+        weekend: list[bool],
+    ) -> _Series:
+        """One resource of `kind_name` in `group`: its line, its daily costs, its egress."""
+        kind = _KINDS[kind_name]
+        sub = self._subscription_by_name[group.subscription]
+        base_name = f"{kind.prefix}-{_short(group.name)}"
+        counters[base_name] = counters.get(base_name, 0) + 1
+        name = f"{base_name}-{counters[base_name]:02d}"
+        provider = kind.provider.replace("{rg}", _short(group.name))
+        resource_id = (
+            f"/subscriptions/{sub.id}/resourcegroups/{group.name}/providers/{provider}/{name}"
+        ).lower()
+        tags: Mapping[str, str] = _EMPTY_TAGS
+        if rng.random() < group.tagged:
+            tags = MappingProxyType(
+                {"env": group.env, "team": group.team, "CostCenter": group.cost_center}
+            )
+        base = rng.uniform(*kind.cost)
+        weekend_share = (
+            _COMPUTE_WEEKEND[group.env] if kind.profile == "compute" else _WEEKEND[kind.profile]
+        )
+        growth = _FAST_GROWTH.get(kind_name, _GROWTH)
+        if kind_name == "cosmos" and group.subscription != "Data Platform":
+            growth = _GROWTH
+        born, gone = self._lifetime(rng, group)
+        noise = [rng.uniform(0.94, 1.06) for _ in range(self.days)]
+        unit = kind.unit_price or base / 24
+        line = self._add_line(
+            sub,
+            group.name,
+            resource_id,
+            kind.provider,
+            kind.service,
+            kind.meter,
+            group.location,
+            "Usage",
+            tags,
+            unit,
+        )
+        costs: list[float | None] = [
+            None
+            if not born <= t < gone
+            else base * (1 + growth) ** t * noise[t] * (weekend_share if weekend[t] else 1)
+            for t in range(self.days)
+        ]
+        if name == SPIKE_RESOURCE:
+            self._inject_spike(costs, resource_id, group.name, sub.id)
+        series = _Series(line, costs)
+        self._series.append(series)
+        if kind.bandwidth:
+            self._add_egress(rng, line, costs, weekend)
+        return series
+
+    def _lifetime(self, rng: random.Random, group: _Group) -> tuple[int, int]:
+        """Days a resource exists: some sandbox resources come and go; a few are new elsewhere."""
+        born, gone = 0, self.days
+        roll = rng.random()
+        if group.subscription == "Sandbox" and roll < 0.25:
+            born = rng.randrange(0, self.days // 2)
+            gone = rng.randrange(born + 14, self.days + 30)
+        elif roll < 0.06:
+            born = rng.randrange(self.days // 3, self.days - 10)
+        return born, gone
+
+    def _inject_spike(
+        self, costs: list[float | None], resource_id: str, resource_group: str, sub_id: str
+    ) -> None:
+        spike_day = self.today - timedelta(days=SPIKE_DAYS_AGO)
+        t_spike = (spike_day - self.first_day).days
+        assert costs[t_spike] is not None
+        costs[t_spike] = (costs[t_spike] or 0) * SPIKE_FACTOR
+        self.spike = Spike(resource_id, resource_group, sub_id, spike_day, SPIKE_FACTOR)
+
+    def _add_egress(
+        self, rng: random.Random, line: Line, costs: list[float | None], weekend: list[bool]
+    ) -> None:
+        """The resource's outbound bandwidth: a small share of its cost, lower at weekends."""
+        service, meter, price = _BANDWIDTH
+        share = rng.uniform(0.02, 0.08)
+        egress = self._add_line(
+            line.subscription,
+            line.resource_group,
+            line.resource_id,
+            line.resource_type,
+            service,
+            meter,
+            line.location,
+            "Usage",
+            line.tags,
+            price,
+        )
+        self._series.append(
+            _Series(
+                egress,
+                [
+                    None if c is None else c * share * (0.75 if weekend[t] else 1)
+                    for t, c in enumerate(costs)
+                ],
+            )
+        )
+
+    def _apply_onboarding(self) -> None:
+        """No costs before a subscription's onboarding day."""
         for series in self._series:
             onboarded = self.onboarded.get(series.line.subscription.name)
             if onboarded is None:
@@ -734,7 +762,9 @@ class SimulatedTenant:
             for values in (series.costs, series.amortized):
                 if values is not None:
                     values[:before] = [None] * min(before, len(values))
-        # Round everything the way Azure reports it; today is only partly reported.
+
+    def _round_as_reported(self) -> None:
+        """Round everything the way Azure reports it; today is only partly reported."""
         for series in self._series:
             for values in (series.costs, series.amortized):
                 if values is None:
