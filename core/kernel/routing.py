@@ -95,11 +95,10 @@ class Router:
     # -- registration ------------------------------------------------------------------------
 
     def add_command(self, spec: CommandSpec) -> None:
-        self._commands.append(spec)
+        commands = [*self._commands, spec]
         # Rebuilt from every spec: the vocabulary refuses a word declared twice.
-        self._words = Vocabulary(
-            "command", [Term(s.name, s, s.aliases, "") for s in self._commands]
-        )
+        self._words = Vocabulary("command", [Term(s.name, s, s.aliases) for s in commands])
+        self._commands = commands
         if spec.subcommands:
             self._subcommands[spec.name] = Vocabulary(
                 f"{spec.name} subcommand",

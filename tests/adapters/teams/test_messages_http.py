@@ -95,3 +95,14 @@ async def test_a_failing_send_never_leaks_exception_text(start_teams, connector)
     assert len(connector.posts()) == 2
     apology = connector.posts()[1].body
     assert "ClientResponseError" not in str(apology)
+
+
+async def test_a_message_teams_delivers_twice_is_answered_once(start_teams, connector):
+    server = await start_teams()
+    activity = message("help", connector.url, scope="personal", activity_id="1700000424242")
+
+    for _ in range(2):  # Teams retries an activity with the same id when the first ack is late
+        status, _ = await server.post(activity)
+        assert status == 202
+
+    assert len(connector.cards()) == 1
