@@ -3,9 +3,10 @@
 For each database (SQLite file, throwaway PostgreSQL database) and each size it measures, in the
 same run and on the same synthetic tenant (benchmarks/synthetic.py):
 
-- first load: `core.ingest.CostIngestor.run` over an empty store. Rows/s of the ingestion path:
-  the time the synthetic source spends building its `CostRow`s (a real source spends it parsing
-  Azure's JSON) is measured in the same run and taken out; the end-to-end rate is shown as well;
+- first load: `CostIngestor.run` (core.costs.ingest) over an empty store. Rows/s of the ingestion
+  path: the time the synthetic source spends building its `CostRow`s (a real source spends it
+  parsing Azure's JSON) is measured in the same run and taken out; the end-to-end rate is shown
+  as well;
 - re-ingest of the same window with 5% of the rows restated (rows/s, counts checked);
 - (a) naive: a SQLModel session, one SELECT per row, add or update, commit per day, on a sample
   of the same shape (its rows are built before the clock starts, as for the floor);
@@ -13,7 +14,7 @@ same run and on the same synthetic tenant (benchmarks/synthetic.py):
   SQLite (raw sqlite3), COPY on PostgreSQL (raw psycopg; text and binary, the faster counts);
   pre-built rows, only the database work is timed;
 - peak RSS growth of the first load and of the re-ingest;
-- `costs 30d by <dimension>` latency: `core.reports.cost_breakdown`, median (and p95 for
+- `costs 30d by <dimension>` latency: `core.costs.breakdown.cost_breakdown`, median (and p95 for
   service) over N runs, for every dimension; targets for service, resource-group and tag:team;
 - bytes per row: the floor's wide table against the store's narrow `cost_record` plus its
   `cost_group` dimension table.

@@ -3,7 +3,7 @@
 A shared APScheduler job store does not stop several processes from running one job (its FAQ:
 "You can't"; seen here: 3 replicas ran each job 3 times). So every replica schedules every job
 on the same epoch-aligned interval, and each firing first claims its slot — the job name and the
-fire time truncated to the interval — in `job_run` (`core.job_runs.claim_slot`: INSERT … ON
+fire time truncated to the interval — in `job_run` (`core.kernel.claims.claim_slot`: INSERT … ON
 CONFLICT DO NOTHING RETURNING). One replica wins and runs; the others skip. The run's end
 (finished or failed, with its duration) is recorded on the claimed row.
 

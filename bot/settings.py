@@ -1,7 +1,7 @@
 """The one settings object. Environment variables `CLOUDOPTIMA_*` or a `.env` file set it.
 
 No other module reads `os.environ`. A bad configuration stops the start with one message that lists
-every invalid or missing setting (`core.errors.ConfigurationError`).
+every invalid or missing setting (`core.kernel.errors.ConfigurationError`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Azure SDK exceptions → `core.errors`, with messages that tell a person what to do.
+"""Azure SDK exceptions → `core.kernel.errors`, with messages that tell a person what to do.
 
 Exception texts from Azure are not shown as they are: only the status, the ARM error code and a
 short, known-safe part of the message make it into the user-facing error.

@@ -177,7 +177,7 @@ class AzureForecastSource(OwnsCostManagementClient):
     async def forecast(
         self, scope: Scope, cost_type: CostType, start: date, end: date
     ) -> ForecastFigure | None:
-        """Forecast spend of `scope` over `start`..`end` (see `core.ports.ForecastSource`)."""
+        """Forecast spend of `scope` over `start`..`end` (see `core.costs.ports.ForecastSource`)."""
         if end < start:
             raise ValueError(f"the forecast ends ({end}) before it starts ({start})")
         body = forecast_body(cost_type, start, end)

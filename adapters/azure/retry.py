@@ -71,7 +71,7 @@ class CostManagementRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
     The wait before a retry is the longest of every `*-retry-after` header Cost Management sent
     and `Retry-After`, capped at `max_wait_seconds`; without any such header it backs off
     exponentially (also capped). Once the retries are spent the last response is handed back
-    and the SDK raises it; the cost source turns a 429 into `core.errors.ThrottledError`.
+    and the SDK raises it; the cost source turns a 429 into `core.kernel.errors.ThrottledError`.
     Sleeping goes through the transport's `sleep`, so tests can record waits instead of waiting.
     """
 

@@ -1,7 +1,7 @@
 """Signed JSON webhooks: the generic target for anything that is not Slack, Teams or e-mail.
 
 Request: `POST <target address>` with the JSON body
-`{idempotency_key, title, summary, severity, card, sent_at}` (`card` is the core.views_codec
+`{idempotency_key, title, summary, severity, card, sent_at}` (`card` is the core.kernel.cards_json
 document) and the headers
 
 - `Idempotency-Key`: stable across retries of one message — receivers deduplicate on it;

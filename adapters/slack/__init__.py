@@ -2,7 +2,7 @@
 
 - `app.SlackBot`: the bolt app, its `/slack/events` route and Socket Mode runner.
 - `blocks.render_card`: the pure view-model → Block Kit renderer.
-- `notifier.SlackNotifier`: `core.notify.Notifier` for Slack channels.
+- `notifier.SlackNotifier`: `core.delivery.ports.Notifier` for Slack channels.
 """
 
 from adapters.slack.app import EVENTS_PATH, SlackBot

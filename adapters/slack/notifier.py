@@ -1,4 +1,5 @@
-"""Proactive Slack posts (budget alerts, digests): the `core.notify.Notifier` for Slack channels.
+"""Proactive Slack posts (budget alerts, digests): the `Notifier` (core.delivery.ports) for Slack
+channels.
 
 Slack has no idempotency key, so each message carries its delivery's key in message metadata
 (`event_type` `cloudoptima_delivery`). After an uncertain failure (a 5xx, a dropped connection, a

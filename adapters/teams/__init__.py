@@ -4,6 +4,6 @@
 - `auth`: the request guard and the SDK's auth configuration from settings.
 - `activities`: activity ↔ core translations (command text, requester, conversation references).
 - `cards.render_card`: the view model as an Adaptive Card 1.5 (pure).
-- `notifier.TeamsNotifier`: `core.notify.Notifier` for stored conversations.
+- `notifier.TeamsNotifier`: `core.delivery.ports.Notifier` for stored conversations.
 - `package`: the Teams app package (manifest + icons).
 """

@@ -43,7 +43,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class TeamsNotifier:
-    """`core.notify.Notifier` for Teams: a target is a conversation id the bot has stored."""
+    """The `Notifier` for Teams: a target is a conversation id the bot has stored."""
 
     kind = TargetKind.TEAMS
 

@@ -16,7 +16,7 @@ schedule. One pass:
    message) with the top contributors (from the same per-group sums, no query);
 4. claims the alerts with `INSERT … ON CONFLICT (budget_id, period_start, threshold, kind) DO
    NOTHING RETURNING id` and, in the same transaction, puts one outbox message per target
-   (`core.outbox.enqueue_many`, key `alert:<alert id>:<target>`). The unique key decides the
+   (`enqueue_many`, key `alert:<alert id>:<target>`). The unique key decides the
    winner under any concurrency; a message exists if and only if its alert committed.
 """
 

@@ -3,7 +3,7 @@
 A budget's *shape* is the set of filter dimensions it uses (`sub+rg`, `tag:env`, none …), and its
 *group key* in that shape the values it filters on (with the currency). Every group of
 `cost_group` has one key per shape (or none, when it lacks a filtered tag), derived once per
-version of the group catalogue (`core.cost_groups`). So a pass, whatever the number of budgets
+version of the group catalogue (`core.costs.catalog`). So a pass, whatever the number of budgets
 and shapes, reads each cost type's rows in one snapshot:
 
 - the calendar *months* from the earliest budget window up to the forecast history, one query

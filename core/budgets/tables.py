@@ -95,7 +95,7 @@ class BudgetThreshold(SQLModel, table=True):
 
 
 class BudgetTarget(SQLModel, table=True):
-    """Where a budget's alerts go (`core.notify.Target`): Slack, Teams, webhook or e-mail."""
+    """Where a budget's alerts go (a delivery `Target`): Slack, Teams, webhook or e-mail."""
 
     __tablename__: ClassVar[str] = "budget_target"
 
@@ -141,7 +141,7 @@ class Alert(SQLModel, table=True):
     spent: Decimal = Field(sa_column=Column(ExactDecimal, nullable=False))
     forecast: Decimal | None = Field(default=None, sa_column=Column(ExactDecimal, nullable=True))
     notified: bool = Field(sa_column=Column(Boolean, nullable=False))
-    #: The card that was sent (core.views_codec); re-rendered when someone acknowledges it.
+    #: The card that was sent (core.kernel.cards_json); re-rendered when someone acknowledges it.
     card: dict[str, Any] | None = Field(default=None, sa_column=Column(JsonDocument, nullable=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 

@@ -187,7 +187,7 @@ def cost_breakdown(engine: Engine, query: BreakdownQuery) -> CostBreakdown:
 
     In one snapshot: the period and the one before summed per cost group, then the current
     period's daily totals (of the groups that count, when filters or currencies leave
-    some out). Groups map to dimension values and filters in Python (`core.cost_groups`).
+    some out). Groups map to dimension values and filters in Python (`core.costs.catalog`).
     """
     current, previous = query.periods.current, query.periods.previous
     cost_type = T.cost_type == str(query.cost_type)

@@ -2,7 +2,7 @@
 
 A run covers one scope and one cost type over a window of days. Each day is one transaction: the
 groups it brings for the first time, its upsert, the removal of rows that vanished from it, and the
-run's checkpoint and counts commit together (see `core.costs_store`). A run that dies leaves every
+run's checkpoint and counts commit together (see `core.costs.store`). A run that dies leaves every
 committed day intact; the next run over the same window resumes the day after the checkpoint.
 Memory is bounded by one day (plus the source's chunk, and the scope's group ids).
 """

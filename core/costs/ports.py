@@ -54,7 +54,7 @@ class CostSource(Protocol):
         """Yield each day from `start` to `end` (inclusive), in order, exactly once, complete.
 
         A day without any cost is yielded with no rows. Implementations bound their memory by a
-        chunk of days, never by the whole window. Errors are `core.errors.CloudOptimaError`s.
+        chunk of days, never by the whole window. Errors are `core.kernel.errors.CloudOptimaError`s.
         """
         ...
 
@@ -79,6 +79,6 @@ class ForecastSource(Protocol):
         """The forecast spend of `scope` from `start` to `end` (inclusive; `start` after today).
 
         None when the provider has no forecast for it (e.g. too little history), which is not an
-        error. Errors (throttled, refused, malformed answers) are `core.errors.CloudOptimaError`s.
+        error. Errors (throttled, refused, malformed answers) are `CloudOptimaError`s.
         """
         ...

@@ -35,7 +35,7 @@ class CostScope(SQLModel, table=True):
 class CostGroup(SQLModel, table=True):
     """One group of dimensions and tags of a scope: stored once, referenced by every daily row.
 
-    `group_key` is a 64-bit hash of the dimensions and the tags (`core.costs_store.group_key`;
+    `group_key` is a 64-bit hash of the dimensions and the tags (`core.costs.store.group_key`;
     all stored as '' rather than NULL, so a missing value cannot defeat uniqueness). The
     subscription's display name is an attribute, not part of the key: a renamed subscription
     updates its groups (and bumps `revision`, which readers that cache groups watch).

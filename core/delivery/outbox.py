@@ -60,7 +60,7 @@ def enqueue(
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message to put in the outbox; `card` is the card already in JSON form
-    (`core.views_codec.card_to_dict`), so one card sent to several targets is encoded once."""
+    (`core.kernel.cards_json.card_to_dict`), so one card sent to several targets is encoded once."""
 
     key: str
     target: Target

@@ -31,7 +31,7 @@ class OutboxMessage(SQLModel, table=True):
     idempotency_key: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
     target_kind: str = Field(sa_column=Column(String(16), nullable=False))
     target_address: str = Field(sa_column=Column(String(1024), nullable=False))
-    #: The card, serialized by core.views_codec; rendered for its channel at send time.
+    #: The card, serialized by core.kernel.cards_json; rendered for its channel at send time.
     card: dict[str, Any] = Field(sa_column=Column(JsonDocument, nullable=False))
     #: What produced it (`budget_alert`, `digest` …) and that thing's id, for `alerts` listings.
     source: str = Field(sa_column=Column(String(32), nullable=False))
@@ -71,7 +71,7 @@ class ConversationRef(SQLModel, table=True):
 
     id: int | None = Field(default=None, sa_column=Column(Integer, primary_key=True))
     platform: str = Field(sa_column=Column(String(16), nullable=False))
-    #: Short stable key derived from the conversation id (`core.conversations.reference_key`).
+    #: Short stable key derived from the conversation id (`conversations.reference_key`).
     key: str = Field(sa_column=Column(String(64), nullable=False))
     conversation_id: str = Field(sa_column=Column(String(1024), nullable=False))
     service_url: str = Field(sa_column=Column(String(512), nullable=False))

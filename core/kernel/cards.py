@@ -85,7 +85,8 @@ class Chart:
 @dataclass(frozen=True, slots=True)
 class Button:
     label: str
-    #: One vocabulary for every channel (core.actions): Slack `action_id`, Teams `verb`.
+    #: One vocabulary for every channel (each feature's `actions` module): Slack `action_id`,
+    #: Teams `verb`.
     action_id: str
     #: Compact payload the action needs (≤ 2000 characters, Slack's limit).
     value: str

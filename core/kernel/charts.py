@@ -1,7 +1,7 @@
 """Charts from the view model: a Unicode sparkline (any channel) and a PNG (Slack, Teams).
 
-Pure functions of `core.views.Chart`; matplotlib draws off-screen (Agg), nothing touches a display,
-and it is safe to call from several threads.
+Pure functions of `Chart` (core.kernel.cards); matplotlib draws off-screen (Agg), nothing touches a
+display, and it is safe to call from several threads.
 """
 
 from __future__ import annotations

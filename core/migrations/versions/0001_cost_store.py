@@ -18,8 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 # Stored types, spelled out so that this migration never changes with the application code.
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-MONEY = sa.BigInteger()  # integer units of 1e-8 (core.dbtypes.ExactDecimal)
-UTC_TS = sa.DateTime(timezone=True)  # core.dbtypes.UTCDateTime
+MONEY = sa.BigInteger()  # integer units of 1e-8 (core.kernel.db.types.ExactDecimal)
+UTC_TS = sa.DateTime(timezone=True)  # core.kernel.db.types.UTCDateTime
 JSON_DOC = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 

@@ -17,7 +17,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # Stored types, spelled out so that this migration never changes with the application code.
-UTC_TS = sa.DateTime(timezone=True)  # core.dbtypes.UTCDateTime
+UTC_TS = sa.DateTime(timezone=True)  # core.kernel.db.types.UTCDateTime
 JSON_DOC = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
 

@@ -16,8 +16,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # Stored types, spelled out so that this migration never changes with the application code.
-MONEY = sa.BigInteger()  # integer units of 1e-8 (core.dbtypes.ExactDecimal)
-UTC_TS = sa.DateTime(timezone=True)  # core.dbtypes.UTCDateTime
+MONEY = sa.BigInteger()  # integer units of 1e-8 (core.kernel.db.types.ExactDecimal)
+UTC_TS = sa.DateTime(timezone=True)  # core.kernel.db.types.UTCDateTime
 
 
 def upgrade() -> None:
