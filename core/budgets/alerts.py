@@ -9,14 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.budgets.model import OUTBOX_SOURCE, ThresholdKind
 from core.budgets.store import chunks
 from core.budgets.tables import Alert, AlertAck, Budget
 from core.delivery.tables import OutboxMessage
-from core.kernel.db.engine import is_sqlite, write_transaction
+from core.kernel.db.engine import write_transaction
+from core.kernel.db.upsert import insert_for
 from core.kernel.errors import NotFoundError, UserInputError
 
 ALERTS = Alert.__table__  # type: ignore[attr-defined]
@@ -167,7 +166,6 @@ def acknowledge(
 ) -> Acknowledgement:
     """Record who acknowledged the alert; the first click wins, later ones learn who it was."""
     a = ALERTS.c
-    insert = sqlite_insert if is_sqlite(engine) else pg_insert
     with write_transaction(engine) as conn:
         row = conn.execute(
             select(a.id, a.card).where(
@@ -183,7 +181,7 @@ def acknowledge(
                 hint="`alerts` lists the current alerts.",
             )
         added = conn.execute(
-            insert(ACKS)
+            insert_for(engine, ACKS)
             .values(
                 alert_id=row.id, principal=principal[:300], name=name[:256], acknowledged_at=now
             )

@@ -33,8 +33,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.budgets.assessment import Assessment
 from core.budgets.forecast import (
@@ -66,7 +64,7 @@ from core.kernel.cards import Card
 from core.kernel.cards_json import card_to_dict
 from core.kernel.clock import Clock
 from core.kernel.db.engine import is_sqlite, write_transaction
-from core.kernel.db.upsert import insert_many
+from core.kernel.db.upsert import insert_for, insert_many
 from core.kernel.money import from_storage_units
 
 log = logging.getLogger(__name__)
@@ -331,7 +329,6 @@ def claim_alerts(engine: Engine, plans: list[AlertPlan], now: datetime) -> list[
     SQLite serializes the transactions with BEGIN IMMEDIATE. Plans whose budget was deleted
     meanwhile are skipped.
     """
-    insert = sqlite_insert if is_sqlite(engine) else pg_insert
     ordered = sorted(plans, key=lambda p: p.claim_key)
     claimed: list[ClaimedAlert] = []
     for batch in chunks(ordered, _CLAIMS_PER_TRANSACTION):
@@ -361,7 +358,7 @@ def claim_alerts(engine: Engine, plans: list[AlertPlan], now: datetime) -> list[
                 for p in by_key.values()
             ]
             claim = (
-                insert(ALERTS)
+                insert_for(engine, ALERTS)
                 .on_conflict_do_nothing(index_elements=list(CLAIM_KEY))
                 .returning(
                     ALERTS.c.id,

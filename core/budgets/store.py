@@ -13,8 +13,6 @@ from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.budgets.grammar import name_key
 from core.budgets.model import (
@@ -29,7 +27,8 @@ from core.budgets.tables import Budget, BudgetTarget, BudgetThreshold
 from core.costs.model import CostType
 from core.costs.tables import CostGroup, CostRecord, CostScope
 from core.delivery.targets import Target, TargetKind
-from core.kernel.db.engine import is_sqlite, write_transaction
+from core.kernel.db.engine import write_transaction
+from core.kernel.db.upsert import insert_for
 from core.kernel.errors import NotFoundError, UserInputError
 
 BUDGETS = Budget.__table__  # type: ignore[attr-defined]
@@ -39,10 +38,6 @@ COSTS = CostRecord.__table__  # type: ignore[attr-defined]
 GROUPS = CostGroup.__table__  # type: ignore[attr-defined]
 SCOPES = CostScope.__table__  # type: ignore[attr-defined]
 _IN_CHUNK = 900  # ids per IN list: far below SQLite's and psycopg's parameter limits
-
-
-def _insert(conn: Connection | Engine) -> Any:
-    return sqlite_insert if is_sqlite(conn) else pg_insert
 
 
 _COLUMNS = tuple(
@@ -222,10 +217,9 @@ def _scope_columns(scope: BudgetScope) -> dict[str, Any]:
 
 def create_budget(engine: Engine, new: NewBudget, now: datetime) -> BudgetRecord:
     """Insert a budget with its thresholds and targets; a taken name is a UserInputError."""
-    insert = _insert(engine)
     with write_transaction(engine) as conn:
         budget_id = conn.execute(
-            insert(BUDGETS)
+            insert_for(engine, BUDGETS)
             .values(
                 name=new.name,
                 name_key=name_key(new.name),

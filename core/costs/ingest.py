@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from core.costs.model import CostType, RunStatus
@@ -26,7 +24,8 @@ from core.costs.ports import CostDay, CostSource
 from core.costs.store import DayCounts, GroupIds, write_day
 from core.costs.tables import CostScope, IngestionRun
 from core.kernel.clock import Clock
-from core.kernel.db.engine import is_sqlite, write_session, write_transaction
+from core.kernel.db.engine import write_session, write_transaction
+from core.kernel.db.upsert import insert_for
 from core.kernel.errors import CloudOptimaError, MalformedResponseError
 from core.kernel.scopes import Scope
 
@@ -138,10 +137,9 @@ ProgressCallback = Callable[[date, DayCounts], None]
 
 def ensure_scope(engine: Engine, scope: Scope) -> int:
     """The id of `scope`'s row, created on first use (safe under concurrent callers)."""
-    insert = sqlite_insert if is_sqlite(engine) else pg_insert
     with write_transaction(engine) as conn:
         conn.execute(
-            insert(CostScope.__table__)  # type: ignore[attr-defined]
+            insert_for(engine, CostScope.__table__)  # type: ignore[attr-defined]
             .values(path=scope.path, kind=str(scope.kind))
             .on_conflict_do_nothing(index_elements=["path"])
         )

@@ -13,12 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
 from core.delivery.tables import ConversationRef, ConversationScope
-from core.kernel.db.engine import is_sqlite, write_transaction
+from core.kernel.db.engine import write_transaction
+from core.kernel.db.upsert import insert_for
 
 MAX_REASON_LENGTH = 255
 
@@ -53,7 +52,6 @@ def save_reference(engine: Engine, record: ConversationRecord, now: datetime) ->
     A refresh that changes nothing writes nothing: messages arrive far more often than
     references change.
     """
-    insert = sqlite_insert if is_sqlite(engine) else pg_insert
     table = ConversationRef.__table__  # type: ignore[attr-defined]
     values = {
         "platform": record.platform,
@@ -68,7 +66,7 @@ def save_reference(engine: Engine, record: ConversationRecord, now: datetime) ->
         "created_at": now,
         "updated_at": now,
     }
-    new_row = insert(table).values(**values)
+    new_row = insert_for(engine, table).values(**values)
     excluded = new_row.excluded
     changed = or_(
         table.c.service_url.is_distinct_from(excluded.service_url),

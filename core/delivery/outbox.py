@@ -12,15 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.delivery.tables import OutboxMessage, OutboxStatus
 from core.delivery.targets import Target
 from core.kernel.cards import Card
 from core.kernel.cards_json import card_to_dict
-from core.kernel.db.engine import is_sqlite
-from core.kernel.db.upsert import insert_many
+from core.kernel.db.upsert import insert_for, insert_many
 
 OUTBOX_TABLE = OutboxMessage.__table__  # type: ignore[attr-defined]
 
@@ -36,9 +33,8 @@ def enqueue(
     now: datetime,
 ) -> bool:
     """Add a message unless one with `key` exists; True when this call added it."""
-    insert = sqlite_insert if is_sqlite(conn) else pg_insert
     added = conn.execute(
-        insert(OUTBOX_TABLE)
+        insert_for(conn, OUTBOX_TABLE)
         .values(
             idempotency_key=key,
             target_kind=str(target.kind),
@@ -73,9 +69,8 @@ def enqueue_many(conn: Connection, messages: Sequence[NewMessage], now: datetime
     """`enqueue` for many messages in one statement; the keys of the messages it added."""
     if not messages:
         return set()
-    insert = sqlite_insert if is_sqlite(conn) else pg_insert
     statement = (
-        insert(OUTBOX_TABLE)
+        insert_for(conn, OUTBOX_TABLE)
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(OUTBOX_TABLE.c.idempotency_key)
     )

@@ -15,12 +15,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 
-from core.kernel.db.engine import is_sqlite, write_transaction
+from core.kernel.db.engine import write_transaction
 from core.kernel.db.tables import JobRun, JobRunStatus, ProcessedEvent
+from core.kernel.db.upsert import insert_for
 
 MAX_KEY_LENGTH = 255
 
@@ -29,11 +28,10 @@ def claim_once(engine: Engine, key: str, now: datetime) -> bool:
     """True for the first caller with `key`; False for every later one (the unique key decides)."""
     if len(key) > MAX_KEY_LENGTH:
         raise ValueError(f"idempotency key longer than {MAX_KEY_LENGTH} characters")
-    insert = sqlite_insert if is_sqlite(engine) else pg_insert
     table = ProcessedEvent.__table__  # type: ignore[attr-defined]
     with write_transaction(engine) as conn:
         claimed = conn.execute(
-            insert(table)
+            insert_for(engine, table)
             .values(key=key, created_at=now)
             .on_conflict_do_nothing()
             .returning(table.c.key)
@@ -66,10 +64,9 @@ def slot_for(moment: datetime, interval: timedelta) -> datetime:
 
 def claim_slot(engine: Engine, job: str, slot: datetime, owner: str, now: datetime) -> bool:
     """True for the one caller that gets to run `job` for `slot`; False for every other."""
-    insert = sqlite_insert if is_sqlite(engine) else pg_insert
     with write_transaction(engine) as conn:
         claimed = conn.execute(
-            insert(JOB_RUN)
+            insert_for(engine, JOB_RUN)
             .values(job=job, slot=slot, status=JobRunStatus.RUNNING, owner=owner, started_at=now)
             .on_conflict_do_nothing(index_elements=["job", "slot"])
             .returning(JOB_RUN.c.job)
