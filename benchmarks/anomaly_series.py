@@ -130,8 +130,7 @@ def generate_set(
     count: int, *, seed: int = 13, clean: bool = False, seasonal_only: bool = False
 ) -> list[Series]:
     return [
-        generate(seed * 100_003 + n, clean=clean, seasonal_only=seasonal_only)
-        for n in range(count)
+        generate(seed * 100_003 + n, clean=clean, seasonal_only=seasonal_only) for n in range(count)
     ]
 
 

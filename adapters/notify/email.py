@@ -89,6 +89,10 @@ class EmailNotifier:
         await asyncio.to_thread(self._send_sync, message, recipients)
         return str(message["Message-ID"])
 
+    async def update(self, delivery: Delivery, message_id: str) -> str:
+        """Sent mail cannot change: the update is a new e-mail."""
+        return await self.send(delivery)
+
     async def was_delivered(self, delivery: Delivery) -> bool:
         return False  # SMTP has no way to ask.
 
