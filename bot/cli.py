@@ -8,6 +8,7 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -44,6 +45,8 @@ outbox_app = typer.Typer(
 app.add_typer(outbox_app, name="outbox")
 budgets_app = typer.Typer(help="Budgets and their alerts.", no_args_is_help=True)
 app.add_typer(budgets_app, name="budgets")
+anomalies_app = typer.Typer(help="Cost anomalies.", no_args_is_help=True)
+app.add_typer(anomalies_app, name="anomalies")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -87,6 +90,43 @@ def budgets_evaluate() -> None:
     container = container_for(settings_or_exit())
     upgrade(container.engine)
     typer.echo(container.evaluate_budgets().describe())
+
+
+@anomalies_app.command("scan")
+def anomalies_scan(
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="A `date,cost` CSV: a header, one row per day")
+    ] = None,
+    sensitivity: Annotated[
+        float | None,
+        typer.Option(min=0.1, max=20, help="Band half-width in robust standard deviations"),
+    ] = None,
+) -> None:
+    """Run the anomaly detector: over a CSV (one JSON line per flagged day), or the store."""
+    if csv_file is None:
+        container = container_for(settings_or_exit())
+        upgrade(container.engine)
+        typer.echo(container.scan_anomalies().describe())
+        return
+    from bot.anomaly_csv import scan_csv
+
+    detector = load_settings_quietly().anomalies_config().detector
+    if sensitivity is not None:
+        detector = replace(detector, sensitivity=sensitivity)
+    try:
+        for line in scan_csv(csv_file, detector):
+            typer.echo(line)
+    except CloudOptimaError as exc:
+        typer.echo(exc.user_message(), err=True)
+        raise typer.Exit(2) from None
+
+
+def load_settings_quietly() -> Settings:
+    """The settings for a command that needs no deployment (defaults when none is configured)."""
+    try:
+        return load_settings()
+    except CloudOptimaError:
+        return load_settings(demo=True)
 
 
 @app.command()
@@ -363,6 +403,12 @@ def demo() -> None:
     for question in (f"budget show {budget}", f"alerts {budget}"):
         console.print(f"[bold cyan]optima>[/] {question}")
         chat.ask(question)
+    console.rule("[bold]5. Cost anomalies: scored once the days are final, one incident each")
+    if again.anomalies is not None:
+        console.print(f"Anomalies: {again.anomalies.describe()}")
+    for question in ("anomalies 30d", f"anomaly {top_anomaly(container)}"):
+        console.print(f"[bold cyan]optima>[/] {question}")
+        chat.ask(question)
     console.print(
         "[dim]In Slack or Teams the alert goes to the channel the budget was created in; "
         "`cloudoptima chat --demo` (or `make chat`) to keep talking.[/]"
@@ -377,6 +423,15 @@ def demo_settings() -> Settings:
     if "forecast_source" not in settings.model_fields_set:
         settings = settings.model_copy(update={"forecast_source": ForecastProvider.AZURE})
     return settings
+
+
+def top_anomaly(container: Container) -> int:
+    """The id of the largest incident (the simulated tenant's runaway job); 0 if none."""
+    from core.anomalies.store import list_incidents
+
+    today = container.clock.now().date()
+    found = list_incidents(container.engine, date.min, today, limit=1)
+    return found[0].id if found else 0
 
 
 def budget_exists(container: Container, name: str) -> bool:

@@ -38,7 +38,7 @@ from core.kernel.cards import (
     Text,
 )
 from core.kernel.cards_text import render_text
-from core.kernel.charts import sparkline
+from core.kernel.charts import chart_caption, sparkline
 
 __all__ = ["EmailNotifier", "SmtpConfig", "make_message_id", "render_html", "render_text"]
 
@@ -228,10 +228,12 @@ def render_html(card: Card) -> str:
                 )
                 if footer:
                     parts.append(f"<p><small>{e(footer)}</small></p>")
-            case Chart(title, points, unit):
+            case Chart(title, points, unit, band):
                 if points:
                     spark = sparkline([p.value for p in points])
                     parts.append(f"<p>{e(title)} ({e(unit)}): {e(spark)}</p>")
+                    if band:
+                        parts.append(f"<p><small>{e(chart_caption(block))}</small></p>")
             case Context(text):
                 parts.append(f'<p style="color:#666"><small>{e(text)}</small></p>')
             case Divider():

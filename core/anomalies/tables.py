@@ -55,6 +55,8 @@ class AnomalyIncident(SQLModel, table=True):
     low: Decimal = Field(sa_column=Column(ExactDecimal, nullable=False))
     high: Decimal = Field(sa_column=Column(ExactDecimal, nullable=False))
     peak_score: float = Field(sa_column=Column(Float, nullable=False))
+    #: The largest daily |actual − expected| of its days ("Too small" sets the floor above it).
+    peak_deviation: Decimal = Field(sa_column=Column(ExactDecimal, nullable=False))
     #: open | closed | expected | too_small | withdrawn (`core.anomalies.model.Status`).
     status: str = Field(sa_column=Column(String(16), nullable=False))
     acknowledged_by: str | None = Field(default=None, sa_column=Column(String(300)))

@@ -1,7 +1,8 @@
 """A local fake of Slack on 127.0.0.1: Web API, response URLs, file uploads and Socket Mode.
 
 Like bolt-python's `tests/mock_web_api_server`: real HTTP on a free port, canned answers, every
-call recorded per path; posted messages are kept per channel and `chat.update` edits them. Scripted answers (429 with Retry-After, 5xx bursts, Slack error codes,
+call recorded per path; posted messages are kept per channel and `chat.update` edits them.
+Scripted answers (429 with Retry-After, 5xx bursts, Slack error codes,
 "stored but answered 500") are queued per method with `script`.
 """
 
@@ -198,8 +199,7 @@ class FakeSlack:
         for message in self.channels[params.get("channel", "")]:
             if message["ts"] == params.get("ts"):
                 message["text"] = params.get("text", "")
-                blocks = params.get("blocks", [])
-                message["blocks"] = json.loads(blocks) if isinstance(blocks, str) else blocks
+                message["blocks"] = params.get("blocks", [])  # as chat.postMessage stores them
                 metadata = params.get("metadata")
                 if metadata:
                     message["metadata"] = (

@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("low", MONEY, nullable=False),
         sa.Column("high", MONEY, nullable=False),
         sa.Column("peak_score", sa.Float(), nullable=False),
+        sa.Column("peak_deviation", MONEY, nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("acknowledged_by", sa.String(length=300), nullable=True),
         sa.Column("acknowledged_name", sa.String(length=256), nullable=True),
