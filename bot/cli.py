@@ -426,12 +426,13 @@ def demo_settings() -> Settings:
 
 
 def top_anomaly(container: Container) -> int:
-    """The id of the largest incident (the simulated tenant's runaway job); 0 if none."""
+    """The id of the largest service-level incident (the simulated tenant's runaway job)."""
     from core.anomalies.store import list_incidents
 
     today = container.clock.now().date()
-    found = list_incidents(container.engine, date.min, today, limit=1)
-    return found[0].id if found else 0
+    found = list_incidents(container.engine, date.min, today)
+    service_level = [i for i in found if not i.is_subscription] or found
+    return service_level[0].id if service_level else 0
 
 
 def budget_exists(container: Container, name: str) -> bool:
