@@ -329,6 +329,43 @@ def scan_anomalies(engine: Engine, clock: Clock, config: AnomaliesConfig) -> Sca
         tuned = tunings(conn, cost_type)
         stored = recent_incidents(conn, cost_type, warm_up - timedelta(days=1))
     loaded = time.perf_counter()
+    plans, charts, scored = _plan_all(snapshot, tuned, stored, config, first_scored, last)
+    scoring = time.perf_counter()
+    covered = _covered_subscription_plans(plans)
+    written = write_plans(engine, snapshot, cost_type, plans, charts, covered, now)
+    done = time.perf_counter()
+    summary = ScanSummary(
+        cost_type=cost_type,
+        last_final_day=last,
+        series=len(snapshot.values),
+        scored_days=scored,
+        new_incidents=written.new,
+        updated_incidents=written.updated,
+        withdrawn=written.withdrawn,
+        messages=written.messages,
+        seconds=done - started,
+        note=note,
+        phases={
+            "load": round(loaded - started, 4),
+            "score": round(scoring - loaded, 4),
+            "write": round(done - scoring, 4),
+        },
+    )
+    log.info("anomaly scan: %s", summary.describe())
+    return summary
+
+
+def _plan_all(
+    snapshot: SeriesSnapshot,
+    tuned: dict[str, Tuning],
+    stored: Sequence[Incident],
+    config: AnomaliesConfig,
+    first_scored: date,
+    last: date,
+) -> tuple[list[Plan], dict[tuple[str, date], tuple[Chart, list[Driver]]], int]:
+    """Score every series' window and reconcile it: the plans, their cards' charts and
+    drivers, and how many final days were scored."""
+    warm_up = first_scored - timedelta(days=WARM_UP_DAYS)
     by_series: dict[str, list[Incident]] = defaultdict(list)
     for incident in stored:
         by_series[incident.series_key].append(incident)
@@ -365,29 +402,7 @@ def scan_anomalies(engine: Engine, clock: Clock, config: AnomaliesConfig) -> Sca
                     drivers_of(snapshot, key, plan.run),
                 )
         plans += series_plans
-    scoring = time.perf_counter()
-    covered = _covered_subscription_plans(plans)
-    written = write_plans(engine, snapshot, cost_type, plans, charts, covered, now)
-    done = time.perf_counter()
-    summary = ScanSummary(
-        cost_type=cost_type,
-        last_final_day=last,
-        series=len(snapshot.values),
-        scored_days=scored,
-        new_incidents=written.new,
-        updated_incidents=written.updated,
-        withdrawn=written.withdrawn,
-        messages=written.messages,
-        seconds=done - started,
-        note=note,
-        phases={
-            "load": round(loaded - started, 4),
-            "score": round(scoring - loaded, 4),
-            "write": round(done - scoring, 4),
-        },
-    )
-    log.info("anomaly scan: %s", summary.describe())
-    return summary
+    return plans, charts, scored
 
 
 def _covered_subscription_plans(plans: Sequence[Plan]) -> set[tuple[str, date]]:
