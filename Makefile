@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-ingest bench-budgets bench-slack chat serve teams-app clean
+.PHONY: demo test lint format bench bench-ingest bench-budgets bench-slack bench-anomalies chat serve teams-app clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ test: lint
 	.ci/ensure-postgres
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: bench-ingest bench-budgets bench-slack
+bench: bench-ingest bench-budgets bench-slack bench-anomalies
 
 bench-ingest: $(STAMP)
 	.ci/ensure-postgres
@@ -44,6 +44,10 @@ bench-ingest: $(STAMP)
 bench-budgets: $(STAMP)
 	.ci/ensure-postgres
 	$(BIN)/python benchmarks/budgets.py $(BUDGET_BENCH_ARGS)
+
+bench-anomalies: $(STAMP)
+	.ci/ensure-postgres
+	$(BIN)/python benchmarks/anomalies.py $(ANOMALY_BENCH_ARGS)
 
 bench-slack: $(STAMP)
 	$(BIN)/python benchmarks/slack_load.py $(SLACK_BENCH_ARGS)

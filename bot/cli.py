@@ -8,6 +8,7 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +46,8 @@ outbox_app = typer.Typer(
 app.add_typer(outbox_app, name="outbox")
 budgets_app = typer.Typer(help="Budgets and their alerts.", no_args_is_help=True)
 app.add_typer(budgets_app, name="budgets")
+anomalies_app = typer.Typer(help="Cost anomalies.", no_args_is_help=True)
+app.add_typer(anomalies_app, name="anomalies")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -88,6 +91,43 @@ def budgets_evaluate() -> None:
     container = container_for(settings_or_exit())
     upgrade(container.engine)
     typer.echo(container.evaluate_budgets().describe())
+
+
+@anomalies_app.command("scan")
+def anomalies_scan(
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="A `date,cost` CSV: a header, one row per day")
+    ] = None,
+    sensitivity: Annotated[
+        float | None,
+        typer.Option(min=0.1, max=20, help="Band half-width in robust standard deviations"),
+    ] = None,
+) -> None:
+    """Run the anomaly detector: over a CSV (one JSON line per flagged day), or the store."""
+    if csv_file is None:
+        container = container_for(settings_or_exit())
+        upgrade(container.engine)
+        typer.echo(container.scan_anomalies().describe())
+        return
+    from bot.anomaly_csv import scan_csv
+
+    detector = load_settings_quietly().anomalies_config().detector
+    if sensitivity is not None:
+        detector = replace(detector, sensitivity=sensitivity)
+    try:
+        for line in scan_csv(csv_file, detector):
+            typer.echo(line)
+    except CloudOptimaError as exc:
+        typer.echo(exc.user_message(), err=True)
+        raise typer.Exit(2) from None
+
+
+def load_settings_quietly() -> Settings:
+    """The settings for a command that needs no deployment (defaults when none is configured)."""
+    try:
+        return load_settings()
+    except CloudOptimaError:
+        return load_settings(demo=True)
 
 
 @app.command()
@@ -329,47 +369,66 @@ DEMO_BUDGET = "budget create production 55000 sub:Production thresholds 50,80,10
 @app.command()
 def demo() -> None:
     """Migrate, ingest the simulated tenant, ask it questions, and watch a budget alert."""
-    settings = demo_settings()
-    container = container_for(settings, interactive=True)
-    console = Console()
+    container = container_for(demo_settings(), interactive=True)
     upgrade(container.engine)
-    console.rule("[bold]1. Ingesting the simulated Azure tenant through the real Azure SDK")
-    first = ingest_with_progress(container)
-    failed = list(first.failed)
-    print_runs(console, first.done, failed)
-    console.rule("[bold]2. Asking CloudOptima")
-    chat = ConsoleChat(container.core, console=console)
-    ask(chat, console, *DEMO_QUESTIONS)
+    console = Console()
+    run = DemoRun(container, console, ConsoleChat(container.core, console=console))
+    run.step("Ingesting the simulated Azure tenant through the real Azure SDK")
+    run.ingest()
+    run.step("Asking CloudOptima")
+    run.ask(*DEMO_QUESTIONS)
     console.print("[bold cyan]optima>[/] 1   [dim](pressing the first button)[/]")
-    chat.ask("1")
-    console.rule("[bold]3. A budget")
+    run.chat.ask("1")
+    run.step("A budget")
     budget = DEMO_BUDGET.split()[2]
     if not budget_exists(container, budget):
-        ask(chat, console, DEMO_BUDGET)
-    console.rule(
-        "[bold]4. Azure restates recent days: the next pull updates exactly those rows, "
-        "then every budget is checked"
+        run.ask(DEMO_BUDGET)
+    run.step(
+        "Azure restates recent days: the next pull updates exactly those rows, then every "
+        "budget is checked"
     )
     container.tenant.restate()
-    again = ingest_with_progress(container)
-    failed += again.failed
-    print_runs(console, again.done, failed)
+    again = run.ingest()
     if again.budgets is not None:
         console.print(f"Budgets: {again.budgets.describe()}")
-    ask(chat, console, f"budget show {budget}", f"alerts {budget}")
+    run.ask(f"budget show {budget}", f"alerts {budget}")
+    run.step("Cost anomalies: scored once the days are final, one incident each")
+    if again.anomalies is not None:
+        console.print(f"Anomalies: {again.anomalies.describe()}")
+    run.ask("anomalies 30d", f"anomaly {top_anomaly(container)}")
     console.print(
         "[dim]In Slack or Teams the alert goes to the channel the budget was created in; "
         "`cloudoptima chat --demo` (or `make chat`) to keep talking.[/]"
     )
-    if failed:
+    if run.failed:
         raise typer.Exit(1)
 
 
-def ask(chat: ConsoleChat, console: Console, *questions: str) -> None:
-    """Type each question at the demo's prompt, as a person would."""
-    for question in questions:
-        console.print(f"[bold cyan]optima>[/] {question}")
-        chat.ask(question)
+@dataclass
+class DemoRun:
+    """The demo's steps, numbered as they come, and the failures they met."""
+
+    container: Container
+    console: Console
+    chat: ConsoleChat
+    failed: list[ScopeFailure] = field(default_factory=list)
+    steps: int = 0
+
+    def step(self, title: str) -> None:
+        self.steps += 1
+        self.console.rule(f"[bold]{self.steps}. {title}")
+
+    def ingest(self) -> PipelineResult:
+        result = ingest_with_progress(self.container)
+        self.failed += result.failed
+        print_runs(self.console, result.done, self.failed)
+        return result
+
+    def ask(self, *questions: str) -> None:
+        """Type each question at the demo's prompt, as a person would."""
+        for question in questions:
+            self.console.print(f"[bold cyan]optima>[/] {question}")
+            self.chat.ask(question)
 
 
 def demo_settings() -> Settings:
@@ -378,6 +437,16 @@ def demo_settings() -> Settings:
     if "forecast_source" not in settings.model_fields_set:
         settings = settings.model_copy(update={"forecast_source": ForecastProvider.AZURE})
     return settings
+
+
+def top_anomaly(container: Container) -> int:
+    """The id of the largest service-level incident (the simulated tenant's runaway job)."""
+    from core.anomalies.store import list_incidents
+
+    today = container.clock.now().date()
+    found = list_incidents(container.engine, date.min, today)
+    service_level = [i for i in found if not i.is_subscription] or found
+    return service_level[0].id if service_level else 0
 
 
 def budget_exists(container: Container, name: str) -> bool:

@@ -30,6 +30,7 @@ from adapters.slack import SlackBot, SlackNotifier
 from bot.jobs import scheduled_pipeline
 from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
+from core.anomalies.scan import ScanSummary, scan_anomalies
 from core.app import create_core
 from core.budgets.evaluate import EvaluationSummary, evaluate_budgets
 from core.delivery.dispatcher import Dispatcher
@@ -79,6 +80,10 @@ class Container:
         )
         log.info("budgets evaluated: %s", summary.describe())
         return summary
+
+    def scan_anomalies(self) -> ScanSummary:
+        """Score every cost series' final days; claim, update or withdraw incidents."""
+        return scan_anomalies(self.engine, self.clock, self.settings.anomalies_config())
 
     def dispatcher(self) -> Dispatcher:
         """The outbox dispatcher over every configured notifier."""
@@ -277,7 +282,8 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
     """Every replica builds the same jobs; each slot runs on one of them.
 
     Jobs: the outbox dispatcher (every replica), cleanup, the ingestion pipeline (every scope,
-    then forecasts, then budgets), and budget evaluation on its own interval.
+    then forecasts, budgets and anomalies), and budget evaluation and the anomaly scan on
+    their own intervals (a day becomes final with time, without a new ingestion).
     """
     settings = container.settings
     scheduler = ReplicaScheduler(container.engine, container.clock)
@@ -302,6 +308,12 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
         "budgets",
         container.evaluate_budgets,
         every=timedelta(minutes=settings.budget_interval_minutes),
+    )
+
+    scheduler.add_job(
+        "anomalies",
+        container.scan_anomalies,
+        every=timedelta(hours=settings.anomaly_interval_hours),
     )
 
     async def ingest() -> None:

@@ -1,4 +1,5 @@
-"""The scheduled work, written once: ingest every scope → fetch forecasts → evaluate budgets.
+"""The scheduled work, written once: ingest every scope → fetch forecasts → evaluate budgets →
+score anomalies.
 
 `run_pipeline` is what the scheduler's `ingest` job, `cloudoptima ingest` and `cloudoptima demo`
 run; each passes its own progress (a progress bar, nothing). One scope's failure is recorded and
@@ -19,6 +20,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from bot.settings import Settings
+from core.anomalies.scan import ScanSummary
 from core.budgets.evaluate import EvaluationSummary
 from core.budgets.provider_forecast import ForecastRefresh, refresh_forecasts
 from core.costs.ingest import CostIngestor, RunSummary, Window, planned_window
@@ -59,6 +61,8 @@ class PipelineParts(Protocol):
 
     def evaluate_budgets(self) -> EvaluationSummary: ...
 
+    def scan_anomalies(self) -> ScanSummary: ...
+
 
 class Progress(Protocol):
     """What a caller sees of a pipeline run (the CLI draws a progress bar from it)."""
@@ -84,6 +88,8 @@ class PipelineResult:
     forecasts: ForecastRefresh | None
     #: None when nothing was ingested.
     budgets: EvaluationSummary | None
+    #: None when nothing was ingested (or the scan failed: logged).
+    anomalies: ScanSummary | None = None
 
 
 async def run_pipeline(
@@ -109,15 +115,54 @@ async def run_pipeline(
         since=since,
     )
     progress.planned(plans)
+    # Anomalies score their own cost type (amortized by default): ingest it too.
+    cost_types = [cost_type]
+    if settings.anomaly_cost_type != cost_type and days is None and since is None:
+        cost_types.append(settings.anomaly_cost_type)
+    done: list[RunSummary] = []
+    failed: list[ScopeFailure] = []
     async with container.cost_source() as source:
-        done, failed = await run_ingestion(
-            container.engine, container.clock, source, plans, cost_type, progress=progress
-        )
+        for each in cost_types:
+            more_done, more_failed = await run_ingestion(
+                container.engine,
+                container.clock,
+                source,
+                plans if each == cost_type else _replan(container, plans, each),
+                each,
+                progress=progress if each == cost_type else None,
+            )
+            done += more_done
+            failed += more_failed
     for failure in failed:
         log.warning("ingestion of %s failed: %s", failure.scope, failure.message)
     forecasts = await fetch_forecasts(container, done)
     budgets = await asyncio.to_thread(container.evaluate_budgets) if done else None
-    return PipelineResult(done, failed, forecasts, budgets)
+    anomalies = await scan_after_ingestion(container) if done else None
+    return PipelineResult(done, failed, forecasts, budgets, anomalies)
+
+
+def _replan(
+    container: PipelineParts, plans: list[IngestPlan], cost_type: CostType
+) -> list[IngestPlan]:
+    """The same scopes, each with its planned window for `cost_type`."""
+    s = container.settings
+    return plan_ingestion(
+        container.engine,
+        [p.scope for p in plans],
+        cost_type,
+        container.clock.now().date(),
+        backfill_days=s.backfill_days,
+        previous_month_until_day=s.reingest_previous_month_until_day,
+    )
+
+
+async def scan_after_ingestion(container: PipelineParts) -> ScanSummary | None:
+    """Score anomalies on what was just ingested; a failure is logged, never the pipeline's."""
+    try:
+        return await asyncio.to_thread(container.scan_anomalies)
+    except Exception:
+        log.exception("the anomaly scan after ingestion failed; the scheduled scan retries")
+        return None
 
 
 def plan_ingestion(

@@ -7,11 +7,14 @@ every invalid or missing setting (`core.kernel.errors.ConfigurationError`).
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.anomalies.detect import DetectorConfig
+from core.anomalies.model import AnomaliesConfig
 from core.app import FeatureConfigs
 from core.budgets.model import BudgetsConfig
 from core.costs.model import CostsConfig, CostType, ForecastProvider
@@ -137,6 +140,29 @@ class Settings(BaseSettings):
     smtp_ca_file: str | None = Field(None, description="PEM file of a private CA to trust")
     smtp_timeout_seconds: float = Field(15, gt=0, le=300)
 
+    # -- anomalies -----------------------------------------------------------------------------
+    anomaly_sensitivity: float = Field(
+        4.0, gt=0, le=20, description="Band half-width in robust standard deviations"
+    )
+    anomaly_min_impact: Decimal = Field(
+        Decimal(20),
+        ge=0,
+        le=10_000_000,
+        description="Absolute floor: smallest daily deviation flagged (billing currency)",
+    )
+    anomaly_min_change: float = Field(
+        0.25, ge=0, le=10, description="Relative floor: smallest deviation as a share of expected"
+    )
+    anomaly_finality_hours: int = Field(36, ge=0, le=336, description="A day is final after")
+    anomaly_month_end_finality_hours: int = Field(72, ge=0, le=336)
+    anomaly_lookback_days: int = Field(14, ge=1, le=90, description="Final days re-scored")
+    anomaly_cost_type: CostType = Field(
+        CostType.AMORTIZED, description="Scored cost (also ingested when it differs)"
+    )
+    anomaly_spikes: bool = True
+    anomaly_drops: bool = True
+    anomaly_interval_hours: float = Field(6, ge=0.25, le=168)
+
     # -- scheduler -----------------------------------------------------------------------------
     scheduler_enabled: bool = Field(
         True, description="Run the scheduled jobs inside `cloudoptima serve`"
@@ -260,6 +286,22 @@ class Settings(BaseSettings):
             budgets=BudgetsConfig(
                 default_cost_type=self.cost_type, forecast_provider=self.forecast_source
             ),
+            anomalies=self.anomalies_config(),
+        )
+
+    def anomalies_config(self) -> AnomaliesConfig:
+        return AnomaliesConfig(
+            detector=DetectorConfig(
+                sensitivity=self.anomaly_sensitivity,
+                min_impact=self.anomaly_min_impact,
+                min_change=self.anomaly_min_change,
+                spikes=self.anomaly_spikes,
+                drops=self.anomaly_drops,
+            ),
+            cost_type=self.anomaly_cost_type,
+            finality_hours=self.anomaly_finality_hours,
+            month_end_finality_hours=self.anomaly_month_end_finality_hours,
+            lookback_days=self.anomaly_lookback_days,
         )
 
 
@@ -307,6 +349,7 @@ def _delivery_problems(raw: dict[str, Any]) -> list[str]:
         send_timeout = float(raw.get("outbox_send_timeout_seconds") or 20)
     except (TypeError, ValueError):
         return problems  # the field validators report the bad number itself
+    problems.extend(_anomaly_problems(raw))
     if lease < 2 * send_timeout:
         problems.append(
             f"{ENV_PREFIX}OUTBOX_LEASE_SECONDS: must be at least twice "
@@ -314,6 +357,20 @@ def _delivery_problems(raw: dict[str, Any]) -> list[str]:
             "taken over and sent twice"
         )
     return problems
+
+
+def _anomaly_problems(raw: dict[str, Any]) -> list[str]:
+    try:
+        usual = int(raw.get("anomaly_finality_hours") or 36)
+        month_end = int(raw.get("anomaly_month_end_finality_hours") or 72)
+    except (TypeError, ValueError):
+        return []  # the field validators report the bad number itself
+    if month_end < usual:
+        return [
+            f"{ENV_PREFIX}ANOMALY_MONTH_END_FINALITY_HOURS: must be at least "
+            f"ANOMALY_FINALITY_HOURS ({usual}): month ends are restated later, not sooner"
+        ]
+    return []
 
 
 _TEAMS_AUTH_NEEDS = {

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from core.anomalies import commands as anomalies
+from core.anomalies.model import AnomaliesConfig
 from core.budgets import commands as budgets
 from core.budgets.model import BudgetsConfig
 from core.costs import commands as costs
@@ -26,12 +28,14 @@ class FeatureConfigs:
 
     costs: CostsConfig = field(default_factory=CostsConfig)
     budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
+    anomalies: AnomaliesConfig = field(default_factory=AnomaliesConfig)
 
 
 def build_router(features: FeatureConfigs) -> Router:
     router = Router()
     budgets.register(router, features.budgets)
     costs.register(router, features.costs)
+    anomalies.register(router, features.anomalies)
     kernel_help.register(router)
     return router
 

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from core.anomalies import tables as anomaly_tables
 from core.budgets import tables as budget_tables
 from core.costs import tables as cost_tables
 from core.delivery import tables as delivery_tables
@@ -9,4 +10,4 @@ from core.kernel.db import tables as kernel_tables
 
 #: Importing the modules above registered their tables here.
 metadata = SQLModel.metadata
-MODULES = (kernel_tables, cost_tables, budget_tables, delivery_tables)
+MODULES = (kernel_tables, cost_tables, budget_tables, delivery_tables, anomaly_tables)

@@ -27,7 +27,7 @@ from email.utils import format_datetime, getaddresses
 from core.delivery.ports import Delivery, DeliveryError
 from core.delivery.targets import TargetKind
 from core.kernel.cards import (
-    Actions,
+    Block,
     Card,
     Chart,
     Context,
@@ -38,7 +38,7 @@ from core.kernel.cards import (
     Text,
 )
 from core.kernel.cards_text import render_text
-from core.kernel.charts import sparkline
+from core.kernel.charts import chart_caption, sparkline
 
 __all__ = ["EmailNotifier", "SmtpConfig", "make_message_id", "render_html", "render_text"]
 
@@ -88,6 +88,10 @@ class EmailNotifier:
         message = self.build_message(delivery, recipients)
         await asyncio.to_thread(self._send_sync, message, recipients)
         return str(message["Message-ID"])
+
+    async def update(self, delivery: Delivery, message_id: str) -> str:
+        """Sent mail cannot change: the update is a new e-mail."""
+        return await self.send(delivery)
 
     async def was_delivered(self, delivery: Delivery) -> bool:
         return False  # SMTP has no way to ask.
@@ -203,46 +207,55 @@ def render_html(card: Card) -> str:
         f"<p>{e(card.summary)}</p>",
     ]
     for block in card.blocks:
-        match block:
-            case Header(text):
-                parts.append(f"<h3>{e(text)}</h3>")
-            case Text(text):
-                parts.append(f"<p>{e(text)}</p>")
-            case Facts(facts):
-                rows = "".join(
-                    f'<tr><th style="text-align:left;padding-right:12px">{e(f.label)}</th>'
-                    f"<td>{e(f.value)}</td></tr>"
-                    for f in facts
-                )
-                parts.append(f"<table>{rows}</table>")
-            case Table(columns, rows, footer):
-                head = "".join(
-                    f'<th style="text-align:{c.align};padding:2px 8px">{e(c.title)}</th>'
-                    for c in columns
-                )
-                body = "".join(
-                    "<tr>"
-                    + "".join(
-                        f'<td style="text-align:{c.align};padding:2px 8px">{e(cell)}</td>'
-                        for c, cell in zip(columns, row, strict=False)
-                    )
-                    + "</tr>"
-                    for row in rows
-                )
-                parts.append(
-                    f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>'
-                )
-                if footer:
-                    parts.append(f"<p><small>{e(footer)}</small></p>")
-            case Chart(title, points, unit):
-                if points:
-                    spark = sparkline([p.value for p in points])
-                    parts.append(f"<p>{e(title)} ({e(unit)}): {e(spark)}</p>")
-            case Context(text):
-                parts.append(f'<p style="color:#666"><small>{e(text)}</small></p>')
-            case Divider():
-                parts.append("<hr>")
-            case Actions():
-                pass
+        parts.extend(_html_block(block))
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _html_block(block: Block) -> list[str]:
+    e = html.escape
+    match block:
+        case Header(text):
+            return [f"<h3>{e(text)}</h3>"]
+        case Text(text):
+            return [f"<p>{e(text)}</p>"]
+        case Facts(facts):
+            rows = "".join(
+                f'<tr><th style="text-align:left;padding-right:12px">{e(f.label)}</th>'
+                f"<td>{e(f.value)}</td></tr>"
+                for f in facts
+            )
+            return [f"<table>{rows}</table>"]
+        case Table():
+            return _html_table(block)
+        case Chart(title, points, unit, band) if points:
+            spark = sparkline([p.value for p in points])
+            out = [f"<p>{e(title)} ({e(unit)}): {e(spark)}</p>"]
+            if band:
+                out.append(f"<p><small>{e(chart_caption(block))}</small></p>")
+            return out
+        case Context(text):
+            return [f'<p style="color:#666"><small>{e(text)}</small></p>']
+        case Divider():
+            return ["<hr>"]
+    return []  # buttons need Slack or Teams; an empty chart says nothing
+
+
+def _html_table(table: Table) -> list[str]:
+    e = html.escape
+    head = "".join(
+        f'<th style="text-align:{c.align};padding:2px 8px">{e(c.title)}</th>' for c in table.columns
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td style="text-align:{c.align};padding:2px 8px">{e(cell)}</td>'
+            for c, cell in zip(table.columns, row, strict=False)
+        )
+        + "</tr>"
+        for row in table.rows
+    )
+    out = [f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>']
+    if table.footer:
+        out.append(f"<p><small>{e(table.footer)}</small></p>")
+    return out

@@ -188,6 +188,11 @@ class WebhookNotifier:
                 code="connection_lost",
             ) from None
 
+    async def update(self, delivery: Delivery, message_id: str) -> str:
+        """A webhook cannot edit what it delivered: the update is a new delivery (its own
+        idempotency key; receivers see the newer card)."""
+        return await self.send(delivery)
+
     async def was_delivered(self, delivery: Delivery) -> bool:
         if not self._check_deliveries:
             return False

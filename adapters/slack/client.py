@@ -46,6 +46,7 @@ API_TIMEOUT_SECONDS = 15
 SCOPES_BY_METHOD: dict[str, tuple[str, ...]] = {
     "auth_test": (),
     "chat_postMessage": ("chat:write",),
+    "chat_update": ("chat:write",),
     "conversations_history": ("channels:history", "groups:history"),
     "files_upload_v2": ("files:write",),
 }

@@ -1,5 +1,5 @@
-"""Proactive Slack posts (budget alerts, digests): the `Notifier` (core.delivery.ports) for Slack
-channels.
+"""Proactive Slack posts (budget alerts, anomalies, digests): the `Notifier` for Slack channels;
+`update` edits an earlier post with `chat.update` (an incident's later days).
 
 Slack has no idempotency key, so each message carries its delivery's key in message metadata
 (`event_type` `cloudoptima_delivery`). After an uncertain failure (a 5xx, a dropped connection, a
@@ -57,6 +57,8 @@ PERMANENT_ERRORS = {
     "CloudOptima.",
     "msg_too_long": "The message is too long for Slack.",
 }
+#: `chat.update` codes meaning the message to edit is gone: post the update as a new message.
+UPDATE_GONE_ERRORS = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
 #: Codes after which Slack may or may not have stored the message.
 UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout"})
 
@@ -124,6 +126,65 @@ class SlackNotifier:
         if upload:
             await upload_charts(self._client, card, channel=channel, thread_ts=ts)
         return ts
+
+    async def update(self, delivery: Delivery, message_id: str) -> str:
+        """Replace message `message_id` with `chat.update` (charts as a sparkline: an update
+        uploads no image); a message that is gone is posted anew. Raises `DeliveryError`."""
+        channel = delivery.target.address
+        payload = render_card(
+            delivery.card, chart_mode=ChartMode.SPARKLINE, nonce=secrets.token_hex(4)
+        )
+        try:
+            response = await self._client.chat_update(
+                channel=channel,
+                ts=message_id,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                metadata={
+                    "event_type": METADATA_EVENT_TYPE,
+                    "event_payload": {"key": delivery.idempotency_key},
+                },
+            )
+        except SlackApiError as exc:
+            data: Any = exc.response.data
+            code = str(data.get("error", "")) if isinstance(data, dict) else ""
+            if code in UPDATE_GONE_ERRORS:
+                log.info("Slack message %s is gone (%s); posting the update anew", message_id, code)
+                return await self.send(delivery)
+            return await self._after_update_failure(delivery, exc, code)
+        except ClientConnectorError:
+            raise DeliveryError(
+                "Slack could not be reached; the update will be retried.",
+                permanent=False,
+                code="unreachable",
+            ) from None
+        except (ClientError, TimeoutError) as exc:
+            raise DeliveryError(
+                f"Slack did not confirm the update in channel {channel}; it will be retried.",
+                permanent=False,
+                code=type(exc).__name__,
+            ) from None
+        return str(response.get("ts") or message_id)
+
+    async def _after_update_failure(self, delivery: Delivery, exc: SlackApiError, code: str) -> str:
+        channel = delivery.target.address
+        status = exc.response.status_code
+        if status == 429 or code == "ratelimited":
+            raise DeliveryError(
+                f"Slack is rate limiting updates in channel {channel}.",
+                permanent=False,
+                retry_after_seconds=retry_after_seconds(exc.response.headers),
+                code="ratelimited",
+            )
+        if code in PERMANENT_ERRORS:
+            raise DeliveryError(
+                PERMANENT_ERRORS[code].format(channel=channel), permanent=True, code=code
+            )
+        raise DeliveryError(
+            f"Slack did not update the message in channel {channel} ({code or f'HTTP {status}'}).",
+            permanent=status < 500 and code not in UNCERTAIN_ERRORS,
+            code=code or f"http_{status}",
+        )
 
     async def was_delivered(self, delivery: Delivery) -> bool:
         """Is a message with this delivery's key in the channel? (False when unknowable.)"""

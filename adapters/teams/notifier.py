@@ -1,4 +1,5 @@
-"""Proactive messages: a view model delivered to a stored Teams conversation.
+"""Proactive messages: a view model delivered to a stored Teams conversation, and later updated
+in place (`update`: `continue_conversation` + `update_activity`, a PUT of the activity).
 
 The Bot Connector has no idempotency key and the SDK retries nothing, so this notifier does what
 Teams asks of bots: retry 429, 412, 502, 503 and 504 with exponential backoff and jitter, honour
@@ -42,6 +43,10 @@ GONE_STATUSES = frozenset({403, 404})
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class _ActivityGone(Exception):
+    """The activity an update names no longer exists (404)."""
+
+
 class TeamsNotifier:
     """The `Notifier` for Teams: a target is a conversation id the bot has stored."""
 
@@ -78,6 +83,27 @@ class TeamsNotifier:
 
     async def send(self, delivery: Delivery) -> str:
         """Post the card; the Bot Connector's activity id on success. Raises `DeliveryError`."""
+        record, key = await self._record(delivery)
+        message = await self._activity(delivery)
+        response = await self._retrying(key, lambda: self._send_once(record, message))
+        return (response.id or "") if response else ""
+
+    async def update(self, delivery: Delivery, message_id: str) -> str:
+        """Replace activity `message_id` with the card (`update_activity`: a PUT to the Bot
+        Connector); an activity that is gone (404) is posted anew. Raises `DeliveryError`."""
+        record, key = await self._record(delivery)
+        message = await self._activity(delivery)
+        message.id = message_id
+        try:
+            await self._retrying(
+                key, lambda: self._send_once(record, message, update=True), updating=True
+            )
+        except _ActivityGone:
+            log.info("Teams activity %s is gone; posting the update anew", message_id)
+            return await self.send(delivery)
+        return message_id
+
+    async def _record(self, delivery: Delivery) -> tuple[ConversationRecord, str]:
         conversation_id = delivery.target.address
         key = reference_key(conversation_id)
         record = await asyncio.to_thread(find_reference, self.engine, PLATFORM, key)
@@ -95,14 +121,27 @@ class TeamsNotifier:
                 permanent=True,
                 code="target_disabled",
             )
+        return record, key
+
+    async def _activity(self, delivery: Delivery) -> Activity:
         card = await asyncio.to_thread(self._render, delivery.card)
-        message = card_activity(delivery.card, card)
+        return card_activity(delivery.card, card)
+
+    async def _retrying(
+        self,
+        key: str,
+        once: Callable[[], Awaitable[ResourceResponse | None]],
+        *,
+        updating: bool = False,
+    ) -> ResourceResponse | None:
+        """`once()` with Teams' retry rules (see the module docstring)."""
         waited = 0.0
         for attempt in range(1, self.max_attempts + 1):
             try:
-                response = await self._send_once(record, message)
-                return (response.id or "") if response else ""
+                return await once()
             except aiohttp.ClientResponseError as exc:
+                if updating and exc.status == 404:
+                    raise _ActivityGone from None
                 delay = await self._after_refusal(exc, key, attempt, waited)
             except aiohttp.ClientConnectorError:
                 # Nothing reached Teams: safe to retry.
@@ -131,7 +170,7 @@ class TeamsNotifier:
     # -- internals -------------------------------------------------------------------------------
 
     async def _send_once(
-        self, record: ConversationRecord, message: Activity
+        self, record: ConversationRecord, message: Activity, *, update: bool = False
     ) -> ResourceResponse | None:
         reference = ConversationReference.model_validate(record.reference)
         continuation = reference.get_continuation_activity()
@@ -143,7 +182,11 @@ class TeamsNotifier:
         async def post(context: TurnContext) -> None:
             # Errors must reach this notifier, not the adapter's turn-error handler.
             try:
-                sent.append(await context.send_activity(message.model_copy(deep=True)))
+                outgoing = message.model_copy(deep=True)
+                if update:
+                    sent.append(await context.update_activity(outgoing))
+                else:
+                    sent.append(await context.send_activity(outgoing))
             except Exception as exc:
                 failures.append(exc)
 

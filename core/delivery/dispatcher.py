@@ -17,6 +17,14 @@ How a message travels (one row of `outbox_message`):
    backoff with full jitter (at least the receiver's `retry_after_seconds`), and `dead` after
    `max_attempts` attempts, logged at WARNING with the key and the error.
 
+**Updates.** A row with `updates_key` edits the message that the row with that key produced
+(`notifier.update` with the first row's `provider_message_id`): an incident's later days change
+its first post instead of posting again. While the first row is not sent yet the update waits
+(`pending`, its attempt not counted); when the first row is dead, or was sent without a known
+message id, the update is sent as a new message. An update whose key has a newer update row is
+superseded: it is marked sent without sending, so an older card never overwrites a newer one.
+Updates are idempotent, so an uncertain one is simply sent again (no `was_delivered` check).
+
 **Uncertain outcomes.** A timeout or a dropped connection after the request went out, a crash
 between sending and marking, or a lease taken over leave the row `uncertain`. The next attempt
 first asks `notifier.was_delivered(delivery)` and marks the row sent without resending when it
@@ -59,7 +67,8 @@ LAST_ERROR_MAX = 2000
 REFUSAL_CODE_PREFIXES = ("http_4", "smtp_", "refused")
 
 #: What happened to one claimed message: sent, already_delivered (found by `was_delivered`),
-#: retry, dead, lost_claim (another dispatcher took the row over), skipped (lost before sending).
+#: retry, dead, lost_claim (another dispatcher took the row over), skipped (lost before sending),
+#: waiting (an update whose first message is not sent yet), superseded (a newer update exists).
 Outcome = str
 Sleep = Callable[[float], Awaitable[None]]
 #: `uniform(a, b)`: a random float in [a, b] (injectable for tests).
@@ -109,6 +118,20 @@ class ClaimedMessage:
     uncertain: bool
     claim_token: str
     lease_until: datetime
+    #: The key of the message this one edits (None: a new message).
+    updates_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateTarget:
+    """Where an update stands: the message to edit, or why there is none."""
+
+    #: The first message's id at the receiver; None: send as a new message.
+    message_id: str | None
+    #: The first message is not sent yet: wait.
+    waiting: bool = False
+    #: A newer update of the same message exists: skip this one.
+    superseded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +295,7 @@ class Dispatcher:
                 OUTBOX.c.card,
                 OUTBOX.c.attempts,
                 OUTBOX.c.uncertain,
+                OUTBOX.c.updates_key,
             )
         )
         with write_transaction(self.engine) as conn:
@@ -289,7 +313,40 @@ class Dispatcher:
             uncertain=bool(row.uncertain),
             claim_token=token,
             lease_until=lease_until,
+            updates_key=row.updates_key,
         )
+
+    def update_target(self, message: ClaimedMessage) -> UpdateTarget:
+        """What an update edits: the first message's id, or wait, or skip (see the module doc)."""
+        key = message.updates_key
+        with self.engine.connect() as conn:
+            first = conn.execute(
+                select(OUTBOX.c.status, OUTBOX.c.provider_message_id).where(
+                    OUTBOX.c.idempotency_key == key
+                )
+            ).first()
+            newer = conn.execute(
+                select(OUTBOX.c.id)
+                .where(OUTBOX.c.updates_key == key, OUTBOX.c.id > message.id)
+                .limit(1)
+            ).first()
+        if newer is not None:
+            return UpdateTarget(None, superseded=True)
+        if first is not None and first.status in (OutboxStatus.PENDING, OutboxStatus.SENDING):
+            return UpdateTarget(None, waiting=True)
+        if first is not None and first.status == OutboxStatus.SENT:
+            return UpdateTarget(first.provider_message_id or None)
+        return UpdateTarget(None)  # dead or gone: post it as a new message
+
+    def _wait_for_first(self, message: ClaimedMessage) -> Outcome:
+        """Put an update back until its first message is sent (the attempt does not count)."""
+        done = self._finish(
+            message,
+            status=OutboxStatus.PENDING,
+            attempts=message.attempt - 1,
+            next_attempt_at=self.clock.now() + self.config.backoff_base,
+        )
+        return "waiting" if done else "lost_claim"
 
     def _recheck(self, message: ClaimedMessage) -> bool:
         """Still ours? Renew the lease for one send; False when another dispatcher took it over."""
@@ -390,6 +447,8 @@ class Dispatcher:
         if not await asyncio.to_thread(self._recheck, message):
             log.info("outbox message %s was taken over by another dispatcher", message.key)
             return "skipped"
+        if message.updates_key is not None:
+            return await self._deliver_update(message, notifier, delivery)
         try:
             if message.uncertain and await self._with_timeout(notifier.was_delivered(delivery)):
                 sent = await asyncio.to_thread(self._mark_sent, message, None)
@@ -419,6 +478,34 @@ class Dispatcher:
                 "dispatcher that took it over checks delivery before resending",
                 message.key,
             )
+            return "lost_claim"
+        return "sent"
+
+    async def _deliver_update(
+        self, message: ClaimedMessage, notifier: Notifier, delivery: Delivery
+    ) -> Outcome:
+        """Edit the first message (or post anew, wait, or skip: see `update_target`)."""
+        where = await asyncio.to_thread(self.update_target, message)
+        if where.waiting:
+            return await asyncio.to_thread(self._wait_for_first, message)
+        if where.superseded:
+            marked = await asyncio.to_thread(self._mark_sent, message, None)
+            return "superseded" if marked else "lost_claim"
+        try:
+            if where.message_id is None:
+                provider_id = await self._with_timeout(notifier.send(delivery))
+            else:
+                provider_id = await self._with_timeout(notifier.update(delivery, where.message_id))
+        except DeliveryError as exc:
+            return await asyncio.to_thread(self._mark_failed, message, exc)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("notifier bug %s updating outbox message %s", reference, message.key)
+            error = DeliveryError(
+                f"unexpected error (log reference {reference})", permanent=False, code="bug"
+            )
+            return await asyncio.to_thread(self._mark_failed, message, error)
+        if not await asyncio.to_thread(self._mark_sent, message, provider_id):
             return "lost_claim"
         return "sent"
 

@@ -63,6 +63,8 @@ class NewMessage:
     card: dict[str, Any]
     source: str
     source_id: str = ""
+    #: Edit the message that the row with this key produced instead of posting a new one.
+    updates_key: str | None = None
 
 
 def enqueue_many(conn: Connection, messages: Sequence[NewMessage], now: datetime) -> set[str]:
@@ -86,6 +88,7 @@ def enqueue_many(conn: Connection, messages: Sequence[NewMessage], now: datetime
             "attempts": 0,
             "next_attempt_at": now,
             "uncertain": False,
+            "updates_key": m.updates_key,
             "created_at": now,
         }
         for m in messages

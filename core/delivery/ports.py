@@ -1,8 +1,10 @@
 """Delivering a card to a place (Slack channel, Teams conversation, webhook, email): the port.
 
-The outbox (budgets, digests) hands each message to the `Notifier` for its target kind. Notifiers
-raise `DeliveryError` with `permanent=True` when retrying cannot help (channel gone, bot removed,
-bad credentials) and with `retry_after` when the receiver asked for a pause.
+The outbox (budgets, anomalies, digests) hands each message to the `Notifier` for its target
+kind: `send` for a new message, `update` for a row that edits the message an earlier row
+produced. Notifiers raise `DeliveryError` with `permanent=True` when retrying cannot help
+(channel gone, bot removed, bad credentials) and with `retry_after` when the receiver asked for
+a pause.
 """
 
 from __future__ import annotations
@@ -51,4 +53,11 @@ class Notifier(Protocol):
 
     async def was_delivered(self, delivery: Delivery) -> bool:
         """After an uncertain send (timeout): did the message arrive? (False if unknowable.)"""
+        ...
+
+    async def update(self, delivery: Delivery, message_id: str) -> str:
+        """Replace the message `message_id` (what `send` returned) with `delivery.card`; return
+        the id of the message now showing it. Idempotent (an uncertain update is simply sent
+        again). Receivers that cannot edit a message (webhook, e-mail) send a new one, and a
+        message that no longer exists is posted anew. Raises `DeliveryError`."""
         ...

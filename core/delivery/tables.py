@@ -48,7 +48,11 @@ class OutboxMessage(SQLModel, table=True):
         default=False,
         sa_column=Column(Boolean, nullable=False, default=False, server_default=false()),
     )
+    #: The receiver's id of the message this row produced (Slack `ts`, Teams activity id …).
     provider_message_id: str | None = Field(default=None, sa_column=Column(String(255)))
+    #: This row updates the message that the row with this idempotency key produced (an
+    #: incident's later days edit its first post); None for a new message.
+    updates_key: str | None = Field(default=None, sa_column=Column(String(255)))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 

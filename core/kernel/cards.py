@@ -74,12 +74,26 @@ class ChartPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class ChartBand:
+    """The expected range of one day (an anomaly card draws it behind the series)."""
+
+    day: date
+    low: Decimal
+    high: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Chart:
-    """A daily series; renderers draw a PNG or fall back to a Unicode sparkline."""
+    """A daily series; renderers draw a PNG or fall back to a Unicode sparkline.
+
+    `band`, when given, is the expected range of some of the days: PNGs shade it, and every
+    renderer's caption (`core.kernel.charts.chart_caption`) states it for the last day.
+    """
 
     title: str
     points: tuple[ChartPoint, ...]
     unit: str  # currency code or "%"
+    band: tuple[ChartBand, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from core.kernel.cards import (
     Button,
     Card,
     Chart,
+    ChartBand,
     ChartPoint,
     Column,
     Context,
@@ -64,13 +65,16 @@ def _block_to_dict(block: Block) -> dict[str, Any]:
                 "rows": [list(r) for r in rows],
                 "footer": footer,
             }
-        case Chart(title, points, unit):
-            return {
+        case Chart(title, points, unit, band):
+            encoded: dict[str, Any] = {
                 "type": "Chart",
                 "title": title,
                 "unit": unit,
                 "points": [[p.day.isoformat(), str(p.value)] for p in points],
             }
+            if band:
+                encoded["band"] = [[b.day.isoformat(), str(b.low), str(b.high)] for b in band]
+            return encoded
         case Actions(buttons):
             return {
                 "type": "Actions",
@@ -111,6 +115,10 @@ def _block_from_dict(data: dict[str, Any]) -> Block:
             title=data["title"],
             unit=data["unit"],
             points=tuple(ChartPoint(date.fromisoformat(d), Decimal(v)) for d, v in data["points"]),
+            band=tuple(
+                ChartBand(date.fromisoformat(d), Decimal(low), Decimal(high))
+                for d, low, high in data.get("band", ())
+            ),
         )
     if kind == "Actions":
         return Actions(

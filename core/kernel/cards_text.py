@@ -15,7 +15,7 @@ from core.kernel.cards import (
     Table,
     Text,
 )
-from core.kernel.charts import sparkline
+from core.kernel.charts import chart_caption, sparkline
 
 RULE_WIDTH = 60
 
@@ -54,11 +54,13 @@ def render_text(card: Card) -> str:
                 lines += [f"{f.label.ljust(width)}  {f.value}" for f in facts] + [""]
             case Table():
                 lines += [*table_lines(block), ""]
-            case Chart(title, points, unit):
+            case Chart(title, points, unit, band):
                 if points:
                     span = f"{points[0].day.isoformat()} to {points[-1].day.isoformat()}"
                     spark = sparkline([p.value for p in points])
                     lines += [f"{title} ({unit}, {span}): {spark}", ""]
+                    if band:
+                        lines += [chart_caption(block), ""]
             case Context(text):
                 lines += [text, ""]
             case Divider():

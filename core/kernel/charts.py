@@ -33,10 +33,17 @@ def chart_caption(chart: Chart) -> str:
     values = [p.value for p in chart.points]
     first, last = chart.points[0].day, chart.points[-1].day
     low, high = min(values), max(values)
-    return (
+    caption = (
         f"{chart.title}, {first:%b %d} – {last:%b %d}: "
         f"min {_fmt(low, chart.unit)}, max {_fmt(high, chart.unit)}"
     )
+    if chart.band:
+        band = chart.band[-1]
+        caption += (
+            f"; expected {band.day:%b %d}: {_fmt(band.low, chart.unit)} – "
+            f"{_fmt(band.high, chart.unit)}"
+        )
+    return caption
 
 
 def _fmt(value: Decimal, unit: str) -> str:
@@ -59,8 +66,22 @@ def render_png(chart: Chart, *, width_px: int = 800, height_px: int = 300) -> by
     ax = fig.add_subplot()
     days = date2num([p.day for p in chart.points])  # type: ignore[no-untyped-call]
     values = [float(p.value) for p in chart.points]  # drawing only; figures stay Decimal
+    if chart.band:
+        band_days = date2num([b.day for b in chart.band])  # type: ignore[no-untyped-call]
+        ax.fill_between(
+            band_days,
+            [float(b.low) for b in chart.band],
+            [float(b.high) for b in chart.band],
+            color="#8a8886",
+            alpha=0.25,
+            linewidth=0,
+            label="expected range",
+        )
     ax.plot(days, values, color="#0078d4", linewidth=2)
-    ax.fill_between(days, values, color="#0078d4", alpha=0.12)
+    if chart.band:
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+    else:
+        ax.fill_between(days, values, color="#0078d4", alpha=0.12)
     ax.set_title(chart.title, loc="left", fontsize=11)
     ax.set_ylabel(chart.unit)
     ax.set_ylim(bottom=0)

@@ -29,7 +29,14 @@ NOV30, DEC31 = date(2026, 11, 30), date(2026, 12, 31)
 
 
 def settings(**overrides):
-    values = {"demo": True, "database_url": "sqlite://", "backfill_days": 3}
+    # Only actual cost is ingested here (anomalies score it too), so the amortized budget below
+    # needs no forecast.
+    values = {
+        "demo": True,
+        "database_url": "sqlite://",
+        "backfill_days": 3,
+        "anomaly_cost_type": "ActualCost",
+    }
     values.update(overrides)
     return load_settings(**values)
 

@@ -50,7 +50,7 @@ def test_delivery_settings_are_checked_together():
 def test_every_replica_schedules_delivery_cleanup_and_ingestion(engine):
     container = build(settings(), engine=engine)
     jobs = container.scheduler().jobs
-    assert set(jobs) == {"outbox", "cleanup", "ingest", "budgets"}
+    assert set(jobs) == {"outbox", "cleanup", "ingest", "budgets", "anomalies"}
     assert jobs["outbox"].claim is False
     assert jobs["ingest"].claim is True
     assert jobs["ingest"].then == ()  # the ingest job's pipeline evaluates budgets itself

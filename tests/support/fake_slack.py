@@ -1,7 +1,8 @@
 """A local fake of Slack on 127.0.0.1: Web API, response URLs, file uploads and Socket Mode.
 
 Like bolt-python's `tests/mock_web_api_server`: real HTTP on a free port, canned answers, every
-call recorded per path. Scripted answers (429 with Retry-After, 5xx bursts, Slack error codes,
+call recorded per path; posted messages are kept per channel and `chat.update` edits them.
+Scripted answers (429 with Retry-After, 5xx bursts, Slack error codes,
 "stored but answered 500") are queued per method with `script`.
 """
 
@@ -157,6 +158,8 @@ class FakeSlack:
         if method == "chat.postMessage":
             message = self._store_message(params)
             return web.json_response({"ok": True, "channel": params["channel"], **message})
+        if method == "chat.update":
+            return web.json_response(self._update_message(params))
         if method == "conversations.history":
             with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
             limit = int(params.get("limit", 100))
@@ -190,6 +193,21 @@ class FakeSlack:
             message["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
         self.channels[params["channel"]].append(message)
         return {"ts": ts, "message": message}
+
+    def _update_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        """chat.update: replace text, blocks and metadata of the message `ts` in `channel`."""
+        for message in self.channels[params.get("channel", "")]:
+            if message["ts"] == params.get("ts"):
+                message["text"] = params.get("text", "")
+                message["blocks"] = params.get("blocks", [])  # as chat.postMessage stores them
+                metadata = params.get("metadata")
+                if metadata:
+                    message["metadata"] = (
+                        json.loads(metadata) if isinstance(metadata, str) else metadata
+                    )
+                message["edited"] = {"user": "UBOT", "ts": message["ts"]}
+                return {"ok": True, "channel": params["channel"], "ts": message["ts"]}
+        return {"ok": False, "error": "message_not_found"}
 
     async def _respond(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
