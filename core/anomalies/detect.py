@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from operator import sub
 
 from core.kernel.money import to_storage_units
 
@@ -123,24 +124,20 @@ def median_units(values: Sequence[int]) -> int:
 
 
 def _leave_one_out_medians(values: Sequence[int]) -> list[int]:
-    """For each value, the median of all the others (in one sort)."""
-    n = len(values)
-    order = sorted(range(n), key=values.__getitem__)
-    ordered = [values[i] for i in order]
-    rank = [0] * n
-    for position, i in enumerate(order):
-        rank[i] = position
-    rest = n - 1
-    out = []
-    for i in range(n):
-        r = rank[i]
+    """For each value, the median of all the others (in one sort).
 
-        def at(j: int, r: int = r) -> int:  # the j-th smallest of the others
-            return ordered[j] if j < r else ordered[j + 1]
-
-        mid = rest // 2
-        out.append(at(mid) if rest % 2 else (at(mid - 1) + at(mid)) // 2)
-    return out
+    Removing the value at sorted position `r` leaves `ordered` without it: its j-th smallest is
+    `ordered[j]` below `r` and `ordered[j + 1]` from `r` on. Equal values leave the same others,
+    so `r` can be the value's first position, and `j < r` is then `ordered[j] < value`.
+    """
+    ordered = sorted(values)
+    rest = len(ordered) - 1
+    mid = rest // 2
+    at, above = ordered[mid], ordered[mid + 1]
+    if rest % 2:
+        return [at if v > at else above for v in values]
+    below = ordered[mid - 1]
+    return [((below if v > below else at) + (at if v > at else above)) // 2 for v in values]
 
 
 def _mad(residuals: Sequence[int]) -> int:
@@ -160,39 +157,50 @@ def expectation(
 ) -> Expectation:
     """The expected value of the next day from `history` (oldest first, up to 28 days) and
     `weekday_history` (per weekday class of the history days — class 0 the next day's weekday
-    — the values of that class, newest first)."""
-    trailing = median_units(history)
-    fit_trailing = list(zip(history, _leave_one_out_medians(history), strict=True))
-    fit_weekday: list[tuple[int, int]] = []
+    — the values of that class, newest first).
+
+    Each method is fitted on the history itself: every day predicted from the others (its
+    leave-one-out median, overall or of its weekday); the method with the smaller mean absolute
+    error wins, and its residuals give the scale.
+    """
+    trailing_fit = _leave_one_out_medians(history)
+    weekday_actual: list[int] = []
+    weekday_fit: list[int] = []
     for members in weekday_history:
         if len(members) >= 2:
-            fit_weekday += zip(members, _leave_one_out_medians(members), strict=True)
+            weekday_actual += members
+            weekday_fit += _leave_one_out_medians(members)
     same_weekday = weekday_history[0]
-    use_weekday = len(same_weekday) >= 2 and len(fit_weekday) * 2 >= len(history)
+    use_weekday = len(same_weekday) >= 2 and len(weekday_actual) * 2 >= len(history)
     if use_weekday:
-        use_weekday = _mean_error(fit_weekday) < _mean_error(fit_trailing)
+        use_weekday = _mean_error(weekday_actual, weekday_fit) < _mean_error(history, trailing_fit)
     if use_weekday:
-        expected, fit, method = median_units(same_weekday), fit_weekday, Method.WEEKDAY
-    else:
-        expected, fit, method = trailing, fit_trailing, Method.TRAILING
-    return Expectation(expected, _scale(fit, expected, scale_floor), method)
+        expected = median_units(same_weekday)
+        scale = _scale(weekday_actual, weekday_fit, expected, scale_floor)
+        return Expectation(expected, scale, Method.WEEKDAY)
+    expected = median_units(history)
+    return Expectation(
+        expected, _scale(history, trailing_fit, expected, scale_floor), Method.TRAILING
+    )
 
 
-def _mean_error(fit: Sequence[tuple[int, int]]) -> float:
-    return sum(abs(actual - predicted) for actual, predicted in fit) / len(fit)
+def _mean_error(actual: Sequence[int], predicted: Sequence[int]) -> float:
+    return sum(map(abs, map(sub, actual, predicted))) / len(actual)
 
 
-def _scale(fit: Sequence[tuple[int, int]], expected: int, scale_floor: float) -> float:
+def _scale(
+    actual: Sequence[int], predicted: Sequence[int], expected: int, scale_floor: float
+) -> float:
     """1.4826 × MAD of the residuals relative to their predictions, times the expected value
     (cost noise is proportional to the level: a weekend at 30% has 30% of the noise); the MAD
     of the plain residuals where nothing was predicted. At least `scale_floor` × expected."""
-    relative = [(a - p) / p for a, p in fit if p > 0]
+    relative = [(a - p) / p for a, p in zip(actual, predicted, strict=True) if p > 0]
     if relative and expected > 0:
         centre = _median_float(relative)
         mad = _median_float([abs(r - centre) for r in relative])
         scale = MAD_TO_SIGMA * mad * expected
     else:
-        scale = MAD_TO_SIGMA * _mad([a - p for a, p in fit])
+        scale = MAD_TO_SIGMA * _mad(list(map(sub, actual, predicted)))
     return max(scale, scale_floor * abs(expected), 1.0)
 
 
@@ -208,16 +216,13 @@ def _history(
     """The 28 days before `t` (from `start`), history before `rebase` scaled by `factor`; and
     the same days by weekday class relative to `t` (newest first)."""
     first = max(start, t - WINDOW_DAYS)
-    history = []
-    classes: list[list[int]] = [[] for _ in range(7)]
-    for i in range(first, t):
-        value = values[i]
-        if rebase is not None and i < rebase:
-            value = int(value * factor)
-        history.append(value)
-    for offset, value in enumerate(reversed(history), start=1):
-        classes[offset % 7].append(value)
-    return history, classes
+    history = list(values[first:t])
+    if rebase is not None and rebase > first:
+        cut = rebase - first
+        history[:cut] = [int(value * factor) for value in history[:cut]]
+    newest_first = history[::-1]  # position 0 is one day before `t`
+    # Class c holds the days c, c + 7, … before `t` (class 0: 7, 14, …).
+    return history, [newest_first[(c - 1) % 7 :: 7] for c in range(7)]
 
 
 def rebaseline_factor(values: Sequence[int], start: int, rebase: int, t: int) -> float:
