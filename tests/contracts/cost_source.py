@@ -4,8 +4,8 @@ those tests prove nothing).
 
 A subclass (tests/contracts/test_cost_sources.py) provides one fixture, `subject`: a
 `CostSourceUnderTest` — the source, a subscription scope, a window crossing a month boundary whose
-first days have no cost (the subscription was onboarded inside it), the rows the source should
-yield for a day, and a way to make it fail.
+first days have no cost (the subscription was onboarded inside it) and which holds a row without
+a resource (a purchase), the rows the source should yield for a day, and a way to make it fail.
 
 The source yields each day from start to end once, in order; days without cost with no rows; each
 day complete (exactly its rows); rows carrying what ingestion needs (Decimal amounts, a currency
@@ -101,7 +101,9 @@ class CostSourceContract:
     async def test_rows_carry_what_ingestion_needs(self, subject):
         rows = [(day, row) for day in await collect(subject) for row in day.rows]
 
-        assert rows
+        # The window holds a row without a resource (a reservation purchase): its dimensions
+        # are '' like every missing one.
+        assert any(row.resource_id == "" and row.resource_group == "" for _, row in rows)
         for day, row in rows:
             assert row.usage_date == day.usage_date
             for name in DIMENSIONS:

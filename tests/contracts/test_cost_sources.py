@@ -4,7 +4,7 @@ by the simulated tenant) and for `FakeCostSource` (tests/support/fakes.py)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -13,26 +13,30 @@ from adapters.azure.simulated import SimulatedTenant
 from core.costs.model import CostType
 from core.kernel.scopes import parse_scope
 from tests.contracts.cost_source import CostSourceContract, CostSourceUnderTest
-from tests.support.fakes import SAMPLE_SCOPE, FakeCostSource, sample_rows
+from tests.support.fakes import SAMPLE_SCOPE, FakeCostSource, make_row, sample_rows
 
 TODAY = date(2026, 11, 27)  # the `clock` fixture's day
-#: A window across a month boundary; the subscription has costs from its onboarding day on.
-START, ONBOARDED, END = date(2026, 10, 28), date(2026, 11, 3), date(2026, 11, 8)
-EMPTY_DAYS = frozenset(date(2026, 10, 28 + n) for n in range(4)) | {
-    date(2026, 11, 1),
-    date(2026, 11, 2),
-}
+#: A window across a month boundary; the subscription has costs from its onboarding day on, and
+#: the simulated tenant's reservation was bought (a row without a resource) on PURCHASE.
+START, ONBOARDED, PURCHASE, END = (
+    date(2026, 8, 28),
+    date(2026, 9, 2),
+    date(2026, 9, 13),
+    date(2026, 9, 14),
+)
+EMPTY_DAYS = frozenset(START + timedelta(days=n) for n in range((ONBOARDED - START).days))
 
 
 class TestAzureCostSource(CostSourceContract):
-    """Chunks of 4 days (one per request, never across a month), pages of 40 rows."""
+    """Production, onboarded inside the window; chunks of 4 days (never across a month), pages
+    of 200 rows."""
 
     @pytest.fixture
     async def subject(self):
         tenant = SimulatedTenant(
-            seed=7, today=TODAY, page_size=40, onboarded={"Sandbox": ONBOARDED}
+            seed=7, today=TODAY, page_size=200, onboarded={"Production": ONBOARDED}
         )
-        subscription = tenant.subscription("Sandbox")
+        subscription = tenant.subscription("Production")
         source = build_simulated_cost_source(tenant, chunk_days=4, max_retries=1)
 
         def truth(day: date, cost_type: CostType):
@@ -53,11 +57,20 @@ class TestAzureCostSource(CostSourceContract):
             )
 
 
+def purchase(day: date):
+    """A reservation purchase: no resource group, resource or location."""
+    return make_row(
+        day, 0, "9101.44", resource_group="", resource_id="", location="", charge_type="Purchase"
+    )
+
+
 class TestFakeCostSource(CostSourceContract):
     @pytest.fixture
     def subject(self):
         def rows_for_day(day: date):
-            return sample_rows(day) if day >= ONBOARDED else []
+            if day < ONBOARDED:
+                return []
+            return sample_rows(day) + ([purchase(day)] if day == PURCHASE else [])
 
         source = FakeCostSource(rows_for_day)
 
