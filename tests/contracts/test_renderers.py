@@ -199,7 +199,7 @@ class TestConsole(RendererContract):
     def buttons(self, card: Card, output: tuple[Any, str]) -> list[ShownButton]:
         """Buttons are numbered across the card; typing the number presses `buttons_of(card)`."""
         presses = buttons_of(card)
-        lines = [t for t in _console_texts(output[0])]
+        lines = _console_texts(output[0])
         found: list[ShownButton] = []
         number = 1
         for line in lines:
