@@ -49,11 +49,13 @@ def buttons_of(card: Card) -> list[Button]:
 def render_card(card: Card) -> RenderableType:
     parts: list[RenderableType] = []
     choice = 0  # buttons are numbered across the whole card
-    title = card.title
+    title: str | None = None  # the first header is the panel's title, later ones are lines
     for block in card.blocks:
         match block:
-            case Header(text):
+            case Header(text) if title is None:
                 title = text
+            case Header(text):
+                parts.append(RichText(text, style="bold"))
             case Actions(buttons):
                 labels = [f"[{choice + n}] {b.label}" for n, b in enumerate(buttons, start=1)]
                 choice += len(buttons)
@@ -62,7 +64,7 @@ def render_card(card: Card) -> RenderableType:
                 parts.extend(_render_block(block))
     return Panel(
         Group(*parts),
-        title=RichText(title, style="bold"),
+        title=RichText(card.title if title is None else title, style="bold"),
         title_align="left",
         border_style=_BORDER[card.severity],
         expand=False,
@@ -78,7 +80,7 @@ def _render_block(block: Block) -> list[RenderableType]:
             grid.add_column(style="bold")
             grid.add_column()
             for fact in facts:
-                grid.add_row(fact.label, fact.value)
+                grid.add_row(RichText(fact.label), RichText(fact.value))
             return [grid]
         case Table():
             return _table(block)
@@ -95,15 +97,16 @@ def _render_block(block: Block) -> list[RenderableType]:
 
 
 def _table(block: Table) -> list[RenderableType]:
+    # Cells are Text, never str: rich reads `[...]` in a str as markup (and `[/]` raises).
     table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     for column in block.columns:
         table.add_column(
-            column.title,
+            RichText(column.title),
             justify="right" if column.align is Align.RIGHT else "left",
             overflow="fold",
         )
     for row in block.rows:
-        table.add_row(*row)
+        table.add_row(*map(RichText, row))
     return [table, RichText(block.footer, style="dim")] if block.footer else [table]
 
 

@@ -44,11 +44,15 @@ _MESSAGE_ID_SUFFIX = re.compile(r";messageid=\d+$", re.IGNORECASE)
 
 
 def card_activity(view: Card, card: dict[str, Any]) -> Activity:
-    """A message carrying the rendered `card` (its summary shows in notifications, previews)."""
+    """A message carrying the rendered `card` (its summary shows in notifications, previews).
+
+    An empty summary is left out: the SDK's `Activity` refuses an empty string (and None).
+    """
+    summary = {"summary": view.summary} if view.summary else {}
     return Activity(
         type=ActivityTypes.message,
-        summary=view.summary,
         attachments=[Attachment(content_type=CONTENT_TYPE, content=card)],
+        **summary,
     )
 
 

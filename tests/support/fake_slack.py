@@ -45,6 +45,8 @@ class FakeSlack:
         self.answers: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.uploads: dict[str, bytes] = {}
         self.channels: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        #: Channel id → the Slack error code every call about it gets (`refuse_channel`).
+        self.refused_channels: dict[str, str] = {}
         self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
         self._ts = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -110,6 +112,10 @@ class FakeSlack:
         """Answer `method` with Slack's usual `200 {"ok": false, "error": code}`."""
         self.script(method, body={"ok": False, "error": code}, times=times)
 
+    def refuse_channel(self, channel: str, code: str = "channel_not_found") -> None:
+        """Posts to and history of `channel` fail with `code` (a deleted channel, a kicked bot)."""
+        self.refused_channels[channel] = code
+
     def calls_to(self, method: str) -> list[Call]:
         return self.calls[method]
 
@@ -150,6 +156,9 @@ class FakeSlack:
         return await self._default(method, params)
 
     async def _default(self, method: str, params: dict[str, Any]) -> web.StreamResponse:
+        refused = self.refused_channels.get(str(params.get("channel", "")))
+        if refused and method in ("chat.postMessage", "conversations.history"):
+            return web.json_response({"ok": False, "error": refused})
         if method == "auth.test":
             return web.json_response(
                 {"ok": True, "team_id": "T1", "user_id": "UBOT", "bot_id": "BBOT"},

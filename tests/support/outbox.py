@@ -33,11 +33,13 @@ def alert_card(n: int = 1):
 
 
 def add_messages(
-    engine: Engine, target: Target, now, count: int, *, prefix: str = "alert"
+    engine: Engine, target: Target, now, count: int, *, prefix: str = "alert", first: int = 0
 ) -> list[str]:
-    keys = [f"{prefix}:{n}:{target.kind}" for n in range(count)]
+    """`count` messages for `target` with `alert_card(n)`, source ids `n`, from n = `first`."""
+    numbers = range(first, first + count)
+    keys = [f"{prefix}:{n}:{target.kind}" for n in numbers]
     with write_transaction(engine) as conn:
-        for n, key in enumerate(keys):
+        for n, key in zip(numbers, keys, strict=True):
             assert enqueue(
                 conn,
                 key=key,

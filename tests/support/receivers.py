@@ -2,7 +2,8 @@
 
 Both count accepted deliveries by idempotency key and can be told to answer the next requests
 with failures (`script`): "throttle" (429 + Retry-After / SMTP 451), "error" (500 / SMTP 451),
-"reject" (400 / SMTP 550).
+"reject" (400 / SMTP 550). Each also has a target it always refuses: the webhook's `gone_url`
+(410 Gone) and the SMTP server's `unknown_mailboxes` (550 at RCPT).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class FakeWebhookReceiver:
         self.delay_seconds = delay_seconds
         self.accepted: Counter[str] = Counter()
         self.bodies: dict[str, dict] = {}
+        #: Idempotency key → the id this receiver answered for it.
+        self.message_ids: dict[str, str] = {}
         self.requests = 0
         self.bad_signatures = 0
         self.answers: list[str] = []
@@ -64,12 +67,14 @@ class FakeWebhookReceiver:
         app = web.Application()
         app.router.add_post("/hook", self._post)
         app.router.add_get("/hook/deliveries/{key}", self._delivered)
+        app.router.add_post("/gone", self._gone)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = self._runner.addresses[0][1]
         self.url = f"http://127.0.0.1:{port}/hook"
+        self.gone_url = f"http://127.0.0.1:{port}/gone"
         return self
 
     async def stop(self) -> None:
@@ -104,7 +109,13 @@ class FakeWebhookReceiver:
         assert document["idempotency_key"] == key
         self.accepted[key] += 1
         self.bodies[key] = document
-        return web.json_response({"id": f"msg-{self.requests}"})
+        self.message_ids[key] = f"msg-{self.requests}"
+        return web.json_response({"id": self.message_ids[key]})
+
+    async def _gone(self, request: web.Request) -> web.Response:
+        """An endpoint that was removed: every post is refused for good."""
+        await request.read()
+        return web.json_response({"error": "this webhook was deleted"}, status=410)
 
     async def _delivered(self, request: web.Request) -> web.Response:
         if not verify_signature(
@@ -176,6 +187,8 @@ class FakeSmtpServer:
     messages: list[Message] = field(default_factory=list)
     accepted: Counter[str] = field(default_factory=Counter)
     answers: list[str] = field(default_factory=list)
+    #: Recipients refused at RCPT with 550 (no such mailbox).
+    unknown_mailboxes: set[str] = field(default_factory=set)
     tls_sessions: int = 0
     port: int = 0
     _server: asyncio.Server | None = None
@@ -217,6 +230,13 @@ class FakeSmtpServer:
         )
         # handled=False: aiosmtpd answers "535 Authentication failed" itself.
         return AuthResult(success=ok, handled=ok, auth_data=auth_data if ok else None)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address.lower() in self.unknown_mailboxes:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd hook
         if self.answers:

@@ -6,16 +6,24 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block
 
-from adapters.slack import blocks as limits
+# Slack's documented limits (/work/shared/chat/REFERENCE.md), written out rather than read from
+# the renderer: a renderer that raised its own limit must fail here. slack_sdk's models check
+# the rest (section text, header, buttons, ids).
+MAX_BLOCKS = 50
+MAX_TEXT = 40_000
+MAX_FIELD_TEXT = 2000
+MAX_CONTEXT_ELEMENTS = 10
+MAX_CONTEXT_TEXT = 2000
+MAX_BUTTON_VALUE = 2000
 
 
 def assert_valid_message(payload: dict[str, Any]) -> None:
     """Every block parses, validates and round-trips through slack_sdk; message limits hold."""
     text = payload.get("text")
     assert isinstance(text, str) and text.strip(), "a message always carries a text fallback"
-    assert len(text) <= 40_000
+    assert len(text) <= MAX_TEXT
     blocks = payload["blocks"]
-    assert 0 < len(blocks) <= limits.MAX_BLOCKS, f"{len(blocks)} blocks"
+    assert 0 < len(blocks) <= MAX_BLOCKS, f"{len(blocks)} blocks"
     action_ids: list[str] = []
     block_ids: list[str] = []
     for raw in blocks:
@@ -27,15 +35,15 @@ def assert_valid_message(payload: dict[str, Any]) -> None:
             block_ids.append(raw["block_id"])
         if raw["type"] == "section":
             for field in raw.get("fields", []):
-                assert len(field["text"]) <= limits.MAX_FIELD_TEXT
+                assert len(field["text"]) <= MAX_FIELD_TEXT
         if raw["type"] == "context":
-            assert len(raw["elements"]) <= 10
+            assert len(raw["elements"]) <= MAX_CONTEXT_ELEMENTS
             for element in raw["elements"]:
-                assert len(element["text"]) <= limits.MAX_CONTEXT_TEXT
+                assert len(element["text"]) <= MAX_CONTEXT_TEXT
         if raw["type"] == "actions":
             for element in raw["elements"]:
                 action_ids.append(element["action_id"])
-                assert len(element.get("value", "")) <= limits.MAX_BUTTON_VALUE
+                assert len(element.get("value", "")) <= MAX_BUTTON_VALUE
         for text in _texts(raw):
             assert text.strip(), f"Slack refuses empty text: {raw}"
     assert len(action_ids) == len(set(action_ids)), "action ids must be unique in a message"

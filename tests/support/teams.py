@@ -20,6 +20,7 @@ import jsonschema
 import jwt
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives.asymmetric import rsa
 from microsoft_agents.hosting.core import (
     AccessTokenProviderBase,
@@ -68,6 +69,13 @@ def assert_valid_card(card_json: dict) -> None:
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
+async def serve(app: web.Application) -> TestServer:
+    """`app` on 127.0.0.1, a free port; `await server.close()` when done."""
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    return server
+
+
 # -- fakes ----------------------------------------------------------------------------------------
 
 
@@ -79,15 +87,20 @@ class ConnectorCall:
     activity_id: str | None
     body: dict[str, Any]
     authorization: str | None
+    #: What the connector answered: its status, and the activity id when it accepted.
+    status: int = 200
+    answered_id: str | None = None
 
 
 @dataclass
 class FakeBotConnector:
     """The Bot Connector REST API on 127.0.0.1: records every call, answers with canned ids, and
-    can be told to fail the next calls with a status (and headers)."""
+    can be told to fail the next calls with a status (and headers). Posts to a conversation in
+    `removed` get Teams' 403 for a bot that is no longer a member."""
 
     calls: list[ConnectorCall] = field(default_factory=list)
     failures: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    removed: set[str] = field(default_factory=set)
     url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -114,28 +127,34 @@ class FakeBotConnector:
             body = await request.json()
         except ValueError:
             body = {}
-        self.calls.append(
-            ConnectorCall(
-                method=request.method,
-                path=request.path,
-                conversation_id=unquote(request.match_info.get("conversation_id", "")),
-                activity_id=request.match_info.get("activity_id"),
-                body=body,
-                authorization=request.headers.get("Authorization"),
-            )
+        call = ConnectorCall(
+            method=request.method,
+            path=request.path,
+            conversation_id=unquote(request.match_info.get("conversation_id", "")),
+            activity_id=request.match_info.get("activity_id"),
+            body=body,
+            authorization=request.headers.get("Authorization"),
         )
+        self.calls.append(call)
+        if call.conversation_id in self.removed:
+            call.status = 403
+            return web.json_response(
+                {"error": {"code": "BotNotInConversationRoster", "message": "removed"}},
+                status=403,
+            )
         if self.failures:
             status, headers = self.failures.pop(0)
+            call.status = status
             return web.json_response(
                 {"error": {"code": "Failure", "message": "scripted"}},
                 status=status,
                 headers=headers,
             )
         if request.path == "/v3/conversations":
+            call.status, call.answered_id = 201, "a:new-conversation"
             return web.json_response({"id": "a:new-conversation", "activityId": "1"}, status=201)
-        return web.json_response(
-            {"id": request.match_info.get("activity_id") or f"act-{next(self._ids)}"}
-        )
+        call.answered_id = request.match_info.get("activity_id") or f"act-{next(self._ids)}"
+        return web.json_response({"id": call.answered_id})
 
     def app(self) -> web.Application:
         app = web.Application()

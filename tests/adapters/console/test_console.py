@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
@@ -13,53 +12,15 @@ from adapters.console.render import render_text
 from core.app import create_core
 from core.costs.ingest import CostIngestor, Window
 from core.costs.model import CostType
-from core.kernel.cards import (
-    Actions,
-    Align,
-    Button,
-    Chart,
-    ChartPoint,
-    Column,
-    Context,
-    Fact,
-    Facts,
-    Header,
-    Table,
-    Text,
-    card,
-)
 from core.kernel.context import Requester
 from core.kernel.scopes import parse_scope
+from tests.support.cards import costs_by_service
 from tests.support.fakes import FakeCostSource, make_row
 
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def sample_card():
-    points = tuple(
-        ChartPoint(date(2026, 11, 1) + timedelta(days=i), Decimal(100 + (i % 7) * 10))
-        for i in range(14)
-    )
-    return card(
-        "Costs by service — last 14 days",
-        "€4,321.00 actual cost",
-        Header("Costs by service — last 14 days"),
-        Facts((Fact("Total", "€4,321.00"), Fact("vs previous 14 days", "€4,000.00 (+8.0%)"))),
-        Text("A plain paragraph."),
-        Table(
-            (Column("Service"), Column("Cost", Align.RIGHT), Column("Share", Align.RIGHT)),
-            (("Virtual Machines", "€3,000.00", "69.4%"), ("Storage", "€1,321.00", "30.6%")),
-            footer="… 2 more service group(s): €0.00",
-        ),
-        Chart("Daily actual cost", points, "EUR"),
-        Context("Data through 2026-11-14"),
-        Actions(
-            (
-                Button("By resource-group", "costs.drilldown", "costs 14d by rg"),
-                Button("By location", "costs.drilldown", "costs 14d by location"),
-            )
-        ),
-    )
+sample_card = costs_by_service
 
 
 def test_a_card_renders_as_aligned_text_with_numbered_buttons():

@@ -1,4 +1,7 @@
-"""The e-mail notifier against a local aiosmtpd server that requires STARTTLS (self-signed cert)."""
+"""The e-mail notifier against a local aiosmtpd server that requires STARTTLS (self-signed cert).
+
+What every notifier promises is the notifier contract: tests/contracts/test_notifiers.py.
+"""
 
 from __future__ import annotations
 

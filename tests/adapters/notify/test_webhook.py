@@ -1,4 +1,7 @@
-"""The webhook notifier against a real receiver on 127.0.0.1 that checks every signature."""
+"""The webhook notifier against a real receiver on 127.0.0.1 that checks every signature.
+
+What every notifier promises is the notifier contract: tests/contracts/test_notifiers.py.
+"""
 
 from __future__ import annotations
 
@@ -84,23 +87,6 @@ async def test_unreachable_host_is_a_retryable_refusal(notifier):
         await notifier.send(delivery(f"http://127.0.0.1:{port}/hook"))
     assert not caught.value.permanent
     assert caught.value.code == "refused_connect"
-
-
-async def test_was_delivered_asks_the_receiver_by_key(webhook_receiver, notifier):
-    sent = delivery(webhook_receiver.url, "alert:1:webhook")
-    assert await notifier.was_delivered(sent) is False
-    await notifier.send(sent)
-    assert await notifier.was_delivered(sent) is True
-
-
-async def test_was_delivered_is_false_when_receivers_cannot_be_asked(webhook_receiver):
-    notifier = WebhookNotifier(WEBHOOK_SECRET, check_deliveries=False)
-    sent = delivery(webhook_receiver.url)
-    try:
-        await notifier.send(sent)
-        assert await notifier.was_delivered(sent) is False
-    finally:
-        await notifier.close()
 
 
 def test_signature_verifies_and_rejects_tampering_staleness_and_garbage():

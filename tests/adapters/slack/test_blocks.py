@@ -1,4 +1,7 @@
-"""The Block Kit renderer: golden files per view type, and Slack's limits on any card.
+"""The Block Kit renderer: golden files per view type, and behaviour at Slack's limits.
+
+The properties every renderer keeps on any card (Slack's limits included) are the renderer
+contract: tests/contracts/test_renderers.py.
 
 Regenerate the golden files after an intended change:
     UPDATE_GOLDEN=1 .venv/bin/pytest tests/adapters/slack/test_blocks.py
@@ -9,13 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import date
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from adapters.slack.blocks import (
     MAX_BLOCKS,
@@ -25,27 +25,11 @@ from adapters.slack.blocks import (
     render_card,
 )
 from core.app import create_core
-from core.kernel.cards import (
-    Actions,
-    Align,
-    Button,
-    Card,
-    Chart,
-    ChartPoint,
-    Column,
-    Context,
-    Divider,
-    Fact,
-    Facts,
-    Header,
-    Severity,
-    Table,
-    Text,
-    card,
-)
+from core.kernel.cards import Actions, Button, Chart, Header, Text, card
 from core.kernel.context import CoreConfig, Requester
 from core.kernel.service import CloudOptima
 from tests.adapters.slack.conftest import seed_costs
+from tests.support.cards import daily, every_block_slack, long_table
 from tests.support.slack_blocks import assert_valid_message
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -62,12 +46,6 @@ def check_golden(name: str, payload: dict) -> None:
         path.write_text(rendered, encoding="utf-8")
     assert path.exists(), f"no golden file {path.name}: run with UPDATE_GOLDEN=1"
     assert rendered == path.read_text(encoding="utf-8"), f"{path.name} changed (UPDATE_GOLDEN=1)"
-
-
-def daily(n: int, start: date = date(2026, 11, 1)) -> tuple[ChartPoint, ...]:
-    return tuple(
-        ChartPoint(start + timedelta(days=i), Decimal(100 + (i * 37) % 50)) for i in range(n)
-    )
 
 
 # -- golden files: the core's own replies ------------------------------------------------------
@@ -118,54 +96,11 @@ def test_permission_refusal(sqlite_engine, clock):
 
 
 def test_every_block_type():
-    view = card(
-        "Budget prod-monthly at 80%",
-        "Budget prod-monthly reached 80% (€8,000.00 of €10,000.00)",
-        Header("Budget prod-monthly at 80%"),
-        Text("Spend is *ahead* of plan for <team-a> & friends.\nSecond line with `code`."),
-        Facts(
-            (
-                Fact("Spent", "€8,000.00"),
-                Fact("Budget", "€10,000.00"),
-                Fact("Forecast", "€11,200.00"),
-            )
-        ),
-        Divider(),
-        Table(
-            columns=(Column("Resource group"), Column("Cost", Align.RIGHT)),
-            rows=(("rg-web", "€5,000.00"), ("rg-data-platform-eu-west", "€3,000.00")),
-            footer="… 4 more resource group(s): €120.00",
-        ),
-        Chart("Daily actual cost", daily(30), "EUR"),
-        Context("Data through 2026-11-26 · actual cost"),
-        Actions(
-            (
-                Button("Acknowledge", "alert.ack", "alert:17", style="primary"),
-                Button("Snooze 7 days", "alert.snooze", "alert:17:7d"),
-                Button(
-                    "Delete budget",
-                    "budget.delete",
-                    "budget:3",
-                    style="danger",
-                    confirm="Delete budget prod-monthly and its alerts?",
-                ),
-            )
-        ),
-        severity=Severity.WARNING,
-    )
-    check_golden("every_block", render_card(view, nonce="golden"))
+    check_golden("every_block", render_card(every_block_slack(), nonce="golden"))
 
 
 def test_long_table_and_many_facts_are_split():
-    rows = tuple((f"resource-{i:03d}-" + "x" * 60, f"€{i},000.00") for i in range(120))
-    view = card(
-        "Costs by resource",
-        "Many rows",
-        Header("Costs by resource"),
-        Facts(tuple(Fact(f"Fact {i}", f"value {i}") for i in range(14))),
-        Table(columns=(Column("Resource"), Column("Cost", Align.RIGHT)), rows=rows),
-    )
-    check_golden("long_table", render_card(view))
+    check_golden("long_table", render_card(long_table()))
 
 
 # -- behaviour and limits ----------------------------------------------------------------------
@@ -217,11 +152,6 @@ def test_long_series_sparkline_stays_on_one_short_line():
     assert 0 < len(bars) <= 60
 
 
-def test_empty_chart_and_blank_header_render_nothing_invalid():
-    payload = render_card(card("t", "s", Header("  "), Chart("c", (), "EUR"), Text("")))
-    assert_valid_message(payload)
-
-
 def test_long_text_is_split_into_sections_without_blank_ones():
     text = "x" * 2990 + "\n\n\n" + "y" * 10 + "\n" + "<" * 1500
     payload = render_card(card("t", "s", Text(text)))
@@ -234,56 +164,3 @@ def test_long_text_is_split_into_sections_without_blank_ones():
 
 def test_escape_escapes_only_slack_control_characters():
     assert escape("a & <b> *c* _d_") == "a &amp; &lt;b&gt; *c* _d_"
-
-
-_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=4000)
-_short = st.text(st.characters(blacklist_categories=("Cs",)), min_size=0, max_size=300)
-_block = st.one_of(
-    st.builds(Header, _short),
-    st.builds(Text, _text),
-    st.builds(Context, _text),
-    st.builds(Divider),
-    st.builds(Facts, st.lists(st.builds(Fact, _short, _text), max_size=25).map(tuple)),
-    st.builds(
-        Table,
-        st.lists(
-            st.builds(Column, _short, st.sampled_from(list(Align))), min_size=1, max_size=6
-        ).map(tuple),
-        st.lists(st.lists(_short, max_size=6).map(tuple), max_size=200).map(tuple),
-        st.one_of(st.none(), _short),
-    ),
-    st.builds(
-        Actions,
-        st.lists(
-            st.builds(
-                Button,
-                _short,
-                st.from_regex(r"[a-z]{1,10}\.[a-z]{1,10}", fullmatch=True),
-                st.text(max_size=2100),
-                st.sampled_from([None, "primary", "danger", "weird"]),
-                st.one_of(st.none(), _text),
-            ),
-            max_size=40,
-        ).map(tuple),
-    ),
-    st.builds(
-        Chart,
-        _short,
-        st.integers(0, 400).map(daily),
-        st.sampled_from(["EUR", "USD", "%"]),
-    ),
-)
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    blocks=st.lists(_block, max_size=70),
-    severity=st.sampled_from(list(Severity)),
-    title=_short,
-    summary=_text,
-    mode=st.sampled_from(list(ChartMode)),
-)
-def test_any_card_renders_within_slacks_limits(blocks, severity, title, summary, mode):
-    view = Card(title=title, summary=summary, blocks=tuple(blocks), severity=severity)
-    payload = render_card(view, chart_mode=mode, nonce="n")
-    assert_valid_message(payload)

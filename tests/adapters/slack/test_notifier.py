@@ -1,4 +1,7 @@
-"""SlackNotifier against the fake Web API: metadata, retries without sleeping, no duplicates."""
+"""SlackNotifier against the fake Web API: metadata, retries without sleeping, no duplicates.
+
+What every notifier promises is the notifier contract: tests/contracts/test_notifiers.py.
+"""
 
 from __future__ import annotations
 
@@ -163,16 +166,6 @@ async def test_unreachable_slack_is_a_retryable_delivery_error(sleep):
 
     assert (caught.value.permanent, caught.value.code) == (False, "unreachable")
     assert len(sleep.calls) == 2  # refused connections are retried: nothing can have landed
-
-
-async def test_persistent_server_errors_raise_a_retryable_delivery_error(notifier, fake_slack):
-    fake_slack.script("chat.postMessage", status=500, body="oops", times=3)
-
-    with pytest.raises(DeliveryError) as caught:
-        await notifier.send(delivery())
-
-    assert caught.value.permanent is False
-    assert fake_slack.channels[CHANNEL] == []
 
 
 @pytest.mark.parametrize(

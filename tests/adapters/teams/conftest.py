@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, web
+from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
 from bot.container import Container, build
@@ -23,21 +23,16 @@ from tests.support.teams import (
     FakeConnections,
     FakeIdentityProvider,
     fake_drawer,
+    serve,
 )
 
 # -- servers --------------------------------------------------------------------------------------
 
 
-async def _serve(app: web.Application) -> TestServer:
-    server = TestServer(app, host="127.0.0.1", port=0)
-    await server.start_server()
-    return server
-
-
 @pytest.fixture
 async def connector() -> AsyncIterator[FakeBotConnector]:
     fake = FakeBotConnector()
-    server = await _serve(fake.app())
+    server = await serve(fake.app())
     fake.url = str(server.make_url("/"))
     yield fake
     await server.close()
@@ -46,7 +41,7 @@ async def connector() -> AsyncIterator[FakeBotConnector]:
 @pytest.fixture
 async def identity() -> AsyncIterator[FakeIdentityProvider]:
     fake = FakeIdentityProvider()
-    server = await _serve(fake.app())
+    server = await serve(fake.app())
     fake.url = str(server.make_url("")).rstrip("/")
     yield fake
     await server.close()
@@ -114,7 +109,7 @@ async def start_teams(engine, clock, connector) -> AsyncIterator[Callable[..., A
         container.core = CountingCloudOptima(engine, clock, core.router, core.config)
         if container.settings.teams_enabled:
             container.teams_bot(connections=FakeConnections(), draw_chart=draw_chart)
-        server = await _serve(create_web_app(container))
+        server = await serve(create_web_app(container))
         servers.append(server)
         session = ClientSession()
         sessions.append(session)

@@ -1,5 +1,8 @@
 """Proactive delivery to stored conversations through the SDK's continue_conversation, with
-Teams' retry rules, against the local Bot Connector."""
+Teams' retry rules, against the local Bot Connector.
+
+What every notifier promises is the notifier contract: tests/contracts/test_notifiers.py.
+"""
 
 from __future__ import annotations
 
@@ -233,10 +236,3 @@ async def test_an_unknown_target_fails_permanently_without_a_call(installed, con
 
     assert (error.value.permanent, error.value.code) == (True, "unknown_target")
     assert connector.calls == []
-
-
-@sqlite_only
-async def test_was_delivered_is_unknowable_on_teams(installed):
-    _server, notifier, _sleep = await installed()
-
-    assert await notifier.was_delivered(delivery(CHANNEL)) is False
