@@ -110,6 +110,9 @@ class NotifierContract:
     carries_idempotency_key: ClassVar[bool]
     #: A throttled send hands the receiver's Retry-After back (SMTP has none to give).
     hands_back_retry_after: ClassVar[bool]
+    #: `update` edits the message in place (Slack `chat.update`, Teams' activity update);
+    #: otherwise it sends the new card as a new message (webhook, e-mail).
+    edits_messages: ClassVar[bool]
     #: Throttling answers and server errors one `send` absorbs by retrying itself (Slack's SDK
     #: retry handlers, Teams' backoff); the outbox sees a failure only after them.
     throttles_absorbed_per_send: ClassVar[int] = 0
@@ -170,6 +173,19 @@ class NotifierContract:
         assert [channel.received(d) for d in deliveries] == [1] * len(deliveries)
 
     # -- failures --------------------------------------------------------------------------
+
+    async def test_an_update_edits_the_message_where_the_medium_can_or_sends_it_anew(self, channel):
+        first = channel.delivery(6)
+        message_id = await channel.notifier.send(first)
+        later = Delivery(first.idempotency_key, first.target, alert_card(7))
+
+        updated_id = await channel.notifier.update(later, message_id)
+
+        assert isinstance(updated_id, str) and updated_id
+        assert channel.received(first) == (1 if self.edits_messages else 2)
+        if self.edits_messages:
+            assert updated_id == message_id
+        assert alert_card(7).summary in channel.arrived_text(later)
 
     async def test_a_permanent_refusal_is_a_permanent_error_with_the_receivers_code(self, channel):
         refused = channel.delivery(1, target=channel.refused_target)

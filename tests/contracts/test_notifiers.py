@@ -75,6 +75,7 @@ def _script_slack(fake: FakeSlack, answers: list[str]) -> None:
 
 class TestSlackNotifier(NotifierContract):
     answers_was_delivered = True  # the channel's history, searched for the key
+    edits_messages = True  # chat.update
     sends_title = False  # the summary is the message's text; the Header block its title
     carries_idempotency_key = True  # message metadata
     hands_back_retry_after = True
@@ -114,13 +115,16 @@ TEAMS_CHANNEL = CONVERSATIONS["channel"]["id"]
 TEAMS_REMOVED = CONVERSATIONS["groupChat"]["id"]
 
 
-def _teams_accepted(connector: FakeBotConnector, delivery: Delivery) -> list[Any]:
-    """Posts the connector accepted for the delivery: the Bot Connector has no field for a key,
-    so a message is told by its conversation and its summary (every test card's differs)."""
+def _teams_accepted(
+    connector: FakeBotConnector, delivery: Delivery, methods: tuple[str, ...] = ("POST",)
+) -> list[Any]:
+    """Posts (or with PUT, edits) the connector accepted for the delivery: the Bot Connector has
+    no field for a key, so a message is told by its conversation and its summary (every test
+    card's differs)."""
     return [
         call
         for call in connector.calls
-        if call.method == "POST"
+        if call.method in methods
         and call.status < 300
         and call.conversation_id == delivery.target.address
         and (call.body.get("summary") or "") == delivery.card.summary
@@ -139,6 +143,7 @@ def _script_teams(connector: FakeBotConnector, answers: list[str]) -> None:
 
 class TestTeamsNotifier(NotifierContract):
     answers_was_delivered = False  # the Bot Connector cannot list a bot's messages
+    edits_messages = True  # the activity is replaced (PUT)
     sends_title = False  # the summary (activity summary, fallback text); the Header block
     carries_idempotency_key = False  # no field for it in an activity
     hands_back_retry_after = True
@@ -169,7 +174,7 @@ class TestTeamsNotifier(NotifierContract):
             return found[0].answered_id if found else None
 
         def arrived_text(delivery: Delivery) -> str:
-            bodies = [c.body for c in _teams_accepted(connector, delivery)]
+            bodies = [c.body for c in _teams_accepted(connector, delivery, ("POST", "PUT"))]
             return json.dumps(bodies, ensure_ascii=False)
 
         def key_received(delivery: Delivery) -> bool:
@@ -195,6 +200,7 @@ class TestTeamsNotifier(NotifierContract):
 
 
 class TestWebhookNotifier(NotifierContract):
+    edits_messages = False  # a receiver gets the new card as a new delivery
     """Configured to ask the receiver (`GET <url>/deliveries/<key>`) after an uncertain send."""
 
     check_deliveries = True
@@ -261,6 +267,7 @@ def _email_text(message: Any) -> str:
 
 class TestEmailNotifier(NotifierContract):
     answers_was_delivered = False  # SMTP cannot be asked
+    edits_messages = False  # mail cannot be recalled: the new card is a new e-mail
     sends_title = True  # the Subject, and the top of both bodies
     carries_idempotency_key = True  # X-CloudOptima-Idempotency-Key, and the Message-ID from it
     hands_back_retry_after = False  # SMTP's 451 says nothing about when

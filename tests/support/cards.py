@@ -23,6 +23,7 @@ from core.kernel.cards import (
     Button,
     Card,
     Chart,
+    ChartBand,
     ChartPoint,
     Column,
     Context,
@@ -378,6 +379,15 @@ def charts() -> Card:
         Chart("Flat", flat, "EUR"),
         Chart("Credits", credits, "EUR"),
         Chart("Utilisation", daily(14), "%"),
+        Chart("With its expected band", daily(20), "EUR", band=band(daily(20)[-5:])),
+        Chart("A band without points", (), "EUR", band=band(daily(3))),
+    )
+
+
+def band(points: tuple[ChartPoint, ...]) -> tuple[ChartBand, ...]:
+    """An expected range around each point (anomaly cards draw one)."""
+    return tuple(
+        ChartBand(p.day, p.value * Decimal("0.8"), p.value * Decimal("1.2")) for p in points
     )
 
 
