@@ -18,6 +18,8 @@ from core.kernel.clock import Clock
 from core.kernel.context import CoreConfig
 from core.kernel.routing import Router
 from core.kernel.service import Auditor, CloudOptima, RateLimiter
+from core.recommendations import commands as recommendations
+from core.recommendations.model import RecommendationsConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +28,14 @@ class FeatureConfigs:
 
     costs: CostsConfig = field(default_factory=CostsConfig)
     budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
+    recommendations: RecommendationsConfig = field(default_factory=RecommendationsConfig)
 
 
 def build_router(features: FeatureConfigs) -> Router:
     router = Router()
     budgets.register(router, features.budgets)
     costs.register(router, features.costs)
+    recommendations.register(router, features.recommendations)
     kernel_help.register(router)
     return router
 

@@ -1,0 +1,295 @@
+"""A refresh: read every source, compute, then write everything in one transaction.
+
+Inventory (Resource Graph) → metrics of the running VMs (Monitor) → Advisor's cost items →
+savings plan recommendations and reservations → the last 30 days of effective cost (the cost
+store) → the SKU and price catalog (cached for a week, or fetched, or the bundled snapshot) →
+the rules → Advisor merged in → exclusions → the store (`apply_findings`). Any source failing
+fails the refresh before anything is written; the failure itself is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from datetime import time as day_time
+
+from sqlalchemy import Engine
+
+from core.kernel.clock import Clock
+from core.kernel.db.engine import write_transaction
+from core.kernel.errors import CloudOptimaError
+from core.recommendations.catalog import PriceTable, bundled_catalog
+from core.recommendations.effective import EffectiveCosts, read_effective_costs
+from core.recommendations.merge import (
+    advisor_recommendation,
+    collapse_reservations,
+    excluded,
+    merge,
+)
+from core.recommendations.model import Recommendation, RecommendationsConfig
+from core.recommendations.ports import (
+    AdvisorItem,
+    AdvisorSource,
+    BenefitSource,
+    Catalog,
+    Inventory,
+    InventorySource,
+    MetricsSource,
+    PriceSource,
+    ReservationSource,
+    ReservationUsage,
+    Resource,
+    SavingsPlanOffer,
+    VmMetrics,
+)
+from core.recommendations.rules import RuleRegistry, default_registry
+from core.recommendations.rules.base import Facts
+from core.recommendations.store import (
+    RefreshCounts,
+    apply_findings,
+    cached_catalog,
+    record_refresh,
+    save_catalog,
+)
+from core.recommendations.utilization import Utilization, summarize
+
+CATALOG_MAX_AGE = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """Where a refresh reads from. Without `prices` the bundled snapshot is used."""
+
+    inventory: InventorySource
+    metrics: MetricsSource
+    advisor: AdvisorSource
+    benefits: BenefitSource | None = None
+    reservations: ReservationSource | None = None
+    prices: PriceSource | None = None
+    #: How many Azure calls were made so far (recorded with the refresh).
+    calls: Callable[[], int] = field(default=lambda: 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What the sources answered."""
+
+    inventory: Inventory
+    metrics: dict[str, VmMetrics]
+    advisor: list[AdvisorItem]
+    savings_plans: list[SavingsPlanOffer]
+    reservations: list[ReservationUsage]
+    costs: EffectiveCosts
+    catalog: Catalog
+    #: Regions to store the catalog for (None: it came from the cache or the snapshot).
+    fetched_regions: tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    counts: RefreshCounts
+    found: int
+    by_rule: dict[str, int]
+    azure_calls: int
+    seconds: dict[str, float]
+    catalog_source: str
+
+    def describe(self) -> str:
+        return (
+            f"{self.found} recommendation(s): {self.counts.describe()}; "
+            f"{self.azure_calls} Azure call(s); prices from {self.catalog_source}"
+        )
+
+
+def look_back_name(days: int) -> str:
+    """Cost Management's look-back period for benefit recommendations."""
+    return "Last7Days" if days <= 7 else "Last30Days" if days <= 30 else "Last60Days"
+
+
+class RecommendationRefresher:
+    """Runs refreshes over one database with the feature's settings and a rule registry."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        config: RecommendationsConfig,
+        registry: RuleRegistry | None = None,
+        *,
+        catalog_max_age: timedelta = CATALOG_MAX_AGE,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.config = config
+        self.registry = registry or default_registry()
+        self.catalog_max_age = catalog_max_age
+
+    async def run(self, sources: Sources, subscription_ids: Sequence[str]) -> RefreshResult:
+        """One refresh of the subscriptions; raises the sources' `CloudOptimaError` (recorded)."""
+        started = self.clock.now()
+        seconds: dict[str, float] = {}
+        began = time.perf_counter()
+        try:
+            fetched = await self.fetch(sources, subscription_ids)
+        except CloudOptimaError as exc:
+            await asyncio.to_thread(self._record_failure, started, sources.calls(), exc)
+            raise
+        seconds["fetch"] = time.perf_counter() - began
+        began = time.perf_counter()
+        kept, excluded_keys = self.evaluate(fetched)
+        seconds["rules"] = time.perf_counter() - began
+        began = time.perf_counter()
+        counts = await asyncio.to_thread(
+            self._write, fetched, kept, excluded_keys, started, sources.calls()
+        )
+        seconds["write"] = time.perf_counter() - began
+        by_rule: dict[str, int] = {}
+        for rec in kept:
+            by_rule[rec.rule] = by_rule.get(rec.rule, 0) + 1
+        return RefreshResult(
+            counts, len(kept), by_rule, sources.calls(), seconds, fetched.catalog.source
+        )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def window(self) -> tuple[datetime, datetime]:
+        """The metrics window: whole days, the look-back up to today 00:00 UTC."""
+        today = self.clock.now().date()
+        end = datetime.combine(today, day_time(0), tzinfo=UTC)
+        return end - timedelta(days=self.config.look_back_days), end
+
+    async def fetch(self, sources: Sources, subscription_ids: Sequence[str]) -> Fetched:
+        inventory = await sources.inventory.inventory(subscription_ids)
+        running = [vm for vm in inventory.vms if vm.state == "running"]
+        start, end = self.window()
+        metrics = await sources.metrics.vm_metrics(running, start, end) if running else {}
+        advisor: list[AdvisorItem] = []
+        for subscription_id in subscription_ids:
+            advisor.extend(await sources.advisor.cost_recommendations(subscription_id))
+        plans: list[SavingsPlanOffer] = []
+        if sources.benefits is not None:
+            look_back = look_back_name(self.config.look_back_days)
+            for subscription_id in subscription_ids:
+                plans.extend(
+                    await sources.benefits.savings_plans(
+                        f"/subscriptions/{subscription_id}", self.config.term, look_back
+                    )
+                )
+        reservations = (
+            await sources.reservations.reservations() if sources.reservations is not None else []
+        )
+        costs = await asyncio.to_thread(read_effective_costs, self.engine, self.clock.now().date())
+        located = [vm.location for vm in inventory.vms] + [r.location for r in reservations]
+        regions = sorted({location.lower() for location in located if location})
+        catalog, fetched_regions = await self._catalog(sources, regions, costs)
+        return Fetched(
+            inventory, metrics, advisor, plans, reservations, costs, catalog, fetched_regions
+        )
+
+    async def _catalog(
+        self, sources: Sources, regions: list[str], costs: EffectiveCosts
+    ) -> tuple[Catalog, tuple[str, ...] | None]:
+        if sources.prices is None:
+            return bundled_catalog(), None
+        currency = costs.billing_currency or "USD"
+        now = self.clock.now()
+        cached = await asyncio.to_thread(
+            cached_catalog, self.engine, regions, currency, max_age=self.catalog_max_age, now=now
+        )
+        if cached is not None:
+            return cached, None
+        fetched = await sources.prices.catalog(regions, currency)
+        return fetched, tuple(regions)
+
+    # -- computing -------------------------------------------------------------------------------
+
+    def utilization(self, fetched: Fetched, prices: PriceTable) -> dict[str, Utilization]:
+        hours = self.config.look_back_days * 24
+        found: dict[str, Utilization] = {}
+        for vm in fetched.inventory.vms:
+            if vm.state != "running":
+                continue
+            spec = prices.sku(vm.size)
+            memory = spec.memory_gb if spec is not None else None
+            found[vm.resource_id] = summarize(fetched.metrics.get(vm.resource_id), memory, hours)
+        return found
+
+    def evaluate(self, fetched: Fetched) -> tuple[list[Recommendation], list[str]]:
+        """(recommendations to keep, keys excluded by configuration): pure over `fetched`."""
+        prices = PriceTable(fetched.catalog)
+        facts = Facts(
+            today=self.clock.now().date(),
+            inventory=fetched.inventory,
+            utilization=self.utilization(fetched, prices),
+            costs=fetched.costs,
+            prices=prices,
+            config=self.config,
+            reservations=tuple(fetched.reservations),
+            savings_plans=tuple(fetched.savings_plans),
+        )
+        ours = self.registry.evaluate(facts)
+        resources = {r.resource_id: r for r in fetched.inventory.all()}
+        items = collapse_reservations(fetched.advisor, self.config.term, self.config.look_back_days)
+        theirs = [
+            _with_inventory(
+                advisor_recommendation(i, self.config, fetched.costs.billing_currency), resources
+            )
+            for i in items
+        ]
+        kept: list[Recommendation] = []
+        excluded_keys: list[str] = []
+        for rec in merge(ours, theirs):
+            (excluded_keys.append(rec.key) if excluded(rec, self.config) else kept.append(rec))
+        return kept, excluded_keys
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _write(
+        self,
+        fetched: Fetched,
+        kept: list[Recommendation],
+        excluded_keys: list[str],
+        started: datetime,
+        calls: int,
+    ) -> RefreshCounts:
+        now = self.clock.now()
+        with write_transaction(self.engine) as conn:
+            if fetched.fetched_regions is not None:
+                save_catalog(conn, fetched.catalog, fetched.fetched_regions, now)
+            counts = apply_findings(conn, kept, now, excluded_keys=excluded_keys)
+            record_refresh(
+                conn, started_at=started, finished_at=now, counts=counts, azure_calls=calls
+            )
+        return counts
+
+    def _record_failure(self, started: datetime, calls: int, error: CloudOptimaError) -> None:
+        with write_transaction(self.engine) as conn:
+            record_refresh(
+                conn,
+                started_at=started,
+                finished_at=self.clock.now(),
+                counts=None,
+                azure_calls=calls,
+                error=error.user_message(),
+            )
+
+
+def _with_inventory(rec: Recommendation, resources: dict[str, Resource]) -> Recommendation:
+    """An Advisor item with what the inventory knows of its resource (tags for exclusions)."""
+    found = resources.get(rec.resource_id)
+    if found is None:
+        return rec
+    return replace(
+        rec,
+        resource_name=found.name,
+        resource_group=found.resource_group,
+        subscription_id=found.subscription_id,
+        location=found.location,
+        tags=found.tags,
+    )
+
+
+__all__ = ["RecommendationRefresher", "RefreshResult", "Sources"]
