@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -29,6 +29,9 @@ from core.kernel.db.migrate import current_revision, upgrade
 from core.kernel.errors import CloudOptimaError
 from core.kernel.scopes import Scope, parse_scope
 
+if TYPE_CHECKING:
+    pass
+
 app = typer.Typer(
     name="cloudoptima",
     help="CloudOptima: your Azure bill in Slack, Microsoft Teams and the terminal.",
@@ -44,6 +47,8 @@ outbox_app = typer.Typer(
 app.add_typer(outbox_app, name="outbox")
 budgets_app = typer.Typer(help="Budgets and their alerts.", no_args_is_help=True)
 app.add_typer(budgets_app, name="budgets")
+recs_app = typer.Typer(help="Savings recommendations.", no_args_is_help=True)
+app.add_typer(recs_app, name="recs")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -87,6 +92,27 @@ def budgets_evaluate() -> None:
     container = container_for(settings_or_exit())
     upgrade(container.engine)
     typer.echo(container.evaluate_budgets().describe())
+
+
+@recs_app.command("refresh")
+def recs_refresh(
+    demo: Annotated[bool, typer.Option(help="Refresh from the simulated tenant")] = False,
+) -> None:
+    """Refresh recommendations now (also runs daily after ingestion): inventory, metrics,
+    Advisor, savings plans, reservations and prices, through the real Azure SDK clients."""
+    settings = settings_or_exit(**({"demo": True} if demo else {}))
+    container = container_for(settings)
+    upgrade(container.engine)
+    try:
+        result = asyncio.run(container.refresh_recommendations())
+    except CloudOptimaError as exc:
+        typer.echo(f"Recommendations were not refreshed: {exc.user_message()}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        container.close()
+    typer.echo(f"Recommendations: {result.describe()}")
+    for rule, count in sorted(result.by_rule.items()):
+        typer.echo(f"  {rule}: {count}")
 
 
 @app.command()
@@ -363,12 +389,43 @@ def demo() -> None:
     for question in (f"budget show {budget}", f"alerts {budget}"):
         console.print(f"[bold cyan]optima>[/] {question}")
         chat.ask(question)
+    failed += demo_recommendations(container, chat, console)
     console.print(
         "[dim]In Slack or Teams the alert goes to the channel the budget was created in; "
         "`cloudoptima chat --demo` (or `make chat`) to keep talking.[/]"
     )
     if failed:
         raise typer.Exit(1)
+
+
+def demo_recommendations(
+    container: Container, chat: object, console: Console
+) -> list[ScopeFailure]:
+    """Step 5 of the demo: effective (amortized) costs, a refresh, `recs` and one `rec`."""
+    from core.recommendations.commands import ranked
+    from core.recommendations.store import open_recommendations
+
+    console.rule(
+        "[bold]5. Recommendations: inventory, metrics, Advisor, savings plans, reservations and "
+        "prices through the real Azure SDK, savings on effective cost"
+    )
+    amortized = ingest_with_progress(container, days=31, cost_type=CostType.AMORTIZED)
+    try:
+        result = asyncio.run(container.refresh_recommendations())
+    except CloudOptimaError as exc:
+        console.print(f"[red]Recommendations were not refreshed:[/] {exc.user_message()}")
+        return [*amortized.failed, ScopeFailure(parse_scope(container.tenant.scopes[0]), str(exc))]
+    console.print(f"Recommendations: {result.describe()}")
+    console.print("[bold cyan]optima>[/] recs")
+    chat.ask("recs")
+    items = open_recommendations(container.engine)
+    ordered = ranked(items, "EUR")
+    worth = next((s for s in ordered if s.recommendation.rule == "rightsize-vm"), None)
+    if worth is not None or ordered:
+        chosen = worth or ordered[0]
+        console.print(f"[bold cyan]optima>[/] rec {chosen.id}")
+        chat.ask(f"rec {chosen.id}")
+    return list(amortized.failed)
 
 
 def demo_settings() -> Settings:

@@ -157,7 +157,7 @@ def _advisor_blocks(s: StoredRecommendation) -> list[Block]:
     if note is None:
         return []
     said = note.solution if note.solution == note.problem else f"{note.problem} {note.solution}"
-    blocks: list[Block] = [Header("Azure Advisor"), Text(said)]
+    blocks: list[Block] = [Text(f"Azure Advisor: {said}")]
     facts = [Fact(k, v) for k, v in note.details]
     if note.amount is not None and note.currency:
         facts.append(
@@ -200,7 +200,7 @@ def detail_card(s: StoredRecommendation) -> Card:
     )
     evidence = rec.evidence
     if evidence.facts:
-        blocks += [Header("Evidence"), Facts(tuple(Fact(k, v) for k, v in evidence.facts))]
+        blocks += [Text("Evidence"), Facts(tuple(Fact(k, v) for k, v in evidence.facts))]
     if evidence.series:
         blocks.append(
             Chart(

@@ -47,6 +47,7 @@ from core.recommendations.ports import (
 )
 from core.recommendations.rules import RuleRegistry, default_registry
 from core.recommendations.rules.base import Facts
+from core.recommendations.rules.orphans import ASR_TAGS, UNATTACHED_DISK
 from core.recommendations.store import (
     RefreshCounts,
     apply_findings,
@@ -234,10 +235,14 @@ class RecommendationRefresher:
         resources = {r.resource_id: r for r in fetched.inventory.all()}
         items = collapse_reservations(fetched.advisor, self.config.term, self.config.look_back_days)
         theirs = [
-            _with_inventory(
-                advisor_recommendation(i, self.config, fetched.costs.billing_currency), resources
-            )
+            rec
             for i in items
+            if _advisor_applies(
+                rec := _with_inventory(
+                    advisor_recommendation(i, self.config, fetched.costs.billing_currency),
+                    resources,
+                )
+            )
         ]
         kept: list[Recommendation] = []
         excluded_keys: list[str] = []
@@ -275,6 +280,14 @@ class RecommendationRefresher:
                 azure_calls=calls,
                 error=error.user_message(),
             )
+
+
+def _advisor_applies(rec: Recommendation) -> bool:
+    """Advisor's item stands unless our rule leaves its resource alone on purpose (a Site
+    Recovery replica disk is unattached by design)."""
+    if rec.rule == UNATTACHED_DISK:
+        return not ASR_TAGS & {key.lower() for key in rec.tags}
+    return True
 
 
 def _with_inventory(rec: Recommendation, resources: dict[str, Resource]) -> Recommendation:
