@@ -7,16 +7,22 @@ metrics at once, hourly over the look-back: Percentage CPU (maximum per hour), A
 Bytes (minimum per hour) and Network Out Total (total per hour). Results come back in request
 order; each one's metric ids are checked against the VM asked for. Throttling (HTTP 529 and 429)
 is retried by the shared policy.
+
+The answer is read as JSON (`stream=True`, the raw body handed to `cls`), not as the SDK's
+models: building a model object per data point cost ~130 µs a point (profiled: 17 s for 64 VMs
+over 30 days, hours for 5,000), while request building, authentication, retries and error
+mapping still go through `MetricsClient.query_resources` and its pipeline.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from azure.core.exceptions import AzureError, DeserializationError
+from azure.core.exceptions import AzureError
 from azure.monitor.querymetrics.aio import MetricsClient
 
 from adapters.azure.cloud import AzureCloud
@@ -57,15 +63,23 @@ def _malformed(region: str, what: str) -> MalformedResponseError:
     )
 
 
-def _series(metric: Any, aggregation: str, start: datetime, hours: int) -> tuple[float | None, ...]:
+def _series(
+    metric: Mapping[str, Any], aggregation: str, start: datetime, hours: int, region: str
+) -> tuple[float | None, ...]:
     values: list[float | None] = [None] * hours
-    for element in metric.timeseries or ():
-        for point in element.data or ():
-            value = getattr(point, aggregation, None)
-            when = point.timestamp
-            if value is None or when is None:
+    base = start.timestamp()
+    for element in metric.get("timeseries") or ():
+        for point in element.get("data") or ():
+            value = point.get(aggregation)
+            if value is None:
                 continue
-            index = int((when - start).total_seconds() // 3600)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise _malformed(region, f"a {aggregation} of {value!r} is not a number")
+            try:
+                when = datetime.fromisoformat(point["timeStamp"])
+            except (KeyError, TypeError, ValueError):
+                raise _malformed(region, f"a data point has no timeStamp: {point!r}") from None
+            index = int((when.timestamp() - base) // 3600)
             if 0 <= index < hours:
                 values[index] = float(value)
     return tuple(values)
@@ -74,15 +88,18 @@ def _series(metric: Any, aggregation: str, start: datetime, hours: int) -> tuple
 def parse_result(
     result: Any, vm: VirtualMachine, start: datetime, hours: int, region: str
 ) -> VmMetrics:
-    """One resource's result → its hourly series (metrics it lacks stay empty)."""
+    """One resource's result (the wire JSON) → its hourly series (missing metrics: empty)."""
+    if not isinstance(result, Mapping):
+        raise _malformed(region, "a result is not an object")
     series: dict[str, tuple[float | None, ...]] = {}
-    for metric in result.metrics or ():
-        metric_id = str(metric.id or "").lower()
+    for metric in result.get("value") or ():
+        metric_id = str(metric.get("id") or "").lower()
         owner = metric_id.split(_METRIC_SUFFIX, 1)[0]
         if owner != vm.resource_id:
             raise _malformed(region, f"a result for {owner or '?'} came where {vm.name} was asked")
-        if metric.name in METRICS:
-            series[metric.name] = _series(metric, METRICS[metric.name], start, hours)
+        name = (metric.get("name") or {}).get("value")
+        if name in METRICS:
+            series[name] = _series(metric, METRICS[name], start, hours, region)
     memory = series.get(MEMORY, ())
     return VmMetrics(
         resource_id=vm.resource_id,
@@ -142,17 +159,24 @@ class AzureMetricsSource:
     async def _query(
         self, batch: list[VirtualMachine], region: str, start: datetime, end: datetime
     ) -> list[Any]:
+        kept: list[Any] = []
+
+        def keep_raw(pipeline_response: Any, _body: Any, _headers: Any) -> dict[str, Any]:
+            kept.append(pipeline_response.http_response)
+            return {"values": []}  # the client builds no models; the body is read below
+
         try:
-            return await self._client(region).query_resources(
+            await self._client(region).query_resources(
                 resource_ids=[vm.resource_id for vm in batch],
                 metric_namespace=NAMESPACE,
                 metric_names=list(METRICS),
                 timespan=(start, end),
                 granularity=timedelta(hours=1),
                 aggregations=list(AGGREGATIONS),
+                stream=True,
+                cls=keep_raw,
             )
-        except (DeserializationError, KeyError, TypeError, AttributeError):
-            raise _malformed(region, "the answer does not have the metrics batch shape") from None
+            raw = await kept[0].read()
         except AzureError as exc:
             raise map_api_error(
                 exc,
@@ -161,6 +185,13 @@ class AzureMetricsSource:
                 target=f"subscription {batch[0].subscription_id} ({region})",
                 role="Monitoring Reader",
             ) from exc
+        try:
+            values = json.loads(raw)["values"]
+        except (ValueError, KeyError, TypeError):
+            raise _malformed(region, "the answer does not have the metrics batch shape") from None
+        if not isinstance(values, list):
+            raise _malformed(region, "the answer's values are not a list")
+        return values
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -37,6 +37,7 @@ from core.recommendations.ports import (
     Catalog,
     Inventory,
     InventorySource,
+    ManagedDisk,
     MetricsSource,
     PriceSource,
     ReservationSource,
@@ -241,7 +242,8 @@ class RecommendationRefresher:
                 rec := _with_inventory(
                     advisor_recommendation(i, self.config, fetched.costs.billing_currency),
                     resources,
-                )
+                ),
+                resources,
             )
         ]
         kept: list[Recommendation] = []
@@ -282,12 +284,15 @@ class RecommendationRefresher:
             )
 
 
-def _advisor_applies(rec: Recommendation) -> bool:
-    """Advisor's item stands unless our rule leaves its resource alone on purpose (a Site
-    Recovery replica disk is unattached by design)."""
-    if rec.rule == UNATTACHED_DISK:
-        return not ASR_TAGS & {key.lower() for key in rec.tags}
-    return True
+def _advisor_applies(rec: Recommendation, resources: dict[str, Resource]) -> bool:
+    """Advisor's item stands unless the inventory (fresher than Advisor's daily cache) says
+    otherwise: a disk attached since, or a Site Recovery replica (unattached by design)."""
+    if rec.rule != UNATTACHED_DISK:
+        return True
+    found = resources.get(rec.resource_id)
+    if isinstance(found, ManagedDisk) and found.managed_by:
+        return False
+    return not ASR_TAGS & {key.lower() for key in rec.tags}
 
 
 def _with_inventory(rec: Recommendation, resources: dict[str, Resource]) -> Recommendation:

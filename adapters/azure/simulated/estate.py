@@ -293,7 +293,8 @@ class Estate:
         for vm in [v for v in running if v.pattern == "idle"][:3]:
             hourly = prices.get((vm.size, vm.location, vm.os_type), 0.1)
             self._advisor_vm(vm, "Shutdown", "Shutdown", round(hourly * 730, 2), "EUR")
-        for n, vm in enumerate([v for v in running if v.pattern == "oversized"][:3]):
+        dark = [v for v in running if v.pattern == "missing"][:1]  # no metrics for us to judge
+        for n, vm in enumerate([v for v in running if v.pattern == "oversized"][:2] + dark):
             target = _half(vm.size)
             delta = prices.get((vm.size, vm.location, vm.os_type), 0.2) - prices.get(
                 (target, vm.location, vm.os_type), 0.1
