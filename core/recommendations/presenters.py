@@ -189,7 +189,7 @@ def detail_card(s: StoredRecommendation) -> Card:
         Fact("Sources", sources_text(s)),
         Fact("Status", f"{s.status}: {_dates(s)}"),
     ]
-    blocks: list[Block] = [Header(rec.title), Facts(tuple(facts))]
+    blocks: list[Block] = [Header(f"#{s.id} {rec.title}"), Facts(tuple(facts))]
     blocks.append(
         Text(
             f"How: {saving.formula}"

@@ -51,7 +51,9 @@ class Refresh:
             sleep=self.transport.sleep,
             **source_kw,
         )
-        refresher = RecommendationRefresher(self.engine, self.clock, config or RecommendationsConfig())
+        refresher = RecommendationRefresher(
+            self.engine, self.clock, config or RecommendationsConfig()
+        )
         async with sources:
             return await refresher.run(sources.sources, subscriptions)
 

@@ -42,12 +42,18 @@ def item(type_id: str, resource_id: str, amount: str = "100", currency: str = "E
 
 def reservation_copies():
     return [
-        item(RESERVATION_TYPE, f"/subscriptions/{SUB}", str(100 + i), term=term,
-             lookbackPeriod=days, vmSize="Standard_D4s_v5", region="westeurope", scope="Single",
-             subId=SUB)  # fmt: skip
-        for i, (term, days) in enumerate(
-            (t, d) for t in ("P1Y", "P3Y") for d in ("7", "30", "60")
+        item(
+            RESERVATION_TYPE,
+            f"/subscriptions/{SUB}",
+            str(100 + i),
+            term=term,
+            lookbackPeriod=days,
+            vmSize="Standard_D4s_v5",
+            region="westeurope",
+            scope="Single",
+            subId=SUB,
         )
+        for i, (term, days) in enumerate((t, d) for t in ("P1Y", "P3Y") for d in ("7", "30", "60"))
     ]
 
 
@@ -55,7 +61,9 @@ def test_six_reservation_copies_collapse_to_the_configured_term_and_look_back():
     kept = collapse_reservations(reservation_copies(), "P1Y", 30)
     assert [(i.properties["term"], i.properties["lookbackPeriod"]) for i in kept] == [("P1Y", "30")]
     three = collapse_reservations(reservation_copies(), "P3Y", 60)
-    assert [(i.properties["term"], i.properties["lookbackPeriod"]) for i in three] == [("P3Y", "60")]
+    assert [(i.properties["term"], i.properties["lookbackPeriod"]) for i in three] == [
+        ("P3Y", "60")
+    ]
 
 
 def test_without_the_configured_look_back_the_nearest_one_is_kept():
@@ -74,12 +82,23 @@ def test_collapsed_reservations_are_one_per_sku_region_and_scope():
 
 def test_same_resource_and_action_is_one_recommendation_with_both_sources():
     machine = vm("vm-idle")
-    f = facts(vms=[machine], measured=[metrics(machine, cpu=(0.5, 2.0))],
-              effective=costs({machine.resource_id: "720"}))  # fmt: skip
+    f = facts(
+        vms=[machine],
+        measured=[metrics(machine, cpu=(0.5, 2.0))],
+        effective=costs({machine.resource_id: "720"}),
+    )
     ours = default_registry().evaluate(f)
     advisor = advisor_recommendation(
-        item(VM_TYPE, machine.resource_id, "61.20", recommendationType="Shutdown",
-             targetSku="Shutdown"), CONFIG, "EUR")  # fmt: skip
+        item(
+            VM_TYPE,
+            machine.resource_id,
+            "61.20",
+            recommendationType="Shutdown",
+            targetSku="Shutdown",
+        ),
+        CONFIG,
+        "EUR",
+    )
     [merged] = merge(ours, [advisor])
     assert merged.sources == (Source.CLOUDOPTIMA, Source.ADVISOR)
     assert merged.saving.amount == Decimal("730")  # ours: effective cost beats retail rates
@@ -89,13 +108,24 @@ def test_same_resource_and_action_is_one_recommendation_with_both_sources():
 
 def test_advisor_figure_is_kept_when_ours_is_only_an_estimate():
     machine = vm("vm-big", "Standard_D8s_v5", location="japaneast")  # no price there
-    f = facts(vms=[machine], measured=[metrics(machine, cpu=(4, 15), memory_used=(10, 20))],
-              effective=costs({machine.resource_id: "300"}))  # fmt: skip
+    f = facts(
+        vms=[machine],
+        measured=[metrics(machine, cpu=(4, 15), memory_used=(10, 20))],
+        effective=costs({machine.resource_id: "300"}),
+    )
     [ours] = [r for r in default_registry().evaluate(f) if r.rule == "rightsize-vm"]
     assert ours.saving.estimate
     theirs = advisor_recommendation(
-        item(VM_TYPE, machine.resource_id, "118.26", recommendationType="SkuChange",
-             targetSku="Standard_D4s_v5"), CONFIG, "EUR")  # fmt: skip
+        item(
+            VM_TYPE,
+            machine.resource_id,
+            "118.26",
+            recommendationType="SkuChange",
+            targetSku="Standard_D4s_v5",
+        ),
+        CONFIG,
+        "EUR",
+    )
     [merged] = merge([ours], [theirs])
     assert merged.saving.amount == Decimal("118.26") and merged.rule == "rightsize-vm"
     assert merged.sources == (Source.CLOUDOPTIMA, Source.ADVISOR)
@@ -116,8 +146,16 @@ def test_advisor_only_items_keep_their_own_currency_and_are_never_summed():
     disk_id = rid("microsoft.compute/disks", "disk-1")
     eur = advisor_recommendation(item(DISK_TYPE, disk_id, "61.59", "EUR"), CONFIG, "EUR")
     usd = advisor_recommendation(
-        item(VM_TYPE, rid("microsoft.compute/virtualmachines", "vm-2"), "118.26", "USD",
-             recommendationType="SkuChange"), CONFIG, "EUR")  # fmt: skip
+        item(
+            VM_TYPE,
+            rid("microsoft.compute/virtualmachines", "vm-2"),
+            "118.26",
+            "USD",
+            recommendationType="SkuChange",
+        ),
+        CONFIG,
+        "EUR",
+    )
     assert (usd.saving.amount, usd.saving.currency) == (Decimal("118.26"), "USD")
     assert totals([stored(1, eur), stored(2, usd)]) == {"USD": Decimal("118.26"),
                                                          "EUR": Decimal("61.59")}  # fmt: skip
@@ -126,8 +164,16 @@ def test_advisor_only_items_keep_their_own_currency_and_are_never_summed():
 def test_a_stated_rate_converts_advisor_figures_to_the_billing_currency():
     config = RecommendationsConfig(rates={("USD", "EUR"): Decimal("0.9")})
     rec = advisor_recommendation(
-        item(VM_TYPE, rid("microsoft.compute/virtualmachines", "vm-2"), "100", "USD",
-             recommendationType="SkuChange"), config, "EUR")  # fmt: skip
+        item(
+            VM_TYPE,
+            rid("microsoft.compute/virtualmachines", "vm-2"),
+            "100",
+            "USD",
+            recommendationType="SkuChange",
+        ),
+        config,
+        "EUR",
+    )
     assert (rec.saving.amount, rec.saving.currency) == (Decimal("90"), "EUR")
 
 

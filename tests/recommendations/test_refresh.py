@@ -26,11 +26,16 @@ RULES = {
 def snapshot(engine):
     with engine.connect() as conn:
         return sorted(
-            tuple(r) for r in conn.execute(
-                select(RecommendationRow.key, RecommendationRow.status, RecommendationRow.last_seen,
-                       RecommendationRow.saving)
+            tuple(r)
+            for r in conn.execute(
+                select(
+                    RecommendationRow.key,
+                    RecommendationRow.status,
+                    RecommendationRow.last_seen,
+                    RecommendationRow.saving,
+                )
             )
-        )  # fmt: skip
+        )
 
 
 async def test_a_refresh_finds_every_kind_of_saving_in_the_simulated_tenant(engine, refresh):
@@ -49,7 +54,9 @@ async def test_a_refresh_finds_every_kind_of_saving_in_the_simulated_tenant(engi
     [reservation] = [s for s in stored if s.recommendation.rule == "reservation-purchase"]
     assert "term" in dict(reservation.recommendation.evidence.advisor.details)  # 6 copies → 1
     assert dict(reservation.recommendation.evidence.advisor.details)["term"] == "P1Y"
-    usd = [s for s in stored if s.recommendation.saving and s.recommendation.saving.currency == "USD"]
+    usd = [
+        s for s in stored if s.recommendation.saving and s.recommendation.saving.currency == "USD"
+    ]
     assert usd  # Advisor's USD figure for a EUR tenant stays USD
     names = {s.recommendation.resource_name for s in stored}
     assert not any("ASR" in k for s in stored for k in s.recommendation.tags)  # replica left alone
@@ -95,7 +102,9 @@ async def test_what_no_longer_applies_is_resolved_by_itself_and_reopens_when_it_
     tenant.estate.disks = disks
     refresh.clock.current += timedelta(days=1)
     again = await refresh()
-    [back] = [s for s in all_recommendations(engine) if s.recommendation.resource_name == loose.name]
+    [back] = [
+        s for s in all_recommendations(engine) if s.recommendation.resource_name == loose.name
+    ]
     assert back.status is Status.OPEN and back.id == gone[0].id and again.counts.reopened == 1
 
 
@@ -105,7 +114,11 @@ async def test_a_newly_excluded_resource_group_is_closed_as_excluded(engine, ref
 
     await refresh(config)
 
-    closed = [s for s in all_recommendations(engine) if s.recommendation.resource_group == "rg-sandbox-dev"]
+    closed = [
+        s
+        for s in all_recommendations(engine)
+        if s.recommendation.resource_group == "rg-sandbox-dev"
+    ]
     assert closed and all(s.resolution == Resolution.EXCLUDED for s in closed)
 
 
@@ -113,9 +126,12 @@ async def test_a_throttled_inventory_fails_the_refresh_and_writes_nothing(engine
     await refresh()
     before = snapshot(engine)
     tenant.inventory_queries.fail(
-        429, "RateLimiting", "Too many requests", times=10,
+        429,
+        "RateLimiting",
+        "Too many requests",
+        times=10,
         headers={"x-ms-user-quota-resets-after": "00:00:03"},
-    )  # fmt: skip
+    )
     refresh.clock.current += timedelta(days=1)
 
     with pytest.raises(ThrottledError) as caught:
@@ -138,7 +154,9 @@ async def test_throttled_metrics_are_retried_after_the_wait_asked_for(engine, re
     assert result.found > 0
 
 
-async def test_a_malformed_metrics_answer_fails_the_refresh_and_writes_nothing(engine, refresh, tenant):
+async def test_a_malformed_metrics_answer_fails_the_refresh_and_writes_nothing(
+    engine, refresh, tenant
+):
     await refresh()
     before = snapshot(engine)
 
@@ -151,7 +169,9 @@ async def test_a_malformed_metrics_answer_fails_the_refresh_and_writes_nothing(e
     assert snapshot(engine) == before
 
 
-async def test_a_malformed_advisor_answer_fails_the_refresh_and_writes_nothing(engine, refresh, tenant):
+async def test_a_malformed_advisor_answer_fails_the_refresh_and_writes_nothing(
+    engine, refresh, tenant
+):
     def drop_resource(body):
         body["value"][0]["properties"].pop("resourceMetadata")
 
@@ -161,7 +181,9 @@ async def test_a_malformed_advisor_answer_fails_the_refresh_and_writes_nothing(e
     assert snapshot(engine) == []
 
 
-async def test_the_price_catalog_is_fetched_once_and_then_read_from_the_database(engine, refresh, tenant):
+async def test_the_price_catalog_is_fetched_once_and_then_read_from_the_database(
+    engine, refresh, tenant
+):
     await refresh()
     calls = tenant.price_pages.calls
     refresh.clock.current += timedelta(days=1)

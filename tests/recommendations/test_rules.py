@@ -5,11 +5,10 @@ from decimal import Decimal
 
 import pytest
 
-from core.recommendations.model import Action, RecommendationsConfig
+from core.recommendations.model import Action, Category, RecommendationsConfig
 from core.recommendations.ports import ReservationUsage, SavingsPlanOffer, SkuPrice
 from core.recommendations.rules import default_registry
 from core.recommendations.rules.base import Parameter, Rule, RuleRegistry
-from core.recommendations.model import Category
 from tests.support.recs import (
     TODAY,
     costs,
@@ -284,17 +283,27 @@ def test_a_reservation_used_below_the_threshold_is_flagged_with_its_unused_cost(
 def test_a_reservation_above_the_threshold_is_fine_and_the_threshold_is_configurable():
     assert run("underused-reservation", facts(reservations=[reservation("83")])) == []
     stricter = RecommendationsConfig(utilization_threshold=Decimal(90))
-    assert len(run("underused-reservation", facts(reservations=[reservation("83")], config=stricter))) == 1
+    assert (
+        len(run("underused-reservation", facts(reservations=[reservation("83")], config=stricter)))
+        == 1
+    )
 
 
 def test_a_savings_plan_saving_is_converted_from_its_look_back_hours():
     offer = SavingsPlanOffer(
-        scope="/subscriptions/x", benefit_scope="Shared", term="P1Y", look_back="Last30Days",
-        total_hours=720, currency="EUR", commitment_per_hour=Decimal("3.1"),
-        savings_amount=Decimal("936"), cost_without_benefit=Decimal("4464"),
-        total_cost_with_benefit=Decimal("3528"), savings_percentage=None,
+        scope="/subscriptions/x",
+        benefit_scope="Shared",
+        term="P1Y",
+        look_back="Last30Days",
+        total_hours=720,
+        currency="EUR",
+        commitment_per_hour=Decimal("3.1"),
+        savings_amount=Decimal("936"),
+        cost_without_benefit=Decimal("4464"),
+        total_cost_with_benefit=Decimal("3528"),
+        savings_percentage=None,
         coverage_percentage=Decimal("81.2"),
-    )  # fmt: skip
+    )
     [rec] = run("savings-plan", facts(savings_plans=[offer]))
     assert rec.saving.amount == Decimal("949")  # 936 ÷ 720 × 730
 

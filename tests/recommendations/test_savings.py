@@ -35,17 +35,25 @@ def test_rightsizing_applies_the_price_ratio_to_the_effective_cost():
 
 def test_rightsizing_with_an_uneven_ratio_is_exact():
     s = savings.rightsize(
-        Decimal("300"), "EUR", current_sku="a", target_sku="b",
-        current_price=Decimal("0.384"), target_price=Decimal("0.096"),
-    )  # fmt: skip
+        Decimal("300"),
+        "EUR",
+        current_sku="a",
+        target_sku="b",
+        current_price=Decimal("0.384"),
+        target_price=Decimal("0.096"),
+    )
     assert s.amount == Decimal("225")  # 300 × (1 − 0.25)
 
 
 def test_without_prices_the_vcpu_ratio_is_an_estimate_and_says_so():
     s = savings.rightsize_by_vcpus(
-        Decimal("200"), "EUR", current_sku="Standard_D8s_v5", target_sku="Standard_D2s_v5",
-        current_vcpus=8, target_vcpus=2,
-    )  # fmt: skip
+        Decimal("200"),
+        "EUR",
+        current_sku="Standard_D8s_v5",
+        target_sku="Standard_D2s_v5",
+        current_vcpus=8,
+        target_vcpus=2,
+    )
     assert s.amount == Decimal("150")
     assert s.estimate
     assert "estimate" in s.formula and "2 vCPU ÷ 8 vCPU" in s.formula

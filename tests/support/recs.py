@@ -58,8 +58,8 @@ def vm(name: str, size: str = "Standard_D8s_v5", *, state: str = "PowerState/run
     )
 
 
-def disk(name: str, *, owner: str = "", state: str = "Unattached", tags: dict[str, str] | None = None,
-         rg: str = "rg-web") -> ManagedDisk:  # fmt: skip
+def disk(name: str, *, owner: str = "", state: str = "Unattached",
+         tags: dict[str, str] | None = None, rg: str = "rg-web") -> ManagedDisk:  # fmt: skip
     return ManagedDisk(
         resource_id=rid("microsoft.compute/disks", name, rg),
         name=name,
@@ -190,7 +190,9 @@ def facts(
         if machine.state == "running":
             spec = prices.sku(machine.size)
             memory = spec.memory_gb if spec else None
-            utilization[machine.resource_id] = summarize(by_id.get(machine.resource_id), memory, HOURS)
+            utilization[machine.resource_id] = summarize(
+                by_id.get(machine.resource_id), memory, HOURS
+            )
     return Facts(
         today=TODAY,
         inventory=Inventory(tuple(vms), tuple(disks), tuple(ips), tuple(plans)),
@@ -201,3 +203,20 @@ def facts(
         reservations=tuple(reservations),
         savings_plans=tuple(savings_plans),
     )
+
+
+class ScopeRecordingCredential:
+    """An async token credential that records the scopes it was asked for (sovereign clouds)."""
+
+    def __init__(self, token: str = "simulated-token") -> None:
+        self.token = token
+        self.scopes: list[str] = []
+
+    async def get_token(self, *scopes: str, **kwargs: object):
+        from azure.core.credentials import AccessToken
+
+        self.scopes.extend(scopes)
+        return AccessToken(self.token, 4_102_444_800)
+
+    async def close(self) -> None:
+        pass
