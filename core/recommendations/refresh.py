@@ -145,7 +145,7 @@ class RecommendationRefresher:
         seconds["rules"] = time.perf_counter() - began
         began = time.perf_counter()
         counts = await asyncio.to_thread(
-            self._write, fetched, kept, excluded_keys, started, sources.calls()
+            self.write, fetched, kept, excluded_keys, started, sources.calls()
         )
         seconds["write"] = time.perf_counter() - began
         by_rule: dict[str, int] = {}
@@ -254,7 +254,7 @@ class RecommendationRefresher:
 
     # -- writing ---------------------------------------------------------------------------------
 
-    def _write(
+    def write(
         self,
         fetched: Fetched,
         kept: list[Recommendation],
