@@ -38,24 +38,24 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, select, text
 
-from adapters.azure import build_recommendation_sources  # noqa: E402
-from adapters.azure.simulated import SimulatedTenant  # noqa: E402
-from adapters.azure.simulated.estate import reservation_of, synthetic  # noqa: E402
-from adapters.azure.simulated.prices import rows_for  # noqa: E402
-from adapters.azure.simulated.resource_graph import _TABLES  # noqa: E402
-from core.costs.ingest import ensure_scope  # noqa: E402
-from core.costs.model import CostType  # noqa: E402
-from core.costs.ports import CostRow  # noqa: E402
-from core.costs.store import GroupIds, write_day  # noqa: E402
-from core.kernel.clock import FixedClock  # noqa: E402
-from core.kernel.db.engine import make_engine, write_transaction  # noqa: E402
-from core.kernel.db.migrate import upgrade  # noqa: E402
-from core.kernel.scopes import parse_scope  # noqa: E402
-from core.recommendations.model import RecommendationsConfig  # noqa: E402
-from core.recommendations.refresh import RecommendationRefresher  # noqa: E402
-from core.recommendations.tables import RecommendationRow  # noqa: E402
+from adapters.azure import build_recommendation_sources
+from adapters.azure.simulated import SimulatedTenant
+from adapters.azure.simulated.estate import reservation_of, synthetic
+from adapters.azure.simulated.prices import rows_for
+from adapters.azure.simulated.resource_graph import _TABLES
+from core.costs.ingest import ensure_scope
+from core.costs.model import CostType
+from core.costs.ports import CostRow
+from core.costs.store import GroupIds, write_day
+from core.kernel.clock import FixedClock
+from core.kernel.db.engine import make_engine, write_transaction
+from core.kernel.db.migrate import upgrade
+from core.kernel.scopes import parse_scope
+from core.recommendations.model import RecommendationsConfig
+from core.recommendations.refresh import RecommendationRefresher
+from core.recommendations.tables import RecommendationRow
 
 TODAY = date(2026, 11, 27)
 SUBSCRIPTIONS = (
@@ -110,8 +110,15 @@ def load_costs(engine: Any, estate: Any, days: int) -> int:
         for sub, scope_id in by_sub.items():
             mine = [r for r in rows if r.subscription_id == sub]
             with write_transaction(engine) as conn:
-                counts = write_day(conn, scope_id=scope_id, cost_type=str(CostType.AMORTIZED),
-                                   usage_date=day, rows=mine, now=now, groups=groups)  # fmt: skip
+                counts = write_day(
+                    conn,
+                    scope_id=scope_id,
+                    cost_type=str(CostType.AMORTIZED),
+                    usage_date=day,
+                    rows=mine,
+                    now=now,
+                    groups=groups,
+                )
             groups.commit()
             written += counts.inserted
     return written
@@ -119,8 +126,11 @@ def load_costs(engine: Any, estate: Any, days: int) -> int:
 
 def minimum_calls(estate: Any, look_back_days: int) -> dict[str, int]:
     """What the batch limits allow at best, per API (the simulator's page sizes for pages)."""
-    groups = Counter((vm.subscription_id, vm.location) for vm in estate.vms
-                     if vm.power_state == "PowerState/running")  # fmt: skip
+    groups = Counter(
+        (vm.subscription_id, vm.location)
+        for vm in estate.vms
+        if vm.power_state == "PowerState/running"
+    )
     regions = sorted({vm.location for vm in estate.vms})
     advisor = sum(max(1, math.ceil(len(estate.advisor_items(s)) / 25)) for s in SUBSCRIPTIONS)
     document = dict(estate.catalog_document)
@@ -225,8 +235,14 @@ def drop(created: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    estate = synthetic(TODAY, subscriptions=SUBSCRIPTIONS, vms=args.vms, disks=args.disks,
-                       public_ips=args.ips, plans=args.plans)  # fmt: skip
+    estate = synthetic(
+        TODAY,
+        subscriptions=SUBSCRIPTIONS,
+        vms=args.vms,
+        disks=args.disks,
+        public_ips=args.ips,
+        plans=args.plans,
+    )
     estate.reservations = (reservation_of("bench", "westeurope", 10),)
     estate.savings_plan_subscriptions = (SUBSCRIPTIONS[0],)
     tenant = SimulatedTenant(seed=5, today=TODAY, estate=estate)
@@ -259,7 +275,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             * args.days
             * 24
             * sum(1 for vm in estate.vms if vm.power_state == "PowerState/running"),
-        },  # fmt: skip
+        },
         "cost_rows": cost_rows_written,
         "cost_load_s": round(load_s, 2),
         "first_refresh": first,
@@ -288,8 +304,10 @@ def print_table(database: str, r: dict[str, Any]) -> None:
     for api, minimum in r["minimum_calls"].items():
         print(f"    {api:15} {first['calls_by_api'].get(api, 0):5} / {minimum}")
     verdict = "PASS" if r["rules_pass"] else "MISS"
-    print(f"  rules (median of 3): {first['rules_median_s']} s vs target {RULES_TARGET_SECONDS} s"
-          f": {verdict}")  # fmt: skip
+    print(
+        f"  rules (median of 3): {first['rules_median_s']} s vs target {RULES_TARGET_SECONDS} s"
+        f": {verdict}"
+    )
     print(f"  stored recommendation rows after two refreshes: {r['stored_rows']:,} (no duplicates)")
 
 

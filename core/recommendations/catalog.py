@@ -5,7 +5,6 @@ fetch date) or loaded from the bundled snapshot."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -98,25 +97,3 @@ def bundled_document() -> dict[str, Any]:
 def bundled_catalog() -> Catalog:
     """The snapshot shipped with CloudOptima (demo and offline use)."""
     return catalog_from_document(bundled_document(), source="bundled snapshot")
-
-
-def merge_catalogs(catalogs: Iterable[Catalog]) -> Catalog:
-    skus: dict[str, SkuSpec] = {}
-    prices: dict[tuple[str, str, str, str], SkuPrice] = {}
-    fetched: list[datetime] = []
-    sources: list[str] = []
-    for catalog in catalogs:
-        for spec in catalog.skus:
-            skus[spec.name.lower()] = spec
-        for p in catalog.prices:
-            prices[(p.sku.lower(), p.region.lower(), p.os.lower(), p.currency)] = p
-        if catalog.fetched_at is not None:
-            fetched.append(catalog.fetched_at)
-        if catalog.source and catalog.source not in sources:
-            sources.append(catalog.source)
-    return Catalog(
-        tuple(skus.values()),
-        tuple(prices.values()),
-        min(fetched) if fetched else None,
-        ", ".join(sources),
-    )

@@ -30,7 +30,6 @@ class ResourceCost:
 
     amount: Decimal
     currency: str
-    service_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +85,6 @@ def _read(conn: Connection, cost_type: CostType, start: date, end: date) -> Effe
     ).all()
     groups = catalog_for(conn.engine).groups(conn, [int(g) for g, _ in sums])
     amounts: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    services: dict[tuple[str, str], set[str]] = defaultdict(set)
     per_currency: dict[str, Decimal] = defaultdict(Decimal)
     for group_id, total in sums:
         group = groups.by_id[int(group_id)]
@@ -95,14 +93,10 @@ def _read(conn: Connection, cost_type: CostType, start: date, end: date) -> Effe
             continue
         key = (group.resource_id.lower(), group.currency)
         amounts[key] += total
-        services[key].add(group.service_name)
     by_resource: dict[str, ResourceCost] = {}
     for (resource_id, currency), amount in sorted(amounts.items(), key=lambda kv: -kv[1]):
         # A resource billed in two currencies keeps the larger one (never summed across).
-        by_resource.setdefault(
-            resource_id,
-            ResourceCost(amount, currency, tuple(sorted(services[(resource_id, currency)]))),
-        )
+        by_resource.setdefault(resource_id, ResourceCost(amount, currency))
     ranked = sorted(per_currency, key=lambda c: -per_currency[c])
     return EffectiveCosts(
         by_resource,

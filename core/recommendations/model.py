@@ -151,7 +151,3 @@ class RecommendationsConfig:
     rates: Mapping[tuple[str, str], Decimal] = field(default_factory=dict)
     #: Rows `recs` shows unless asked for `top N`.
     top_n: int = 10
-
-    @property
-    def term_years(self) -> int:
-        return 3 if self.term.upper() == "P3Y" else 1

@@ -249,7 +249,10 @@ class RecommendationRefresher:
         kept: list[Recommendation] = []
         excluded_keys: list[str] = []
         for rec in merge(ours, theirs):
-            (excluded_keys.append(rec.key) if excluded(rec, self.config) else kept.append(rec))
+            if excluded(rec, self.config):
+                excluded_keys.append(rec.key)
+            else:
+                kept.append(rec)
         return kept, excluded_keys
 
     # -- writing ---------------------------------------------------------------------------------

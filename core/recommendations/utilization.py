@@ -18,15 +18,6 @@ _TWO = Decimal("0.01")
 GIB = 1024**3
 
 
-def percentile(values: Sequence[float], p: float) -> float | None:
-    """Nearest-rank percentile (p in 0–100) of `values` (None when empty)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
 def percentiles(values: Sequence[float], ps: Sequence[float]) -> list[float | None]:
     """Several nearest-rank percentiles of `values`, sorting once."""
     if not values:
