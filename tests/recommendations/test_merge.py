@@ -198,3 +198,18 @@ def test_an_unknown_advisor_cost_type_becomes_its_own_rule():
     )
     assert rec.rule == "advisor-c4e5e3b2" and rec.action is Action.REVIEW
     assert rec.saving == Saving(Decimal("7.25"), "EUR", rec.saving.formula)
+
+
+def test_look_back_periods_written_as_names_are_understood():
+    copies = [
+        replace(
+            i,
+            properties={
+                **i.properties,
+                "lookbackPeriod": f"Last{i.properties['lookbackPeriod']}Days",
+            },
+        )
+        for i in reservation_copies()
+    ]
+    [kept] = collapse_reservations(copies, "P1Y", 30)
+    assert kept.properties["lookbackPeriod"] == "Last30Days"

@@ -400,3 +400,61 @@ def test_an_unknown_cloud_or_an_http_endpoint_is_a_configuration_error():
         resolve_cloud("mars")
     with pytest.raises(ConfigurationError, match="https"):
         resolve_cloud("public", authority_host="http://login.example")
+
+
+# -- more shapes the documentation allows ---------------------------------------------------------
+
+
+async def test_a_deallocated_vms_points_carry_only_timestamps_and_read_as_no_data():
+    body = sample("metrics_batch_response.json")
+    for value in body["values"]:
+        for metric in value["value"]:
+            metric["id"] = metric["id"].replace("8f1c2b9e-4d3a-4e6b-9a7c-2f5d1e0b3c4a", SAMPLE_SUB)
+            for series in metric["timeseries"]:
+                series["data"] = [{"timeStamp": p["timeStamp"]} for p in series["data"]]
+    router = Router()
+    router.add("POST", r"metrics:getBatch", canned(body))
+    built, _ = sources_for(router)
+    machines = sample_vms()
+    async with built:
+        found = await built.sources.metrics.vm_metrics(
+            machines, WINDOW_START, WINDOW_START + timedelta(hours=4)
+        )
+    first = found[machines[0].resource_id]
+    assert first.cpu_max == (None, None, None, None)
+    assert first.memory_available_min == ()  # no memory values at all: no memory metric
+
+
+async def test_single_scope_savings_plans_and_unfinished_reservations():
+    single = sample("benefit_recommendations_page.json")
+    props = single["value"][0]["properties"]
+    props.update(scope="Single", subscriptionId=SAMPLE_SUB, resourceGroup=None)
+    reservations = sample("reservations_list_all_page.json")
+    pending = copy.deepcopy(reservations["value"][0])
+    pending["id"] += "-pending"
+    pending["properties"]["provisioningState"] = "Creating"
+    reservations["value"].append(pending)
+    router = Router()
+    router.add("GET", r"/benefitRecommendations", canned(single))
+    router.add("GET", r"Microsoft\.Capacity/reservations", canned(reservations))
+    built, _ = sources_for(router)
+    async with built:
+        [offer] = await built.sources.benefits.savings_plans(
+            f"/subscriptions/{SAMPLE_SUB}", "P3Y", "Last60Days"
+        )
+        found = await built.sources.reservations.reservations()
+    assert offer.benefit_scope == "Single"
+    assert len(found) == 1  # only active reservations count
+
+
+async def test_a_benefit_answer_without_total_hours_is_refused():
+    page = sample("benefit_recommendations_page.json")
+    del page["value"][0]["properties"]["totalHours"]
+    router = Router()
+    router.add("GET", r"/benefitRecommendations", canned(page))
+    built, _ = sources_for(router)
+    async with built:
+        with pytest.raises(MalformedResponseError, match="totalHours"):
+            await built.sources.benefits.savings_plans(
+                f"/subscriptions/{SAMPLE_SUB}", "P3Y", "Last60Days"
+            )
