@@ -44,7 +44,7 @@ from core.recommendations.ports import (
     ReservationUsage,
     Resource,
     SavingsPlanOffer,
-    VmMetrics,
+    VirtualMachine,
 )
 from core.recommendations.rules import RuleRegistry, default_registry
 from core.recommendations.rules.base import Facts
@@ -80,7 +80,8 @@ class Fetched:
     """What the sources answered."""
 
     inventory: Inventory
-    metrics: dict[str, VmMetrics]
+    #: Running VM id → its utilization (summarised as each chunk of metrics arrived).
+    utilization: dict[str, Utilization]
     advisor: list[AdvisorItem]
     savings_plans: list[SavingsPlanOffer]
     reservations: list[ReservationUsage]
@@ -88,6 +89,8 @@ class Fetched:
     catalog: Catalog
     #: Regions to store the catalog for (None: it came from the cache or the snapshot).
     fetched_regions: tuple[str, ...] | None
+    #: Of the fetch, the time spent turning hourly series into percentiles.
+    summary_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +168,6 @@ class RecommendationRefresher:
 
     async def fetch(self, sources: Sources, subscription_ids: Sequence[str]) -> Fetched:
         inventory = await sources.inventory.inventory(subscription_ids)
-        running = [vm for vm in inventory.vms if vm.state == "running"]
-        start, end = self.window()
-        metrics = await sources.metrics.vm_metrics(running, start, end) if running else {}
         advisor: list[AdvisorItem] = []
         for subscription_id in subscription_ids:
             advisor.extend(await sources.advisor.cost_recommendations(subscription_id))
@@ -187,9 +187,39 @@ class RecommendationRefresher:
         located = [vm.location for vm in inventory.vms] + [r.location for r in reservations]
         regions = sorted({location.lower() for location in located if location})
         catalog, fetched_regions = await self._catalog(sources, regions, costs)
+        utilization, summary_seconds = await self._utilization(sources, inventory, catalog)
         return Fetched(
-            inventory, metrics, advisor, plans, reservations, costs, catalog, fetched_regions
+            inventory,
+            utilization,
+            advisor,
+            plans,
+            reservations,
+            costs,
+            catalog,
+            fetched_regions,
+            summary_seconds,
         )
+
+    async def _utilization(
+        self, sources: Sources, inventory: Inventory, catalog: Catalog
+    ) -> tuple[dict[str, Utilization], float]:
+        """Metrics of the running VMs, chunk by chunk, each summarised as it arrives (the
+        hourly series of thousands of VMs are never all in memory)."""
+        prices = PriceTable(catalog)
+        start, end = self.window()
+        hours = self.config.look_back_days * 24
+        found: dict[str, Utilization] = {}
+        spent = 0.0
+        running = [vm for vm in inventory.vms if vm.state == "running"]
+        for chunk in metric_chunks(running):
+            series = await sources.metrics.vm_metrics(chunk, start, end)
+            began = time.perf_counter()
+            for vm in chunk:
+                spec = prices.sku(vm.size)
+                memory = spec.memory_gb if spec is not None else None
+                found[vm.resource_id] = summarize(series.get(vm.resource_id), memory, hours)
+            spent += time.perf_counter() - began
+        return found, spent
 
     async def _catalog(
         self, sources: Sources, regions: list[str], costs: EffectiveCosts
@@ -208,24 +238,13 @@ class RecommendationRefresher:
 
     # -- computing -------------------------------------------------------------------------------
 
-    def utilization(self, fetched: Fetched, prices: PriceTable) -> dict[str, Utilization]:
-        hours = self.config.look_back_days * 24
-        found: dict[str, Utilization] = {}
-        for vm in fetched.inventory.vms:
-            if vm.state != "running":
-                continue
-            spec = prices.sku(vm.size)
-            memory = spec.memory_gb if spec is not None else None
-            found[vm.resource_id] = summarize(fetched.metrics.get(vm.resource_id), memory, hours)
-        return found
-
     def evaluate(self, fetched: Fetched) -> tuple[list[Recommendation], list[str]]:
         """(recommendations to keep, keys excluded by configuration): pure over `fetched`."""
         prices = PriceTable(fetched.catalog)
         facts = Facts(
             today=self.clock.now().date(),
             inventory=fetched.inventory,
-            utilization=self.utilization(fetched, prices),
+            utilization=fetched.utilization,
             costs=fetched.costs,
             prices=prices,
             config=self.config,
@@ -285,6 +304,29 @@ class RecommendationRefresher:
                 azure_calls=calls,
                 error=error.user_message(),
             )
+
+
+#: VMs per metrics call (the batch API's limit) and batches per chunk a refresh holds at once.
+METRICS_BATCH = 50
+BATCHES_PER_CHUNK = 10
+
+
+def metric_chunks(vms: Sequence[VirtualMachine]) -> list[list[VirtualMachine]]:
+    """The running VMs in chunks of whole batches: each subscription × region group is cut in
+    batches of 50 (the last one shorter), and batches are packed 10 to a chunk, so chunking
+    never adds a call to the fewest the batch limit allows."""
+    groups: dict[tuple[str, str], list[VirtualMachine]] = {}
+    for vm in vms:
+        groups.setdefault((vm.subscription_id, vm.location), []).append(vm)
+    batches = [
+        members[i : i + METRICS_BATCH]
+        for _key, members in sorted(groups.items())
+        for i in range(0, len(members), METRICS_BATCH)
+    ]
+    return [
+        [vm for batch in batches[i : i + BATCHES_PER_CHUNK] for vm in batch]
+        for i in range(0, len(batches), BATCHES_PER_CHUNK)
+    ]
 
 
 def _advisor_applies(rec: Recommendation, resources: dict[str, Resource]) -> bool:

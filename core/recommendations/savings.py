@@ -7,14 +7,41 @@ precision); the formula text rounds to the currency's minor unit for reading.
 
 from __future__ import annotations
 
+import functools
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from core.kernel.money import STORAGE_QUANTUM, format_money
+from babel.numbers import get_currency_precision
+
+from core.kernel.money import STORAGE_QUANTUM
+from core.kernel.money import format_money as babel_money
 from core.recommendations.model import HOURS_PER_MONTH, Saving
 
 #: The cost window read for "the last 30 days".
 COST_WINDOW_DAYS = 30
 HOURS_PER_YEAR = Decimal(8760)
+
+
+_SAMPLE = Decimal("1234567.5")
+
+
+@functools.cache
+def _pattern(currency: str) -> tuple[str, str, int] | None:
+    """(prefix, suffix, decimals) around the number in babel's rendering of `currency`."""
+    digits = int(get_currency_precision(currency))
+    sample = babel_money(_SAMPLE, currency)
+    number = f"{_SAMPLE:,.{digits}f}"
+    at = sample.find(number)
+    return None if at < 0 else (sample[:at], sample[at + len(number) :], digits)
+
+
+def format_money(amount: Decimal, currency: str) -> str:
+    """`core.kernel.money.format_money`, fast: a refresh formats tens of thousands of amounts
+    (babel takes ~150 µs each)."""
+    pattern = _pattern(currency)
+    if pattern is None or amount < 0:
+        return babel_money(amount, currency)
+    prefix, suffix, digits = pattern
+    return f"{prefix}{amount:,.{digits}f}{suffix}"
 
 
 def exact(amount: Decimal) -> Decimal:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from core.kernel.money import format_money
 from core.recommendations.model import Action, Category, Evidence, Recommendation, Saving
 from core.recommendations.ports import ReservationUsage, SavingsPlanOffer
 from core.recommendations.rules.base import Facts, Params, RuleRegistry
-from core.recommendations.savings import benefit_per_month, unused_reservation
+from core.recommendations.savings import benefit_per_month, format_money, unused_reservation
 
 UNDERUSED_RESERVATION = "underused-reservation"
 SAVINGS_PLAN = "savings-plan"

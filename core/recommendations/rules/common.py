@@ -5,11 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from core.kernel.money import format_money
 from core.recommendations.effective import EffectiveCosts
 from core.recommendations.model import Saving
 from core.recommendations.ports import Resource
-from core.recommendations.savings import monthly_effective_cost
+from core.recommendations.savings import format_money, monthly_effective_cost
 
 
 def identity(resource: Resource) -> dict[str, Any]:

@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-from core.kernel.money import format_money
 from core.recommendations.catalog import PriceTable
 from core.recommendations.model import Action, Category, Evidence, Recommendation, Saving
 from core.recommendations.ports import SkuSpec, VirtualMachine
 from core.recommendations.rules.base import Facts, Parameter, Params, RuleRegistry
 from core.recommendations.rules.common import cost_fact, identity, mbps, monthly_cost, percent
-from core.recommendations.savings import rightsize, rightsize_by_vcpus, total_of
+from core.recommendations.savings import format_money, rightsize, rightsize_by_vcpus, total_of
 from core.recommendations.utilization import Utilization
 
 IDLE = "idle-vm"
