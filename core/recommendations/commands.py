@@ -60,7 +60,7 @@ class RecsCommands:
 
     def recs(self, cmd: ParsedCommand, ctx: CommandContext) -> Reply:
         query = parse_recs_args(cmd.args, self.config.top_n)
-        found = [s for s in open_recommendations(ctx.engine) if _matches(s, query)]
+        found = [s for s in open_recommendations(ctx.engine, evidence=False) if _matches(s, query)]
         currencies = [s.recommendation.saving.currency for s in found if s.recommendation.saving]
         main = max(set(currencies), key=currencies.count) if currencies else None
         matching = ranked(found, main)

@@ -45,6 +45,7 @@ from core.recommendations.ports import (
     Resource,
     SavingsPlanOffer,
     VirtualMachine,
+    VmMetrics,
 )
 from core.recommendations.rules import RuleRegistry, default_registry
 from core.recommendations.rules.base import Facts
@@ -144,7 +145,8 @@ class RecommendationRefresher:
             raise
         seconds["fetch"] = time.perf_counter() - began
         began = time.perf_counter()
-        kept, excluded_keys = self.evaluate(fetched)
+        # CPU work off the event loop: the scheduler shares it with the chat front doors.
+        kept, excluded_keys = await asyncio.to_thread(self.evaluate, fetched)
         seconds["rules"] = time.perf_counter() - began
         began = time.perf_counter()
         counts = await asyncio.to_thread(
@@ -210,14 +212,18 @@ class RecommendationRefresher:
         hours = self.config.look_back_days * 24
         found: dict[str, Utilization] = {}
         spent = 0.0
-        running = [vm for vm in inventory.vms if vm.state == "running"]
-        for chunk in metric_chunks(running):
-            series = await sources.metrics.vm_metrics(chunk, start, end)
-            began = time.perf_counter()
+
+        def summarize_chunk(chunk: list[VirtualMachine], series: dict[str, VmMetrics]) -> None:
             for vm in chunk:
                 spec = prices.sku(vm.size)
                 memory = spec.memory_gb if spec is not None else None
                 found[vm.resource_id] = summarize(series.get(vm.resource_id), memory, hours)
+
+        running = [vm for vm in inventory.vms if vm.state == "running"]
+        for chunk in metric_chunks(running):
+            series = await sources.metrics.vm_metrics(chunk, start, end)
+            began = time.perf_counter()
+            await asyncio.to_thread(summarize_chunk, chunk, series)
             spent += time.perf_counter() - began
         return found, spent
 

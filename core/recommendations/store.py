@@ -125,7 +125,7 @@ def _stored(row: Any) -> StoredRecommendation:
         resource_name=row.resource_name,
         title=row.title,
         saving=saving,
-        evidence=_evidence(row.evidence or {}),
+        evidence=_evidence(getattr(row, "evidence", None) or {}),
         sources=tuple(Source(s) for s in row.sources or ()),
         subscription_id=row.subscription_id,
         resource_group=row.resource_group,
@@ -292,9 +292,12 @@ def record_refresh(
 # -- reading -------------------------------------------------------------------------------------
 
 
-def open_recommendations(engine: Engine) -> list[StoredRecommendation]:
+def open_recommendations(engine: Engine, *, evidence: bool = True) -> list[StoredRecommendation]:
+    """Every open recommendation; without `evidence` (a list needs none) the heavy JSON column
+    is not read."""
+    columns = [c for c in RECS.c if evidence or c.name != "evidence"]
     with read_snapshot(engine) as conn:
-        rows = conn.execute(select(RECS).where(RECS.c.status == str(Status.OPEN))).all()
+        rows = conn.execute(select(*columns).where(RECS.c.status == str(Status.OPEN))).all()
     return [_stored(r) for r in rows]
 
 
