@@ -420,7 +420,10 @@ def demo_recommendations(
     chat.ask("recs")
     items = open_recommendations(container.engine)
     ordered = ranked(items, "EUR")
-    worth = next((s for s in ordered if s.recommendation.rule == "rightsize-vm"), None)
+    rightsizing = [s for s in ordered if s.recommendation.rule == "rightsize-vm"]
+    # One that Advisor also reported shows both sources, Advisor's text and link.
+    worth = next((s for s in rightsizing if s.recommendation.evidence.advisor), None)
+    worth = worth or next(iter(rightsizing), None)
     if worth is not None or ordered:
         chosen = worth or ordered[0]
         console.print(f"[bold cyan]optima>[/] rec {chosen.id}")

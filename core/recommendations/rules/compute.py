@@ -11,7 +11,7 @@ from core.recommendations.model import Action, Category, Evidence, Recommendatio
 from core.recommendations.ports import SkuSpec, VirtualMachine
 from core.recommendations.rules.base import Facts, Parameter, Params, RuleRegistry
 from core.recommendations.rules.common import cost_fact, identity, mbps, monthly_cost, percent
-from core.recommendations.savings import format_money, rightsize, rightsize_by_vcpus, total_of
+from core.recommendations.savings import rightsize, rightsize_by_vcpus, total_of
 from core.recommendations.utilization import Utilization
 
 IDLE = "idle-vm"
@@ -41,10 +41,14 @@ def _running(facts: Facts) -> Iterator[VirtualMachine]:
 
 
 def _metric_facts(u: Utilization) -> tuple[tuple[str, str], ...]:
-    memory = percent(u.memory_p95) if u.memory_p95 is not None else "not measured"
+    memory = (
+        f"{percent(u.memory_p95)} / {percent(u.memory_p99)}"
+        if u.memory_p95 is not None
+        else "not measured (no memory metric)"
+    )
     return (
         ("CPU p95 / p99 (hourly max)", f"{percent(u.cpu_p95)} / {percent(u.cpu_p99)}"),
-        ("Memory used p95 / p99", f"{memory} / {percent(u.memory_p99)}"),
+        ("Memory used p95 / p99", memory),
         ("Network out p95", mbps(u.network_p95_mbps)),
         ("Data", f"{u.cpu_days:.1f} days of hourly points"),
     )
@@ -176,7 +180,8 @@ def _rightsize_saving(
 
 def _price_row(prices: PriceTable, vm: VirtualMachine, spec: SkuSpec) -> tuple[str, str, str, str]:
     price = prices.price(spec.name, vm.location, vm.os_type)
-    hourly = f"{format_money(price.hourly, price.currency)}/h" if price else "no price"
+    # Hourly prices keep their digits (0.126, not 0.13): the formula divides them.
+    hourly = f"{price.hourly.normalize():f} {price.currency}/h" if price else "no price"
     return (spec.name, str(spec.vcpus), f"{spec.memory_gb.normalize():f}", hourly)
 
 
