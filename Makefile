@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-ingest bench-budgets bench-slack bench-anomalies chat serve teams-app clean
+.PHONY: demo test lint format bench bench-ingest bench-budgets bench-slack bench-anomalies bench-recs chat serve teams-app clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ test: lint
 	.ci/ensure-postgres
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: bench-ingest bench-budgets bench-slack bench-anomalies
+bench: bench-ingest bench-budgets bench-slack bench-anomalies bench-recs
 
 bench-ingest: $(STAMP)
 	.ci/ensure-postgres
@@ -51,6 +51,10 @@ bench-anomalies: $(STAMP)
 
 bench-slack: $(STAMP)
 	$(BIN)/python benchmarks/slack_load.py $(SLACK_BENCH_ARGS)
+
+bench-recs: $(STAMP)
+	.ci/ensure-postgres
+	$(BIN)/python benchmarks/recommendations.py $(RECS_BENCH_ARGS)
 
 teams-app: $(STAMP)
 	$(BIN)/cloudoptima teams-app

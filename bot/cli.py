@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -31,6 +31,9 @@ from core.kernel.db.migrate import current_revision, upgrade
 from core.kernel.errors import CloudOptimaError
 from core.kernel.scopes import Scope, parse_scope
 
+if TYPE_CHECKING:
+    pass
+
 app = typer.Typer(
     name="cloudoptima",
     help="CloudOptima: your Azure bill in Slack, Microsoft Teams and the terminal.",
@@ -48,6 +51,8 @@ budgets_app = typer.Typer(help="Budgets and their alerts.", no_args_is_help=True
 app.add_typer(budgets_app, name="budgets")
 anomalies_app = typer.Typer(help="Cost anomalies.", no_args_is_help=True)
 app.add_typer(anomalies_app, name="anomalies")
+recs_app = typer.Typer(help="Savings recommendations.", no_args_is_help=True)
+app.add_typer(recs_app, name="recs")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -128,6 +133,27 @@ def load_settings_quietly() -> Settings:
         return load_settings()
     except CloudOptimaError:
         return load_settings(demo=True)
+
+
+@recs_app.command("refresh")
+def recs_refresh(
+    demo: Annotated[bool, typer.Option(help="Refresh from the simulated tenant")] = False,
+) -> None:
+    """Refresh recommendations now (also runs daily after ingestion): inventory, metrics,
+    Advisor, savings plans, reservations and prices, through the real Azure SDK clients."""
+    settings = settings_or_exit(**({"demo": True} if demo else {}))
+    container = container_for(settings)
+    upgrade(container.engine)
+    try:
+        result = asyncio.run(container.refresh_recommendations())
+    except CloudOptimaError as exc:
+        typer.echo(f"Recommendations were not refreshed: {exc.user_message()}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        container.close()
+    typer.echo(f"Recommendations: {result.describe()}")
+    for rule, count in sorted(result.by_rule.items()):
+        typer.echo(f"  {rule}: {count}")
 
 
 @app.command()
@@ -396,6 +422,11 @@ def demo() -> None:
     if again.anomalies is not None:
         console.print(f"Anomalies: {again.anomalies.describe()}")
     run.ask("anomalies 30d", f"anomaly {top_anomaly(container)}")
+    run.step(
+        "Recommendations: inventory, metrics, Advisor, savings plans, reservations and prices "
+        "through the real Azure SDK, savings on effective cost"
+    )
+    demo_recommendations(run)
     console.print(
         "[dim]In Slack or Teams the alert goes to the channel the budget was created in; "
         "`cloudoptima chat --demo` (or `make chat`) to keep talking.[/]"
@@ -429,6 +460,29 @@ class DemoRun:
         for question in questions:
             self.console.print(f"[bold cyan]optima>[/] {question}")
             self.chat.ask(question)
+
+
+def demo_recommendations(run: DemoRun) -> None:
+    """The demo's recommendations: a refresh, `recs`, and one `rec` (one that Advisor also
+    reported shows both sources, Advisor's text and link)."""
+    from core.recommendations.commands import ranked
+    from core.recommendations.store import open_recommendations
+
+    container = run.container
+    try:
+        result = asyncio.run(container.refresh_recommendations())
+    except CloudOptimaError as exc:
+        run.console.print(f"[red]Recommendations were not refreshed:[/] {exc.user_message()}")
+        run.failed.append(ScopeFailure(parse_scope(container.tenant.scopes[0]), str(exc)))
+        return
+    run.console.print(f"Recommendations: {result.describe()}")
+    run.ask("recs")
+    ordered = ranked(open_recommendations(container.engine), "EUR")
+    rightsizing = [s for s in ordered if s.recommendation.rule == "rightsize-vm"]
+    chosen = next((s for s in rightsizing if s.recommendation.evidence.advisor), None)
+    chosen = chosen or next(iter(rightsizing), None) or next(iter(ordered), None)
+    if chosen is not None:
+        run.ask(f"rec {chosen.id}")
 
 
 def demo_settings() -> Settings:

@@ -16,13 +16,17 @@ from prometheus_client import Counter
 from sqlalchemy import Engine
 
 from adapters.azure import (
+    AzureCloud,
     AzureCostSource,
     AzureForecastSource,
+    AzureRecommendationSources,
     build_cost_source,
     build_forecast_source,
+    build_recommendation_sources,
     build_simulated_cost_source,
     build_simulated_forecast_source,
     make_credential,
+    resolve_cloud,
 )
 from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
@@ -40,6 +44,7 @@ from core.kernel.clock import Clock, SystemClock
 from core.kernel.db.engine import make_engine
 from core.kernel.scopes import Scope, parse_scope
 from core.kernel.service import CloudOptima
+from core.recommendations.refresh import RecommendationRefresher, RefreshResult
 
 if TYPE_CHECKING:  # built only when used: the Agents SDK and the simulated tenant are heavy
     from adapters.azure.simulated import SimulatedTenant
@@ -196,6 +201,13 @@ class Container:
             return [parse_scope(path) for path in self.tenant.scopes]
         return self.settings.scope_list
 
+    def azure_cloud(self) -> AzureCloud:
+        """The Azure cloud every client talks to (`CLOUDOPTIMA_AZURE_CLOUD` and overrides)."""
+        s = self.settings
+        return resolve_cloud(
+            s.azure_cloud, arm_endpoint=s.azure_arm_endpoint, authority_host=s.azure_authority_host
+        )
+
     def azure_credential(self) -> Any:
         """A new async Azure credential from the settings (the source that gets it closes it)."""
         s = self.settings
@@ -205,6 +217,7 @@ class Container:
             tenant_id=s.azure_tenant_id,
             client_id=s.azure_client_id,
             client_secret=secret,
+            authority=self.azure_cloud().authority_host,
         )
 
     def cost_source(self) -> AzureCostSource:
@@ -219,7 +232,10 @@ class Container:
                 self.tenant, chunk_days=s.query_chunk_days, **retries
             )
         return build_cost_source(
-            credential=self.azure_credential(), chunk_days=s.query_chunk_days, **retries
+            credential=self.azure_credential(),
+            chunk_days=s.query_chunk_days,
+            cloud=self.azure_cloud(),
+            **retries,
         )
 
     def forecast_source(self) -> AzureForecastSource:
@@ -231,7 +247,46 @@ class Container:
         }
         if s.demo:
             return build_simulated_forecast_source(self.tenant, **retries)
-        return build_forecast_source(credential=self.azure_credential(), **retries)
+        return build_forecast_source(
+            credential=self.azure_credential(), cloud=self.azure_cloud(), **retries
+        )
+
+    def recs_subscription_ids(self) -> list[str]:
+        """Subscriptions recommendations cover (the simulated tenant's in demo mode)."""
+        if self.settings.demo and not self.settings.scopes and not self.settings.recs_subscriptions:
+            return [sub.id for sub in self.tenant.subscriptions]
+        return self.settings.recs_subscription_ids()
+
+    def recommendation_sources(self) -> AzureRecommendationSources:
+        """New sources for a refresh over the real SDK clients (close them: `async with`)."""
+        s = self.settings
+        common: dict[str, Any] = {
+            "subscription_ids": self.recs_subscription_ids(),
+            "max_retries": s.azure_max_retries,
+            "max_retry_wait_seconds": s.azure_max_retry_wait_seconds,
+            "prices": s.recs_prices == "azure",
+        }
+        if s.demo:
+            transport = self.tenant.transport()
+            return build_recommendation_sources(
+                credential=self.tenant.credential(),
+                transport=transport,
+                sleep=transport.sleep,
+                **common,
+            )
+        return build_recommendation_sources(
+            credential=self.azure_credential(), cloud=self.azure_cloud(), **common
+        )
+
+    async def refresh_recommendations(self) -> RefreshResult:
+        """One recommendations refresh (inventory, metrics, Advisor, commitments, prices)."""
+        refresher = RecommendationRefresher(
+            self.engine, self.clock, self.settings.recommendations_config()
+        )
+        async with self.recommendation_sources() as sources:
+            result = await refresher.run(sources.sources, self.recs_subscription_ids())
+        log.info("recommendations refreshed: %s", result.describe())
+        return result
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -282,8 +337,9 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
     """Every replica builds the same jobs; each slot runs on one of them.
 
     Jobs: the outbox dispatcher (every replica), cleanup, the ingestion pipeline (every scope,
-    then forecasts, budgets and anomalies), and budget evaluation and the anomaly scan on
-    their own intervals (a day becomes final with time, without a new ingestion).
+    then forecasts, budgets and anomalies), budget evaluation and the anomaly scan on their own
+    intervals (a day becomes final with time, without a new ingestion), and the daily
+    recommendations refresh after ingestion.
     """
     settings = container.settings
     scheduler = ReplicaScheduler(container.engine, container.clock)
@@ -319,7 +375,20 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
     async def ingest() -> None:
         await scheduled_pipeline(container)
 
-    scheduler.add_job("ingest", ingest, every=timedelta(hours=settings.ingest_interval_hours))
+    follow_ups: tuple[str, ...] = ()
+    if settings.recs_enabled:
+        # Daily, after ingestion: claimed per day, so the first successful ingestion of the day
+        # refreshes them, on one replica.
+        scheduler.add_job(
+            "recommendations",
+            container.refresh_recommendations,
+            every=timedelta(days=1),
+            standalone=False,
+        )
+        follow_ups = ("recommendations",)
+    scheduler.add_job(
+        "ingest", ingest, every=timedelta(hours=settings.ingest_interval_hours), then=follow_ups
+    )
     return scheduler
 
 

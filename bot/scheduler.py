@@ -17,7 +17,9 @@ Jobs are registered by name with any callable (sync callables run in a worker th
     scheduler.start()
 
 `then` runs follow-up jobs right after a successful run, claimed under
-`<follow-up>.after.<job>` for the same slot (budgets are evaluated once after each ingestion).
+`<follow-up>.after.<job>` for the follow-up's own slot (its interval): a follow-up with the
+job's interval runs after each run, a daily one (recommendations) after the first successful
+run of the day. `standalone=False` jobs run only as follow-ups.
 A replica that dies mid-run leaves its slot `running`: that slot is not retried, the next one
 runs as usual.
 """
@@ -81,6 +83,8 @@ class JobSpec:
     claim: bool = True
     #: Up to this many seconds of random delay per firing (spreads load; < every / 2).
     jitter_seconds: float = 0.0
+    #: False: never scheduled on its own, only run as a follow-up (`then`) of another job.
+    standalone: bool = True
 
 
 def replica_id() -> str:
@@ -115,6 +119,7 @@ class ReplicaScheduler:
         then: Sequence[str] = (),
         claim: bool = True,
         jitter_seconds: float = 0.0,
+        standalone: bool = True,
     ) -> JobSpec:
         """Register `func` under `name` (replacing any job of that name)."""
         if not name or len(name) > NAME_MAX:
@@ -123,7 +128,7 @@ class ReplicaScheduler:
             raise ValueError("a job runs at most once a second")
         if jitter_seconds < 0 or jitter_seconds >= every.total_seconds() / 2:
             raise ValueError("jitter must be under half the interval (slots would blur)")
-        spec = JobSpec(name, func, every, tuple(then), claim, jitter_seconds)
+        spec = JobSpec(name, func, every, tuple(then), claim, jitter_seconds, standalone)
         self.jobs[name] = spec
         return spec
 
@@ -135,6 +140,8 @@ class ReplicaScheduler:
             if missing:
                 raise ValueError(f"job {spec.name!r} is followed by unknown jobs: {missing}")
         for spec in self.jobs.values():
+            if not spec.standalone:
+                continue
             self._scheduler.add_job(
                 self.fire,
                 trigger=IntervalTrigger(
@@ -167,7 +174,10 @@ class ReplicaScheduler:
         outcome = await self.run_slot(name, slot)
         if outcome == RunOutcome.FINISHED:
             for follow_up in spec.then:
-                await self.run_slot(follow_up, slot, run_name=f"{follow_up}.after.{name}")
+                # The follow-up's own interval decides its slot: a daily follow-up of a 6-hourly
+                # job runs after the first successful run of each day only.
+                follow_slot = slot_for(self.clock.now(), self.jobs[follow_up].every)
+                await self.run_slot(follow_up, follow_slot, run_name=f"{follow_up}.after.{name}")
         return outcome
 
     async def run_slot(

@@ -7,7 +7,7 @@ every invalid or missing setting (`core.kernel.errors.ConfigurationError`).
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -22,7 +22,8 @@ from core.delivery.dispatcher import DispatchConfig
 from core.kernel.context import CoreConfig
 from core.kernel.db.engine import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
 from core.kernel.errors import CloudOptimaError, ConfigurationError
-from core.kernel.scopes import Scope, check_no_overlap, parse_scope
+from core.kernel.scopes import Scope, ScopeKind, check_no_overlap, parse_scope
+from core.recommendations.model import RecommendationsConfig
 
 ENV_PREFIX = "CLOUDOPTIMA_"
 
@@ -82,6 +83,48 @@ class Settings(BaseSettings):
         description="Budget forecasts: `data` (run rate computed from the costs) or `azure` "
         "(Azure Cost Management's Forecast API, fetched after each ingestion, for budgets over "
         "exactly one ingested scope; the others keep the data method)",
+    )
+
+    azure_cloud: Literal["public", "usgov", "china"] = Field(
+        "public", description="Azure cloud: public, usgov (US Government) or china (21Vianet)"
+    )
+    azure_arm_endpoint: str | None = Field(
+        None, description="Override the cloud's Resource Manager endpoint (https://…)"
+    )
+    azure_authority_host: str | None = Field(
+        None, description="Override the cloud's Microsoft Entra authority host (https://…)"
+    )
+
+    # -- recommendations -----------------------------------------------------------------------
+    recs_enabled: bool = Field(True, description="Refresh recommendations daily after ingestion")
+    recs_subscriptions: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Subscriptions to recommend on (default: those of CLOUDOPTIMA_SCOPES)",
+    )
+    recs_term: Literal["P1Y", "P3Y"] = Field(
+        "P1Y", description="Reservation and savings plan term recommended"
+    )
+    recs_look_back_days: int = Field(
+        30, ge=14, le=30, description="Days of metrics and Advisor look-back (14-30)"
+    )
+    recs_utilization_threshold: float = Field(
+        80, gt=0, le=100, description="Reservations used less than this (%, 30 days) are flagged"
+    )
+    recs_exclude_tags: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["cloudoptima:ignore"],
+        description="Tags (key or key=value) whose resources get no recommendation",
+    )
+    recs_exclude_resource_groups: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Resource groups whose resources get none"
+    )
+    recs_rates: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Stated exchange rates for Advisor figures, e.g. USD:EUR=0.92",
+    )
+    recs_prices: Literal["azure", "bundled"] = Field(
+        "azure",
+        description="VM prices: `azure` (Resource SKUs + Retail Prices API, cached a week) or "
+        "`bundled` (the snapshot shipped with CloudOptima, offline)",
     )
 
     # -- chat and server -----------------------------------------------------------------------
@@ -209,7 +252,31 @@ class Settings(BaseSettings):
         None, description="Public host of the messaging endpoint (Teams app package validDomains)"
     )
 
-    _split_lists = field_validator("scopes", "admins", "viewers", mode="before")(_split_list)
+    _split_lists = field_validator(
+        "scopes",
+        "admins",
+        "viewers",
+        "recs_subscriptions",
+        "recs_exclude_tags",
+        "recs_exclude_resource_groups",
+        "recs_rates",
+        mode="before",
+    )(_split_list)
+
+    @field_validator("recs_rates")
+    @classmethod
+    def _rates_are_valid(cls, value: list[str]) -> list[str]:
+        bad = [text for text in value if _parse_rate(text) is None]
+        if bad:
+            raise ValueError(f"rates look like USD:EUR=0.92, not {', '.join(bad)}")
+        return value
+
+    @field_validator("azure_arm_endpoint", "azure_authority_host")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be an https:// URL (tokens are never sent over http)")
+        return value
 
     @field_validator("scopes")
     @classmethod
@@ -280,6 +347,30 @@ class Settings(BaseSettings):
             viewers=None if self.viewers is None else frozenset(self.viewers),
         )
 
+    def recommendations_config(self) -> RecommendationsConfig:
+        rates = dict(rate for text in self.recs_rates if (rate := _parse_rate(text)))
+        return RecommendationsConfig(
+            term=self.recs_term,
+            look_back_days=self.recs_look_back_days,
+            utilization_threshold=Decimal(str(self.recs_utilization_threshold)),
+            exclude_tags=tuple(self.recs_exclude_tags),
+            exclude_resource_groups=tuple(self.recs_exclude_resource_groups),
+            rates=rates,
+            top_n=self.top_n,
+        )
+
+    def recs_subscription_ids(self) -> list[str]:
+        """The configured subscriptions, else those of the ingested scopes."""
+        if self.recs_subscriptions:
+            return [s.lower().removeprefix("/subscriptions/") for s in self.recs_subscriptions]
+        found: list[str] = []
+        for scope in self.scope_list:
+            if scope.kind in (ScopeKind.SUBSCRIPTION, ScopeKind.RESOURCE_GROUP):
+                sub = scope.path.split("/")[2]
+                if sub not in found:
+                    found.append(sub)
+        return found
+
     def feature_configs(self) -> FeatureConfigs:
         return FeatureConfigs(
             costs=CostsConfig(default_cost_type=self.cost_type, top_n=self.top_n),
@@ -287,6 +378,7 @@ class Settings(BaseSettings):
                 default_cost_type=self.cost_type, forecast_provider=self.forecast_source
             ),
             anomalies=self.anomalies_config(),
+            recommendations=self.recommendations_config(),
         )
 
     def anomalies_config(self) -> AnomaliesConfig:
@@ -303,6 +395,21 @@ class Settings(BaseSettings):
             month_end_finality_hours=self.anomaly_month_end_finality_hours,
             lookback_days=self.anomaly_lookback_days,
         )
+
+
+def _parse_rate(text: str) -> tuple[tuple[str, str], Decimal] | None:
+    """`USD:EUR=0.92` → (("USD", "EUR"), 0.92): 1 USD is 0.92 EUR."""
+    pair, eq, number = text.partition("=")
+    source, colon, target = pair.partition(":")
+    if not (eq and colon and len(source) == 3 and len(target) == 3):
+        return None
+    try:
+        rate = Decimal(number.strip())
+    except InvalidOperation:
+        return None
+    if not rate.is_finite() or rate <= 0:
+        return None
+    return (source.strip().upper(), target.strip().upper()), rate
 
 
 def _cross_field_problems(raw: dict[str, Any]) -> list[str]:

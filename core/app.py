@@ -20,6 +20,8 @@ from core.kernel.clock import Clock
 from core.kernel.context import CoreConfig
 from core.kernel.routing import Router
 from core.kernel.service import Auditor, CloudOptima, RateLimiter
+from core.recommendations import commands as recommendations
+from core.recommendations.model import RecommendationsConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,7 @@ class FeatureConfigs:
     costs: CostsConfig = field(default_factory=CostsConfig)
     budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
     anomalies: AnomaliesConfig = field(default_factory=AnomaliesConfig)
+    recommendations: RecommendationsConfig = field(default_factory=RecommendationsConfig)
 
 
 def build_router(features: FeatureConfigs) -> Router:
@@ -36,6 +39,7 @@ def build_router(features: FeatureConfigs) -> Router:
     budgets.register(router, features.budgets)
     costs.register(router, features.costs)
     anomalies.register(router, features.anomalies)
+    recommendations.register(router, features.recommendations)
     kernel_help.register(router)
     return router
 

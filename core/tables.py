@@ -7,7 +7,15 @@ from core.budgets import tables as budget_tables
 from core.costs import tables as cost_tables
 from core.delivery import tables as delivery_tables
 from core.kernel.db import tables as kernel_tables
+from core.recommendations import tables as recommendation_tables
 
 #: Importing the modules above registered their tables here.
 metadata = SQLModel.metadata
-MODULES = (kernel_tables, cost_tables, budget_tables, delivery_tables, anomaly_tables)
+MODULES = (
+    kernel_tables,
+    cost_tables,
+    budget_tables,
+    delivery_tables,
+    anomaly_tables,
+    recommendation_tables,
+)

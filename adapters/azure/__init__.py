@@ -11,23 +11,34 @@ from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials_async import AsyncTokenCredential
 
+from adapters.azure.cloud import CLOUDS, PUBLIC, AzureCloud, resolve_cloud
 from adapters.azure.cost_source import AzureCostSource
 from adapters.azure.credentials import make_credential
 from adapters.azure.forecast_source import AzureForecastSource
+from adapters.azure.recommendation_sources import (
+    AzureRecommendationSources,
+    build_recommendation_sources,
+)
 from adapters.azure.retry import CostManagementRetryPolicy
 
 if TYPE_CHECKING:
     from adapters.azure.simulated import SimulatedTenant
 
 __all__ = [
+    "CLOUDS",
+    "PUBLIC",
+    "AzureCloud",
     "AzureCostSource",
     "AzureForecastSource",
+    "AzureRecommendationSources",
     "CostManagementRetryPolicy",
     "build_cost_source",
     "build_forecast_source",
+    "build_recommendation_sources",
     "build_simulated_cost_source",
     "build_simulated_forecast_source",
     "make_credential",
+    "resolve_cloud",
 ]
 
 
@@ -39,13 +50,16 @@ def build_cost_source(
     max_retry_wait_seconds: float = 300.0,
     transport: Any = None,
     close_credential: bool = True,
+    cloud: AzureCloud = PUBLIC,
     **client_kwargs: Any,
 ) -> AzureCostSource:
     """An `AzureCostSource` over the async `CostManagementClient`.
 
     `transport` replaces the HTTP layer (the simulated tenant, tests); by default aiohttp.
+    `cloud` gives the ARM endpoint and token scope (public, US Government, China).
     With `close_credential` the source's `aclose()` also closes `credential`.
     """
+    client_kwargs = {**cloud.arm_client_kwargs(), **client_kwargs}
     client = _client(credential, max_retries, max_retry_wait_seconds, transport, client_kwargs)
     close = credential.close if close_credential else None
     return AzureCostSource(client, chunk_days=chunk_days, on_close=close)
@@ -58,10 +72,12 @@ def build_forecast_source(
     max_retry_wait_seconds: float = 300.0,
     transport: Any = None,
     close_credential: bool = True,
+    cloud: AzureCloud = PUBLIC,
     **client_kwargs: Any,
 ) -> AzureForecastSource:
     """An `AzureForecastSource` over the async `CostManagementClient`, retried and throttled
     like the cost source (same policy). Arguments as for `build_cost_source`."""
+    client_kwargs = {**cloud.arm_client_kwargs(), **client_kwargs}
     client = _client(credential, max_retries, max_retry_wait_seconds, transport, client_kwargs)
     close = credential.close if close_credential else None
     return AzureForecastSource(client, on_close=close)

@@ -17,6 +17,8 @@ def make_credential(
     tenant_id: str | None = None,
     client_id: str | None = None,
     client_secret: str | None = None,
+    *,
+    authority: str | None = None,
     **kwargs: Any,
 ) -> AsyncTokenCredential:
     """Build the credential; the caller closes it (`await credential.close()`).
@@ -26,7 +28,9 @@ def make_credential(
     - `client_secret`: a service principal; needs `tenant_id`, `client_id`, `client_secret`.
     - `managed_identity`: system-assigned, or user-assigned when `client_id` is given.
 
-    Extra keyword arguments go to the credential (tests pass `transport=`).
+    `authority` is the Entra host of a sovereign cloud (`adapters.azure.cloud`); managed
+    identities need none. Extra keyword arguments go to the credential (tests pass
+    `transport=`).
     Raises `ConfigurationError` listing every missing value.
     """
     from azure.identity.aio import (
@@ -50,6 +54,8 @@ def make_credential(
                 [f"Azure {name} is required for client secret authentication" for name in missing]
             )
         assert tenant_id and client_id and client_secret
+        if authority:
+            kwargs.setdefault("authority", authority)
         return ClientSecretCredential(tenant_id, client_id, client_secret, **kwargs)
     if auth == "managed_identity":
         if client_id:
@@ -58,6 +64,8 @@ def make_credential(
     if auth == "default":
         if client_id:
             kwargs.setdefault("managed_identity_client_id", client_id)
+        if authority:
+            kwargs.setdefault("authority", authority)
         return DefaultAzureCredential(**kwargs)
     raise ConfigurationError(
         [f"Azure authentication method '{auth}' is unknown; use one of {', '.join(AUTH_METHODS)}"]

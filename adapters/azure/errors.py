@@ -69,64 +69,94 @@ def map_azure_error(
     exc: AzureError, *, scope: Scope, service: str = COST_MANAGEMENT, what: str = "cost query"
 ) -> CloudOptimaError:
     """Translate one Azure SDK error raised while working on `scope`."""
+    return map_api_error(
+        exc,
+        service=service,
+        what=what,
+        target=str(scope),
+        role=reader_role_for(scope),
+        unknown=f"the scope {scope}",
+    )
+
+
+def map_api_error(
+    exc: AzureError,
+    *,
+    service: str,
+    what: str,
+    target: str,
+    role: str,
+    unknown: str | None = None,
+) -> CloudOptimaError:
+    """Translate one Azure SDK error: `target` names what was asked about (a scope, a
+    subscription, a region …), `role` the least-privileged role that grants the call."""
     if _is_sign_in_failure(exc):
         # The credential itself failed (bad secret, no managed identity …), not Azure's API.
         found = _AADSTS.search(str(exc.message or ""))
         code = found.group(0) if found else "authentication"
         return PermissionDeniedError(
-            f"CloudOptima could not sign in to Azure to run the {what} for {scope} ({code}).",
+            f"CloudOptima could not sign in to Azure to run the {what} for {target} ({code}).",
             hint="Check the Azure credentials it is configured with (auth method, tenant id, "
             "client id and secret, or the managed identity).",
         )
     if isinstance(exc, DecodeError):
         return MalformedResponseError(
-            f"the answer to the {what} for {scope} is not valid JSON.",
+            f"the answer to the {what} for {target} is not valid JSON.",
             service=service,
             code="malformed_response",
         )
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
-        status = exc.status_code
-        code = error_code(exc)
-        if status in (401, 403):
-            role = reader_role_for(scope)
-            return PermissionDeniedError(
-                f"Azure refused the {what} for {scope} (HTTP {status}, {code}).",
-                hint=f"Grant CloudOptima's identity the '{role}' role on {scope}, "
-                "then try again (role assignments can take a few minutes to apply).",
-            )
-        if status == 404:
-            return NotFoundError(
-                f"Azure does not know the scope {scope} (HTTP 404, {code}).",
-                hint="Check the scope's id and that the identity can see it.",
-            )
-        if status == 429:
-            headers = getattr(exc.response, "headers", None) or {}
-            wait = retry_after_seconds(headers)
-            return ThrottledError(
-                f"{service} throttled the {what} for {scope} and the retries are spent.",
-                retry_after_seconds=wait,
-            )
-        hint = (
-            "Azure had a problem on its side; try again in a few minutes."
-            if status >= 500
-            else "The request was rejected; this is likely a bug in CloudOptima, please report it."
-        )
-        return UpstreamError(
-            f"the {what} for {scope} failed with HTTP {status}.",
-            service=service,
-            code=code,
-            hint=hint,
-        )
+        return _http_error(exc, exc.status_code, service, what, target, role, unknown or target)
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         return UpstreamError(
-            f"could not reach Azure for the {what} for {scope} ({type(exc).__name__}).",
+            f"could not reach Azure for the {what} for {target} ({type(exc).__name__}).",
             service=service,
             code="network",
-            hint="Check the network path to management.azure.com; try again in a minute.",
+            hint="Check the network path to Azure's endpoints; try again in a minute.",
         )
     return UpstreamError(
-        f"the {what} for {scope} failed ({type(exc).__name__}).",
+        f"the {what} for {target} failed ({type(exc).__name__}).",
         service=service,
         code="azure_error",
         hint="Try again in a few minutes.",
+    )
+
+
+def _http_error(
+    exc: HttpResponseError,
+    status: int,
+    service: str,
+    what: str,
+    target: str,
+    role: str,
+    unknown: str,
+) -> CloudOptimaError:
+    code = error_code(exc)
+    if status in (401, 403):
+        return PermissionDeniedError(
+            f"Azure refused the {what} for {target} (HTTP {status}, {code}).",
+            hint=f"Grant CloudOptima's identity the '{role}' role on {target}, "
+            "then try again (role assignments can take a few minutes to apply).",
+        )
+    if status == 404:
+        return NotFoundError(
+            f"Azure does not know {unknown} (HTTP 404, {code}).",
+            hint="Check the id and that the identity can see it.",
+        )
+    if status in (429, 529):
+        headers = getattr(exc.response, "headers", None) or {}
+        return ThrottledError(
+            f"{service} throttled the {what} for {target} and the retries are spent.",
+            retry_after_seconds=retry_after_seconds(headers),
+        )
+    hint = (
+        "Azure had a problem on its side; try again in a few minutes."
+        if status >= 500
+        else "The request was rejected; this is likely a bug in CloudOptima, please report it."
+    )
+    return UpstreamError(
+        f"the {what} for {target} failed with HTTP {status}.",
+        service=service,
+        code=code,
+        hint=hint,
     )

@@ -28,10 +28,28 @@ _COST_MANAGEMENT_RETRY_AFTER = re.compile(
 )
 _SECONDS_HEADERS = frozenset({"retry-after", "x-ms-ratelimit-microsoft.consumption-retry-after"})
 _MILLISECONDS_HEADERS = frozenset({"retry-after-ms", "x-ms-retry-after-ms"})
+#: Resource Graph: `hh:mm:ss` until the tenant's quota resets.
+RESOURCE_GRAPH_RESETS_AFTER = "x-ms-user-quota-resets-after"
+#: Azure Monitor's metrics batch API answers 529 when it throttles.
+THROTTLED_STATUSES = frozenset({429, 529})
+
+
+def _duration(text: str) -> float | None:
+    """`hh:mm:ss` (Resource Graph's quota reset) → seconds."""
+    parts = text.strip().split(":")
+    if len(parts) != 3:
+        return None
+    try:
+        hours, minutes, seconds = (float(p) for p in parts)
+    except ValueError:
+        return None
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def _seconds(name: str, value: str) -> float | None:
     text = value.strip()
+    if name == RESOURCE_GRAPH_RESETS_AFTER:
+        return _duration(text)
     try:
         seconds = float(text)
     except ValueError:
@@ -58,6 +76,7 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
             name in _SECONDS_HEADERS
             or name in _MILLISECONDS_HEADERS
             or _COST_MANAGEMENT_RETRY_AFTER.match(name)
+            or name == RESOURCE_GRAPH_RESETS_AFTER
         ):
             seconds = _seconds(name, str(value))
             if seconds is not None:
@@ -66,7 +85,9 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
 
 
 class CostManagementRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
-    """Retries throttled (429) and failed calls up to `max_retries` times, POST included.
+    """Retries throttled (429; 529 from Azure Monitor) and failed calls up to `max_retries`
+    times, POST included. Every Azure client CloudOptima builds uses it (each API sends its own
+    throttling headers; this reads all of them, Resource Graph's quota reset included).
 
     The wait before a retry is the longest of every `*-retry-after` header Cost Management sent
     and `Retry-After`, capped at `max_wait_seconds`; without any such header it backs off
@@ -100,7 +121,7 @@ class CostManagementRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
 
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
         # A query is a read even though it is a POST: retrying a throttled one is safe.
-        if response.http_response.status_code == 429:
+        if response.http_response.status_code in THROTTLED_STATUSES:
             return bool(settings["total"])
         return bool(super().is_retry(settings, response))
 

@@ -185,7 +185,8 @@ def expectation(
 
 
 def _mean_error(actual: Sequence[int], predicted: Sequence[int]) -> float:
-    return sum(map(abs, map(sub, actual, predicted))) / len(actual)
+    errors: int = sum(map(abs, map(sub, actual, predicted)))
+    return errors / len(actual)
 
 
 def _scale(

@@ -40,6 +40,8 @@ def test_demo_ingests_restates_and_answers_then_chat_answers_one_shot(tmp_path):
     assert "Drill-down requested by" in out
     assert "Budget production — " in out and "100% forecast" in out
     assert "forecast: Azure Cost Management forecast" in out  # the simulated Forecast API
+    assert "6. Recommendations" in out and "Savings recommendations" in out
+    assert "effective × (1 − " in out  # one rightsizing card with its formula
     assert "Traceback" not in out + demo.stderr
     assert (tmp_path / "cloudoptima.db").exists()
 
@@ -51,3 +53,12 @@ def test_demo_ingests_restates_and_answers_then_chat_answers_one_shot(tmp_path):
     assert refused.returncode == 1
     assert "not a dimension I can group by" in refused.stdout
     assert "Traceback" not in refused.stdout + refused.stderr
+
+
+def test_recs_refresh_reads_every_source_and_chat_lists_the_result(tmp_path):
+    refreshed = run(["recs", "refresh", "--demo"], tmp_path)
+    assert refreshed.returncode == 0, refreshed.stderr[-2000:]
+    assert "Recommendations: " in refreshed.stdout and "unattached-disk:" in refreshed.stdout
+    listed = run(["chat", "--demo", "-c", "recs storage"], tmp_path)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    assert "Savings recommendations" in listed.stdout and "unattached disk" in listed.stdout

@@ -172,3 +172,44 @@ def test_job_registration_refuses_what_would_blur_slots(engine):
     replica.add_job("ingest", lambda: None, every=HOUR, then=("budgets",))
     with pytest.raises(ValueError, match="unknown jobs"):
         replica.start()
+
+
+async def test_a_daily_follow_up_runs_once_a_day_after_the_first_ingestion_on_one_replica(
+    engine, replica_engines, clock
+):
+    refreshed: list[datetime] = []
+    replicas = []
+    for n, replica_engine in enumerate(replica_engines):
+        scheduler = ReplicaScheduler(replica_engine, clock, owner=f"replica-{n}")
+
+        async def ingest() -> None:
+            await asyncio.sleep(0)
+
+        async def refresh() -> None:
+            refreshed.append(clock.now())
+
+        scheduler.add_job("ingest", ingest, every=timedelta(hours=6), then=("recommendations",))
+        scheduler.add_job("recommendations", refresh, every=timedelta(days=1), standalone=False)
+        replicas.append(scheduler)
+
+    for _ in range(3):  # three 6-hourly ingestions of one day, fired on every replica
+        await asyncio.gather(*(r.fire("ingest") for r in replicas))
+        clock.current += timedelta(hours=6)
+
+    assert len(refreshed) == 1  # once that day, after the first successful ingestion
+    runs = [r for r in job_runs(engine) if r.job == "recommendations.after.ingest"]
+    assert [r.status for r in runs] == [JobRunStatus.FINISHED]
+    clock.current += timedelta(hours=6)
+    await asyncio.gather(*(r.fire("ingest") for r in replicas))
+    assert len(refreshed) == 2  # the next day's first ingestion refreshes again
+
+
+async def test_a_follow_up_only_job_is_not_scheduled_on_its_own(engine, clock):
+    scheduler = ReplicaScheduler(engine, clock)
+    scheduler.add_job("recommendations", lambda: None, every=timedelta(days=1), standalone=False)
+    scheduler.add_job("ingest", lambda: None, every=timedelta(hours=6), then=("recommendations",))
+    scheduler.start()
+    try:
+        assert [job.id for job in scheduler._scheduler.get_jobs()] == ["ingest"]
+    finally:
+        scheduler.shutdown()

@@ -50,10 +50,13 @@ def test_delivery_settings_are_checked_together():
 def test_every_replica_schedules_delivery_cleanup_and_ingestion(engine):
     container = build(settings(), engine=engine)
     jobs = container.scheduler().jobs
-    assert set(jobs) == {"outbox", "cleanup", "ingest", "budgets", "anomalies"}
+    assert set(jobs) == {"outbox", "cleanup", "ingest", "budgets", "anomalies", "recommendations"}
     assert jobs["outbox"].claim is False
     assert jobs["ingest"].claim is True
-    assert jobs["ingest"].then == ()  # the ingest job's pipeline evaluates budgets itself
+    # The ingest job's pipeline evaluates budgets itself; recommendations follow it, daily.
+    assert jobs["ingest"].then == ("recommendations",)
+    assert jobs["recommendations"].standalone is False
+    assert jobs["recommendations"].every.days == 1
 
 
 async def test_the_scheduled_ingest_job_pulls_every_scope_of_the_simulated_tenant(engine, clock):

@@ -68,3 +68,55 @@ def test_dotenv_file_is_read_and_secrets_stay_secret(tmp_path):
     assert settings.azure_client_secret.get_secret_value() == "hunter2"
     assert "hunter2" not in repr(settings)
     assert settings.core_config().admins == frozenset({"slack:U1", "teams:abc"})
+
+
+def test_recommendation_settings_build_the_features_config(monkeypatch):
+    from decimal import Decimal
+
+    monkeypatch.setenv(
+        "CLOUDOPTIMA_SCOPES", f"{SUB},/subscriptions/{SUB.replace('8', '7')}/resourceGroups/rg"
+    )
+    monkeypatch.setenv("CLOUDOPTIMA_RECS_TERM", "P3Y")
+    monkeypatch.setenv("CLOUDOPTIMA_RECS_LOOK_BACK_DAYS", "14")
+    monkeypatch.setenv("CLOUDOPTIMA_RECS_EXCLUDE_TAGS", "cloudoptima:ignore,env=lab")
+    monkeypatch.setenv("CLOUDOPTIMA_RECS_EXCLUDE_RESOURCE_GROUPS", "rg-lab")
+    monkeypatch.setenv("CLOUDOPTIMA_RECS_RATES", "USD:EUR=0.92")
+    settings = load_settings()
+    config = settings.feature_configs().recommendations
+    assert (config.term, config.look_back_days) == ("P3Y", 14)
+    assert config.exclude_tags == ("cloudoptima:ignore", "env=lab")
+    assert config.exclude_resource_groups == ("rg-lab",)
+    assert config.rates == {("USD", "EUR"): Decimal("0.92")}
+    assert settings.recs_subscription_ids() == [SUB, SUB.replace("8", "7")]
+
+
+def test_bad_recommendation_and_cloud_settings_are_listed_together(monkeypatch):
+    monkeypatch.setenv("CLOUDOPTIMA_SCOPES", SUB)
+    monkeypatch.setenv("CLOUDOPTIMA_RECS_RATES", "dollars")
+    monkeypatch.setenv("CLOUDOPTIMA_RECS_LOOK_BACK_DAYS", "90")
+    monkeypatch.setenv("CLOUDOPTIMA_AZURE_CLOUD", "mars")
+    monkeypatch.setenv("CLOUDOPTIMA_AZURE_ARM_ENDPOINT", "http://arm.example")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    problems = "\n".join(caught.value.problems)
+    for name in ("RECS_RATES", "RECS_LOOK_BACK_DAYS", "AZURE_CLOUD", "AZURE_ARM_ENDPOINT"):
+        assert f"CLOUDOPTIMA_{name}" in problems
+
+
+def test_the_container_gives_every_azure_client_the_configured_cloud(monkeypatch):
+    from bot.container import build
+
+    monkeypatch.setenv("CLOUDOPTIMA_SCOPES", SUB)
+    monkeypatch.setenv("CLOUDOPTIMA_AZURE_CLOUD", "usgov")
+    monkeypatch.setenv("CLOUDOPTIMA_AZURE_AUTHORITY_HOST", "https://login.example.us")
+    for name, value in (("TENANT_ID", "t"), ("CLIENT_ID", "c"), ("CLIENT_SECRET", "s")):
+        monkeypatch.setenv(f"CLOUDOPTIMA_AZURE_{name}", value)
+    monkeypatch.setenv("CLOUDOPTIMA_AZURE_AUTH", "client_secret")  # never probes anything
+    container = build(load_settings(database_url="sqlite://"))
+    cloud = container.azure_cloud()
+    assert cloud.arm_endpoint == "https://management.usgovcloudapi.net"
+    assert cloud.authority_host == "https://login.example.us"
+    credential = container.azure_credential()
+    assert credential._client._authority == "https://login.example.us"  # the sovereign Entra
+    assert container.recommendation_sources().sources.prices is None  # no Retail Prices API
+    container.close()

@@ -123,3 +123,107 @@ class TenantView(Protocol):
         subscription_id: str,
         resource_group: str | None = None,
     ) -> dict[date, Decimal]: ...
+
+
+# -- the estate the recommendation endpoints read -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SimVm:
+    """A VM as Azure Resource Graph shows it, with the utilization pattern its metrics follow.
+
+    Patterns: `idle`, `borderline` (just above the idle line), `busy`, `oversized` (low but not
+    idle: a rightsizing candidate), `no-memory` (oversized, without the memory metric),
+    `missing` (no metrics at all); stopped and deallocated VMs report nothing.
+    """
+
+    id: str  # ARM casing: /subscriptions/…/resourceGroups/…/providers/Microsoft.Compute/…
+    name: str
+    subscription_id: str
+    resource_group: str
+    location: str
+    size: str
+    power_state: str
+    os_type: str
+    tags: Mapping[str, str]
+    pattern: str
+    data_disks: int
+    nics: int
+
+
+@dataclass(frozen=True, slots=True)
+class SimDisk:
+    id: str
+    name: str
+    subscription_id: str
+    resource_group: str
+    location: str
+    sku: str
+    size_gb: int
+    managed_by: str | None  # the owner VM's id
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SimPublicIp:
+    id: str
+    name: str
+    subscription_id: str
+    resource_group: str
+    location: str
+    sku: str
+    ip_configuration: str | None
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SimPlan:
+    id: str
+    name: str
+    subscription_id: str
+    resource_group: str
+    location: str
+    sku: str
+    sites: int
+    tags: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SimReservation:
+    order_id: str
+    reservation_id: str
+    sku: str
+    location: str
+    quantity: int
+    term: str
+    utilization: Mapping[int, float]  # grain days → percent
+    trend: str
+
+
+class EstateView(Protocol):
+    """What the recommendation endpoints (Resource Graph, metrics, Advisor, benefits,
+    reservations, SKUs, prices) read of a tenant's estate."""
+
+    today: date
+
+    @property
+    def vms(self) -> tuple[SimVm, ...]: ...
+
+    @property
+    def disks(self) -> tuple[SimDisk, ...]: ...
+
+    @property
+    def public_ips(self) -> tuple[SimPublicIp, ...]: ...
+
+    @property
+    def plans(self) -> tuple[SimPlan, ...]: ...
+
+    @property
+    def reservations(self) -> tuple[SimReservation, ...]: ...
+
+    @property
+    def catalog_document(self) -> Mapping[str, object]: ...
+
+    def advisor_items(self, subscription_id: str) -> list[dict[str, object]]: ...
+
+    def savings_plan(self, scope: str, term: str, look_back: str) -> dict[str, object] | None: ...

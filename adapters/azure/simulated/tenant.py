@@ -24,8 +24,16 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from adapters.azure.simulated import advisor as advisor_api
+from adapters.azure.simulated import benefits as benefits_api
+from adapters.azure.simulated import metrics as metrics_api
+from adapters.azure.simulated import prices as prices_api
+from adapters.azure.simulated import reservations as reservations_api
+from adapters.azure.simulated import resource_graph as resource_graph_api
+from adapters.azure.simulated import skus as skus_api
 from adapters.azure.simulated.cost_query import ROUTE_NAME as COST_QUERY_ROUTE
 from adapters.azure.simulated.cost_query import CostQueryEndpoint, throttled
+from adapters.azure.simulated.estate import Estate, reservation_of
 from adapters.azure.simulated.forecast import ROUTE_NAME as FORECAST_ROUTE
 from adapters.azure.simulated.forecast import ForecastEndpoint
 from adapters.azure.simulated.model import Line, SimRow, Spike, Subscription
@@ -414,9 +422,10 @@ class EndpointFaults:
         *,
         times: int = 1,
         after: int = 0,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Answer the next `times` calls with an ARM error."""
-        fault = Fault(response=arm_error(status, code, message))
+        """Answer the next `times` calls with an ARM error (with `headers`, e.g. a 429's)."""
+        fault = Fault(response=arm_error(status, code, message, headers))
         self.router.inject(self.route, fault, times=times, after=after)
 
     def corrupt(self, corrupt: Callable[[Any], None], *, after: int = 0) -> None:
@@ -437,6 +446,8 @@ class SimulatedTenant:
     #: Subscription name → the first day Azure has costs for it (a subscription created
     #: recently): no costs before it, and no forecast until it has 28 days of history.
     onboarded: Mapping[str, date] = field(default_factory=dict)
+    #: The estate the recommendation APIs answer from (default: derived from the billed lines).
+    estate: Estate | None = None
 
     def __post_init__(self) -> None:
         if self.days < RESERVATION_DAYS_AGO + 5:
@@ -464,7 +475,47 @@ class SimulatedTenant:
         #: Fault injection and call counts per endpoint (tests).
         self.queries = EndpointFaults(self.router, COST_QUERY_ROUTE)
         self.forecasts = EndpointFaults(self.router, FORECAST_ROUTE)
+        self._add_estate()
         self._totals_cache: dict[tuple[Any, ...], dict[date, Decimal]] = {}
+
+    def _add_estate(self) -> None:
+        """The recommendation APIs: Resource Graph, metrics, Advisor, benefits, reservations,
+        Resource SKUs and Retail Prices, with fault injection per endpoint."""
+        if self.estate is None:
+            last_billed: dict[str, date | None] = {}
+            for series in self._series:
+                billed = [t for t, cost in enumerate(series.costs) if cost]
+                day = self.first_day + timedelta(days=billed[-1]) if billed else None
+                known = last_billed.get(series.line.resource_id)
+                if known is None or (day is not None and day > known):
+                    last_billed[series.line.resource_id] = day
+            self.estate = Estate.from_lines(self.lines, self.today, self.seed, last_billed)
+            production = self.subscription("Production").id
+            self.estate.reservations = (
+                reservation_of(f"{self.seed}/reservation", "westeurope", RESERVED_VMS),
+            )
+            self.estate.savings_plan_subscriptions = (production,)
+        estate = self.estate
+        self.resource_graph = resource_graph_api.ResourceGraphEndpoint(estate)
+        self.metrics = metrics_api.MetricsEndpoint(estate)
+        endpoints: list[Any] = [
+            self.resource_graph,
+            self.metrics,
+            advisor_api.AdvisorEndpoint(estate),
+            benefits_api.BenefitsEndpoint(estate),
+            reservations_api.ReservationsEndpoint(estate),
+            skus_api.SkusEndpoint(estate),
+            prices_api.PricesEndpoint(estate),
+        ]
+        for endpoint in endpoints:
+            endpoint.register(self.router)
+        self.inventory_queries = EndpointFaults(self.router, resource_graph_api.ROUTE_NAME)
+        self.metric_batches = EndpointFaults(self.router, metrics_api.ROUTE_NAME)
+        self.advisor_lists = EndpointFaults(self.router, advisor_api.ROUTE_NAME)
+        self.benefit_lists = EndpointFaults(self.router, benefits_api.ROUTE_NAME)
+        self.reservation_lists = EndpointFaults(self.router, reservations_api.ROUTE_NAME)
+        self.sku_lists = EndpointFaults(self.router, skus_api.ROUTE_NAME)
+        self.price_pages = EndpointFaults(self.router, prices_api.ROUTE_NAME)
 
     # -- public facts ------------------------------------------------------------------------
 
