@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from adapters.console.chat import ConsoleChat
 from bot.container import Container, build
@@ -25,7 +27,7 @@ from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 from core.app import build_router
 from core.costs.ingest import RunSummary
-from core.costs.model import CostType, ForecastProvider
+from core.costs.model import CostType
 from core.costs.store import DayCounts
 from core.kernel.db.migrate import current_revision, upgrade
 from core.kernel.errors import CloudOptimaError
@@ -93,7 +95,8 @@ def db_current() -> None:
 @budgets_app.command("evaluate")
 def budgets_evaluate() -> None:
     """Evaluate every budget now and queue the alerts due (also runs after each ingestion)."""
-    container = container_for(settings_or_exit())
+    # Its summary is its output, printed once (not also logged, unless a log level asks).
+    container = container_for(settings_or_exit(), interactive=True)
     upgrade(container.engine)
     typer.echo(container.evaluate_budgets().describe())
 
@@ -274,13 +277,14 @@ def chat(
     """Talk to CloudOptima in the terminal: type `help`, a command, or a button's number."""
     from adapters.console.chat import is_error
 
-    settings = demo_settings() if demo else settings_or_exit()
+    settings = settings_or_exit(**({"demo": True} if demo else {}))
     container = container_for(settings, interactive=True)
     upgrade(container.engine)
     session = ConsoleChat(container.core)
     if command is not None:
         reply = session.ask(command)
-        raise typer.Exit(1 if is_error(reply) else 0)
+        # Non-zero only when the request failed: an over-budget answer is still an answer.
+        raise typer.Exit(1 if reply is not None and is_error(reply) else 0)
     session.run()
 
 
@@ -339,25 +343,43 @@ def ingest_with_progress(
 
 
 def print_runs(console: Console, done: list[RunSummary], failed: list[ScopeFailure]) -> None:
-    table = Table("Scope", "Window", "Inserted", "Updated", "Unchanged", "Removed", "Time")
+    """What each run did: one table per cost type that fits 80 columns (ids never wrap: scopes
+    by their short name, windows as month-day), then what was resumed or failed."""
+    for cost_type in CostType:
+        runs = [run for run in done if run.cost_type == cost_type]
+        if runs:
+            console.print(_runs_table(str(cost_type), runs))
     for run in done:
-        window = f"{run.window.start}..{run.window.end}"
         if run.resumed_from:
-            window += f" (resumed {run.resumed_from})"
+            console.print(
+                f"{parse_scope(run.scope).short_name} ({run.cost_type}): resumed from "
+                f"{run.resumed_from}, after an interrupted run"
+            )
+    for failure in failed:
+        console.print(
+            f"[red]Failed[/] {failure.scope.short_name} ({failure.cost_type}): ",
+            Text(failure.message),
+        )
+
+
+def _runs_table(title: str, runs: list[RunSummary]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for name in ("Scope", "Window"):
+        table.add_column(name, no_wrap=True)
+    for name in ("New", "Changed", "Same", "Gone", "Time"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for run in runs:
         c = run.counts
         table.add_row(
             parse_scope(run.scope).short_name,
-            window,
+            f"{run.window.start:%m-%d}..{run.window.end:%m-%d}",
             f"{c.inserted:,}",
             f"{c.updated:,}",
             f"{c.unchanged:,}",
             f"{c.removed:,}",
             f"{run.duration_ms / 1000:.1f} s",
         )
-    if done:
-        console.print(table)
-    for failure in failed:
-        console.print(f"[red]Failed[/] {failure.scope}: {failure.message}")
+    return table
 
 
 @app.command()
@@ -367,7 +389,8 @@ def ingest(
     ] = None,
     since: Annotated[str | None, typer.Option(help="Pull from this day (YYYY-MM-DD)")] = None,
     cost_type: Annotated[
-        CostType | None, typer.Option(help="Override CLOUDOPTIMA_COST_TYPE")
+        CostType | None,
+        typer.Option(help="Ingest only this cost type (default: CLOUDOPTIMA_COST_TYPES)"),
     ] = None,
     demo: Annotated[bool, typer.Option(help="Ingest the simulated tenant")] = False,
 ) -> None:
@@ -395,7 +418,7 @@ DEMO_BUDGET = "budget create production 55000 sub:Production thresholds 50,80,10
 @app.command()
 def demo() -> None:
     """Migrate, ingest the simulated tenant, ask it questions, and watch a budget alert."""
-    container = container_for(demo_settings(), interactive=True)
+    container = container_for(settings_or_exit(demo=True), interactive=True)
     upgrade(container.engine)
     console = Console()
     run = DemoRun(container, console, ConsoleChat(container.core, console=console))
@@ -483,14 +506,6 @@ def demo_recommendations(run: DemoRun) -> None:
     chosen = chosen or next(iter(rightsizing), None) or next(iter(ordered), None)
     if chosen is not None:
         run.ask(f"rec {chosen.id}")
-
-
-def demo_settings() -> Settings:
-    """Demo mode; budget forecasts from the simulated tenant's Forecast API unless configured."""
-    settings = settings_or_exit(demo=True)
-    if "forecast_source" not in settings.model_fields_set:
-        settings = settings.model_copy(update={"forecast_source": ForecastProvider.AZURE})
-    return settings
 
 
 def top_anomaly(container: Container) -> int:

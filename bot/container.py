@@ -80,11 +80,10 @@ class Container:
 
     def evaluate_budgets(self) -> EvaluationSummary:
         """Check every budget against the stored costs and queue the alerts due."""
-        summary = evaluate_budgets(
+        # `evaluate_budgets` logs its summary itself.
+        return evaluate_budgets(
             self.engine, self.clock, forecast_provider=self.settings.forecast_source
         )
-        log.info("budgets evaluated: %s", summary.describe())
-        return summary
 
     def scan_anomalies(self) -> ScanSummary:
         """Score every cost series' final days; claim, update or withdraw incidents."""
@@ -313,6 +312,7 @@ def build_notifiers(settings: Settings) -> dict[TargetKind, Notifier]:
             settings.webhook_signing_secret.get_secret_value(),
             timeout_seconds=settings.webhook_timeout_seconds,
             check_deliveries=settings.webhook_check_deliveries,
+            legacy_signature=settings.webhook_legacy_signature,
         )
     if settings.smtp_host and settings.smtp_from:
         context = ssl.create_default_context(cafile=settings.smtp_ca_file)

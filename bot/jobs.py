@@ -2,9 +2,11 @@
 score anomalies.
 
 `run_pipeline` is what the scheduler's `ingest` job, `cloudoptima ingest` and `cloudoptima demo`
-run; each passes its own progress (a progress bar, nothing). One scope's failure is recorded and
-does not stop the others; forecasts are fetched for what was ingested (with
-`CLOUDOPTIMA_FORECAST_SOURCE=azure`), and budgets are evaluated when anything was ingested.
+run; each passes its own progress (a progress bar, nothing). Every scope is ingested for every
+configured cost type (`CLOUDOPTIMA_COST_TYPES`, ActualCost and AmortizedCost by default). One
+run's failure is recorded and does not stop the others; forecasts are fetched for what was
+ingested (with `CLOUDOPTIMA_FORECAST_SOURCE=azure`), and budgets are evaluated when anything was
+ingested.
 """
 
 from __future__ import annotations
@@ -38,12 +40,14 @@ log = logging.getLogger(__name__)
 class IngestPlan:
     scope: Scope
     window: Window
+    cost_type: CostType = CostType.ACTUAL
 
 
 @dataclass(frozen=True, slots=True)
 class ScopeFailure:
     scope: Scope
     message: str
+    cost_type: CostType = CostType.ACTUAL
 
 
 class PipelineParts(Protocol):
@@ -100,60 +104,35 @@ async def run_pipeline(
     cost_type: CostType | None = None,
     progress: Progress | None = None,
 ) -> PipelineResult:
-    """Ingest every scope (its planned window, or `since`/`days`), then forecasts and budgets."""
+    """Ingest every scope for every cost type (its planned window, or `since`/`days`; only
+    `cost_type` when given), then forecasts and budgets."""
     settings = container.settings
     progress = progress or NoProgress()
-    cost_type = cost_type or settings.cost_type
-    plans = plan_ingestion(
-        container.engine,
-        container.scopes(),
-        cost_type,
-        container.clock.now().date(),
-        backfill_days=settings.backfill_days,
-        previous_month_until_day=settings.reingest_previous_month_until_day,
-        days=days,
-        since=since,
-    )
+    plans = [
+        plan
+        for kind in ([cost_type] if cost_type else settings.cost_types)
+        for plan in plan_ingestion(
+            container.engine,
+            container.scopes(),
+            kind,
+            container.clock.now().date(),
+            backfill_days=settings.backfill_days,
+            previous_month_until_day=settings.reingest_previous_month_until_day,
+            days=days,
+            since=since,
+        )
+    ]
     progress.planned(plans)
-    # Anomalies score their own cost type (amortized by default): ingest it too.
-    cost_types = [cost_type]
-    if settings.anomaly_cost_type != cost_type and days is None and since is None:
-        cost_types.append(settings.anomaly_cost_type)
-    done: list[RunSummary] = []
-    failed: list[ScopeFailure] = []
     async with container.cost_source() as source:
-        for each in cost_types:
-            more_done, more_failed = await run_ingestion(
-                container.engine,
-                container.clock,
-                source,
-                plans if each == cost_type else _replan(container, plans, each),
-                each,
-                progress=progress if each == cost_type else None,
-            )
-            done += more_done
-            failed += more_failed
+        done, failed = await run_ingestion(
+            container.engine, container.clock, source, plans, progress=progress
+        )
     for failure in failed:
         log.warning("ingestion of %s failed: %s", failure.scope, failure.message)
     forecasts = await fetch_forecasts(container, done)
     budgets = await asyncio.to_thread(container.evaluate_budgets) if done else None
     anomalies = await scan_after_ingestion(container) if done else None
     return PipelineResult(done, failed, forecasts, budgets, anomalies)
-
-
-def _replan(
-    container: PipelineParts, plans: list[IngestPlan], cost_type: CostType
-) -> list[IngestPlan]:
-    """The same scopes, each with its planned window for `cost_type`."""
-    s = container.settings
-    return plan_ingestion(
-        container.engine,
-        [p.scope for p in plans],
-        cost_type,
-        container.clock.now().date(),
-        backfill_days=s.backfill_days,
-        previous_month_until_day=s.reingest_previous_month_until_day,
-    )
 
 
 async def scan_after_ingestion(container: PipelineParts) -> ScanSummary | None:
@@ -192,7 +171,7 @@ def plan_ingestion(
                 backfill_days=backfill_days,
                 previous_month_until_day=previous_month_until_day,
             )
-        plans.append(IngestPlan(scope, window))
+        plans.append(IngestPlan(scope, window, cost_type))
     return plans
 
 
@@ -201,11 +180,10 @@ async def run_ingestion(
     clock: Clock,
     source: CostSource,
     plans: list[IngestPlan],
-    cost_type: CostType,
     *,
     progress: Progress | None = None,
 ) -> tuple[list[RunSummary], list[ScopeFailure]]:
-    """Run every plan; one scope's failure is recorded and does not stop the others."""
+    """Run every plan; one run's failure is recorded and does not stop the others."""
     ingestor = CostIngestor(engine, clock)
     seen = progress or NoProgress()
     done: list[RunSummary] = []
@@ -217,15 +195,15 @@ async def run_ingestion(
 
         try:
             done.append(
-                await ingestor.run(source, plan.scope, cost_type, plan.window, progress=on_day)
+                await ingestor.run(source, plan.scope, plan.cost_type, plan.window, progress=on_day)
             )
         except CloudOptimaError as exc:
-            failed.append(ScopeFailure(plan.scope, exc.user_message()))
+            failed.append(ScopeFailure(plan.scope, exc.user_message(), plan.cost_type))
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("ingestion of %s failed unexpectedly", plan.scope)
-            failed.append(ScopeFailure(plan.scope, "internal error; see the logs"))
+            failed.append(ScopeFailure(plan.scope, "internal error; see the logs", plan.cost_type))
     return done, failed
 
 

@@ -19,6 +19,7 @@ from core.app import FeatureConfigs
 from core.budgets.model import BudgetsConfig
 from core.costs.model import CostsConfig, CostType, ForecastProvider
 from core.delivery.dispatcher import DispatchConfig
+from core.delivery.targets import TargetKind
 from core.kernel.context import CoreConfig
 from core.kernel.db.engine import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
 from core.kernel.errors import CloudOptimaError, ConfigurationError
@@ -70,7 +71,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Scopes to ingest: subscription GUIDs or ARM scope paths, comma separated",
     )
-    cost_type: CostType = CostType.ACTUAL
+    cost_type: CostType = Field(
+        CostType.ACTUAL,
+        description="The cost type answers and new budgets use unless they name one",
+    )
+    cost_types: Annotated[list[CostType], NoDecode] = Field(
+        default_factory=lambda: [CostType.ACTUAL, CostType.AMORTIZED],
+        description="Cost types to ingest, comma separated (both by default: `amortized` works "
+        "out of the box, and a purchase can be told from a spike)",
+    )
     reingest_previous_month_until_day: int = Field(7, ge=0, le=28)
     backfill_days: int = Field(90, ge=1, le=400, description="Days pulled on a scope's first run")
     query_chunk_days: int = Field(
@@ -80,9 +89,10 @@ class Settings(BaseSettings):
     azure_max_retry_wait_seconds: float = Field(300, gt=0, le=3600)
     forecast_source: ForecastProvider = Field(
         ForecastProvider.DATA,
-        description="Budget forecasts: `data` (run rate computed from the costs) or `azure` "
-        "(Azure Cost Management's Forecast API, fetched after each ingestion, for budgets over "
-        "exactly one ingested scope; the others keep the data method)",
+        description="Forecasts of budgets and cost answers: `data` (run rate computed from the "
+        "costs) or `azure` (Azure Cost Management's Forecast API, fetched after each ingestion, "
+        "for what counts exactly one ingested scope; the rest keeps the data method). The "
+        "demo's simulated tenant answers the Forecast API, so demo mode defaults to `azure`",
     )
 
     azure_cloud: Literal["public", "usgov", "china"] = Field(
@@ -174,6 +184,11 @@ class Settings(BaseSettings):
     webhook_check_deliveries: bool = Field(
         False, description="Receivers answer GET <url>/deliveries/<key>: ask before resending"
     )
+    webhook_legacy_signature: bool = Field(
+        False,
+        description="Also send the X-CloudOptima-Timestamp/-Signature headers of 0.1 beside the "
+        "Standard Webhooks ones (for one release, while receivers move)",
+    )
     smtp_host: str | None = Field(None, description="SMTP relay; e-mail is sent only if set")
     smtp_port: int = Field(587, ge=1, le=65535)
     smtp_username: str | None = None
@@ -260,6 +275,7 @@ class Settings(BaseSettings):
         "recs_exclude_tags",
         "recs_exclude_resource_groups",
         "recs_rates",
+        "cost_types",
         mode="before",
     )(_split_list)
 
@@ -277,6 +293,21 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith("https://"):
             raise ValueError("must be an https:// URL (tokens are never sent over http)")
         return value
+
+    @field_validator("cost_types")
+    @classmethod
+    def _cost_types_are_listed_once(cls, value: list[CostType]) -> list[CostType]:
+        if not value:
+            raise ValueError("name at least one cost type to ingest (ActualCost, AmortizedCost)")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _one_forecast_method(self) -> Settings:
+        """Demo mode defaults to Azure's forecast (the simulated tenant serves the Forecast
+        API), decided here once: `demo`, `chat --demo`, `serve` and `ingest` all read it."""
+        if self.demo and "forecast_source" not in self.model_fields_set:
+            self.forecast_source = ForecastProvider.AZURE
+        return self
 
     @field_validator("scopes")
     @classmethod
@@ -371,11 +402,31 @@ class Settings(BaseSettings):
                     found.append(sub)
         return found
 
+    def unconfigured_targets(self) -> dict[TargetKind, str]:
+        """Target kinds this deployment cannot deliver to, each with what to set."""
+        missing: dict[TargetKind, str] = {}
+        if self.slack_bot_token is None:
+            missing[TargetKind.SLACK] = f"{ENV_PREFIX}SLACK_BOT_TOKEN"
+        if not self.teams_enabled:
+            missing[TargetKind.TEAMS] = f"{ENV_PREFIX}TEAMS_APP_ID and its credentials"
+        if self.webhook_signing_secret is None:
+            missing[TargetKind.WEBHOOK] = f"{ENV_PREFIX}WEBHOOK_SIGNING_SECRET"
+        if not (self.smtp_host and self.smtp_from):
+            missing[TargetKind.EMAIL] = f"{ENV_PREFIX}SMTP_HOST and {ENV_PREFIX}SMTP_FROM"
+        return missing
+
     def feature_configs(self) -> FeatureConfigs:
+        """Each feature's config; the one forecast method goes to costs and budgets alike."""
         return FeatureConfigs(
-            costs=CostsConfig(default_cost_type=self.cost_type, top_n=self.top_n),
+            costs=CostsConfig(
+                default_cost_type=self.cost_type,
+                top_n=self.top_n,
+                forecast_provider=self.forecast_source,
+            ),
             budgets=BudgetsConfig(
-                default_cost_type=self.cost_type, forecast_provider=self.forecast_source
+                default_cost_type=self.cost_type,
+                forecast_provider=self.forecast_source,
+                unconfigured_targets=self.unconfigured_targets(),
             ),
             anomalies=self.anomalies_config(),
             recommendations=self.recommendations_config(),
@@ -423,6 +474,7 @@ def _cross_field_problems(raw: dict[str, Any]) -> list[str]:
                     f"{ENV_PREFIX}{name.upper()}: required when AZURE_AUTH=client_secret"
                 )
     problems.extend(_delivery_problems(raw))
+    problems.extend(_cost_type_problems(raw))
     if (
         raw.get("slack_bot_token")
         and not raw.get("slack_signing_secret")
@@ -442,6 +494,26 @@ def _cross_field_problems(raw: dict[str, Any]) -> list[str]:
             f"{ENV_PREFIX}SCOPES: set at least one scope to ingest (or CLOUDOPTIMA_DEMO=true "
             "for the simulated tenant)"
         )
+    return problems
+
+
+def _cost_type_problems(raw: dict[str, Any]) -> list[str]:
+    """The default cost type, and the one anomalies score, must be ones that are ingested."""
+    listed = _split_list(raw.get("cost_types")) if raw.get("cost_types") else None
+    known = {str(c) for c in CostType}
+    if not isinstance(listed, list) or not set(listed) <= known:
+        return []  # unset (both are ingested), or the field validator reports the bad value
+    problems = []
+    for setting, default, who in (
+        ("cost_type", CostType.ACTUAL, "answers and budgets"),
+        ("anomaly_cost_type", CostType.AMORTIZED, "anomalies"),
+    ):
+        chosen = str(raw.get(setting) or default)
+        if chosen in known and chosen not in listed:
+            problems.append(
+                f"{ENV_PREFIX}{setting.upper()}: {chosen} is not in {ENV_PREFIX}COST_TYPES "
+                f"({', '.join(listed)}); {who} would have no data"
+            )
     return problems
 
 

@@ -35,9 +35,10 @@ class FeatureConfigs:
 
 
 def build_router(features: FeatureConfigs) -> Router:
+    """Every feature's commands, in the order help lists them: the most asked first."""
     router = Router()
-    budgets.register(router, features.budgets)
     costs.register(router, features.costs)
+    budgets.register(router, features.budgets)
     anomalies.register(router, features.anomalies)
     recommendations.register(router, features.recommendations)
     kernel_help.register(router)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from rich.console import Console
 
 from adapters.console.render import buttons_of, render_card
-from core.kernel.cards import Button, Reply, Severity
+from core.kernel.cards import Button, Reply
 from core.kernel.context import Platform, Requester
 from core.kernel.service import CloudOptima
 
@@ -45,20 +45,31 @@ class ConsoleChat:
         self._read_line = read_line
         self._buttons: list[Button] = []
 
-    def ask(self, text: str) -> Reply:
-        """Run one line: a command, or the number of a button of the last card."""
+    def ask(self, text: str) -> Reply | None:
+        """Run one line: a command, or the number of a button of the last card (None when a
+        button that asks first was not confirmed)."""
         stripped = text.strip()
         if stripped.isdigit() and self._buttons:
             index = int(stripped) - 1
             if 0 <= index < len(self._buttons):
-                button = self._buttons[index]
-                return self._show(
-                    self._core.handle_action(button.action_id, button.value, self._requester)
-                )
+                return self.press(self._buttons[index])
         return self._show(self._core.handle_text(stripped, self._requester))
+
+    def press(self, button: Button) -> Reply | None:
+        """Press a button as a click in Slack or Teams would; one that asks a question first
+        (`Button.confirm`) is pressed only after a yes."""
+        if button.confirm:
+            answer = self._read_line(f"{button.confirm} [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                self._console.print("Not pressed.")
+                return None
+        return self._show(self._core.handle_action(button.action_id, button.value, self._requester))
 
     def _show(self, reply: Reply) -> Reply:
         self._console.print(render_card(reply.card))
+        note = reply.extra.get("note")
+        if note:
+            self._console.print(note, markup=False)
         self._buttons = buttons_of(reply.card)
         return reply
 
@@ -81,4 +92,6 @@ class ConsoleChat:
 
 
 def is_error(reply: Reply) -> bool:
-    return reply.card.severity is Severity.ERROR
+    """Whether the request failed (an error card), not whether the news is bad (a budget over
+    its amount is a successful answer)."""
+    return reply.failed

@@ -1,7 +1,10 @@
 """Cards as terminal text: aligned tables, a sparkline for charts, buttons as numbered choices.
 
 `render_card` is pure (card in, rich renderables out); `render_text` turns them into plain text
-for tests, pipes and one-shot commands.
+for tests, pipes and one-shot commands. Every string is shown as written (never read as rich
+markup: `[period]` in a usage line is text). Buttons are numbered across the card, a table's
+row actions first where the table is (its rows carry their number), so typing a number presses
+what a click would in Slack or Teams.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from core.kernel.cards import (
     Severity,
     Table,
     Text,
+    plain_references,
 )
-from core.kernel.charts import chart_caption, sparkline
+from core.kernel.cards_text import chart_lines
 
 _BORDER = {
     Severity.INFO: "blue",
@@ -37,13 +41,24 @@ _BORDER = {
     Severity.WARNING: "yellow",
     Severity.ERROR: "red",
 }
+#: Sparklines are averaged down to this many bars (they fit an 80-column panel).
+SPARKLINE_WIDTH = 56
+
+
+def _text(text: str, style: str = "") -> RichText:
+    return RichText(plain_references(text), style=style)
 
 
 def buttons_of(card: Card) -> list[Button]:
-    """Every button of the card, in order: choice 1 is the first."""
-    return [
-        button for block in card.blocks if isinstance(block, Actions) for button in block.buttons
-    ]
+    """Every button of the card, in order (row actions where their table is): choice 1 is the
+    first."""
+    found: list[Button] = []
+    for block in card.blocks:
+        if isinstance(block, Table):
+            found.extend(b for b in block.row_actions if b is not None)
+        elif isinstance(block, Actions):
+            found.extend(block.buttons)
+    return found
 
 
 def render_card(card: Card) -> RenderableType:
@@ -55,16 +70,19 @@ def render_card(card: Card) -> RenderableType:
             case Header(text) if title is None:
                 title = text
             case Header(text):
-                parts.append(RichText(text, style="bold"))
+                parts.append(_text(text, style="bold"))
             case Actions(buttons):
                 labels = [f"[{choice + n}] {b.label}" for n, b in enumerate(buttons, start=1)]
                 choice += len(buttons)
-                parts.append(RichText("   ".join(labels), style="bold magenta"))
+                parts.append(_text("   ".join(labels), style="bold magenta"))
+            case Table():
+                parts.extend(_table(block, choice))
+                choice += sum(1 for b in block.row_actions if b is not None)
             case _:
                 parts.extend(_render_block(block))
     return Panel(
         Group(*parts),
-        title=RichText(card.title if title is None else title, style="bold"),
+        title=_text(card.title if title is None else title, style="bold"),
         title_align="left",
         border_style=_BORDER[card.severity],
         expand=False,
@@ -74,40 +92,55 @@ def render_card(card: Card) -> RenderableType:
 def _render_block(block: Block) -> list[RenderableType]:
     match block:
         case Text(text):
-            return [RichText(text)]
+            return [_text(text)]
         case Facts(facts):
             grid = RichTable.grid(padding=(0, 2))
             grid.add_column(style="bold")
             grid.add_column()
             for fact in facts:
-                grid.add_row(RichText(fact.label), RichText(fact.value))
+                grid.add_row(_text(fact.label), _text(fact.value))
             return [grid]
-        case Table():
-            return _table(block)
         case Chart() as chart:
-            return [
-                RichText(sparkline([p.value for p in chart.points]), style="cyan"),
-                RichText(chart_caption(chart), style="dim"),
-            ]
+            if not chart.points:
+                return []
+            *bars, caption = chart_lines(chart, width=SPARKLINE_WIDTH)
+            return [*(_text(line, style="cyan") for line in bars), _text(caption, style="dim")]
         case Context(text):
-            return [RichText(text, style="dim")]
+            return [_text(text, style="dim")]
         case Divider():
             return [RichText("─" * 40, style="dim")]
     return []
 
 
-def _table(block: Table) -> list[RenderableType]:
+def _table(block: Table, numbered_from: int) -> list[RenderableType]:
     # Cells are Text, never str: rich reads `[...]` in a str as markup (and `[/]` raises).
     table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    numbered = any(b is not None for b in block.row_actions)
+    if numbered:
+        table.add_column(_text("#"), justify="right", style="bold magenta")
     for column in block.columns:
         table.add_column(
-            RichText(column.title),
+            _text(column.title),
             justify="right" if column.align is Align.RIGHT else "left",
             overflow="fold",
         )
-    for row in block.rows:
-        table.add_row(*map(RichText, row))
-    return [table, RichText(block.footer, style="dim")] if block.footer else [table]
+    choice = numbered_from
+    for index, row in enumerate(block.rows):
+        cells = [_text(cell) for cell in row]
+        if numbered:
+            action = block.row_actions[index] if index < len(block.row_actions) else None
+            if action is not None:
+                choice += 1
+            cells.insert(0, _text(f"[{choice}]" if action is not None else ""))
+        table.add_row(*cells)
+    parts: list[RenderableType] = [table]
+    if block.footer:
+        parts.append(_text(block.footer, style="dim"))
+    first = next((b for b in block.row_actions if b is not None), None)
+    if first is not None:
+        example = f"[{numbered_from + 1}] {first.label}"
+        parts.append(_text(f"Type a row's number to press it, e.g. {example}.", style="dim"))
+    return parts
 
 
 def render_text(card: Card, *, width: int = 100) -> str:

@@ -36,9 +36,9 @@ from core.kernel.cards import (
     Header,
     Table,
     Text,
+    plain_references,
 )
-from core.kernel.cards_text import render_text
-from core.kernel.charts import chart_caption, sparkline
+from core.kernel.cards_text import chart_lines, render_text
 
 __all__ = ["EmailNotifier", "SmtpConfig", "make_message_id", "render_html", "render_text"]
 
@@ -195,67 +195,67 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _e(text: str) -> str:
+    return html.escape(plain_references(text))
+
+
 def render_html(card: Card) -> str:
     """The card as a small, inline-styled HTML document (mail clients ignore stylesheets)."""
-    e = html.escape
     colour = {"info": "#2563eb", "success": "#16a34a", "warning": "#d97706", "error": "#dc2626"}[
         str(card.severity)
     ]
     parts = [
         '<html><body style="font-family:sans-serif;color:#111">',
-        f'<h2 style="border-left:4px solid {colour};padding-left:8px">{e(card.title)}</h2>',
-        f"<p>{e(card.summary)}</p>",
+        f'<h2 style="border-left:4px solid {colour};padding-left:8px">{_e(card.title)}</h2>',
+        f"<p>{_e(card.summary)}</p>",
     ]
-    for block in card.blocks:
-        parts.extend(_html_block(block))
+    parts += [html_block for block in card.blocks if (html_block := _html_block(block))]
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def _html_block(block: Block) -> list[str]:
-    e = html.escape
+def _html_block(block: Block) -> str:
+    """One block as HTML ('' for what mail cannot do: buttons)."""
+    e = _e
     match block:
         case Header(text):
-            return [f"<h3>{e(text)}</h3>"]
+            return f"<h3>{e(text)}</h3>"
         case Text(text):
-            return [f"<p>{e(text)}</p>"]
+            return f"<p>{e(text)}</p>"
         case Facts(facts):
             rows = "".join(
                 f'<tr><th style="text-align:left;padding-right:12px">{e(f.label)}</th>'
                 f"<td>{e(f.value)}</td></tr>"
                 for f in facts
             )
-            return [f"<table>{rows}</table>"]
+            return f"<table>{rows}</table>"
         case Table():
             return _html_table(block)
-        case Chart(title, points, unit, band) if points:
-            spark = sparkline([p.value for p in points])
-            out = [f"<p>{e(title)} ({e(unit)}): {e(spark)}</p>"]
-            if band:
-                out.append(f"<p><small>{e(chart_caption(block))}</small></p>")
-            return out
+        case Chart():
+            if not block.points:
+                return ""
+            lines = "<br>".join(e(line) for line in chart_lines(block))
+            return f'<p style="font-family:monospace">{lines}</p>'
         case Context(text):
-            return [f'<p style="color:#666"><small>{e(text)}</small></p>']
+            return f'<p style="color:#666"><small>{e(text)}</small></p>'
         case Divider():
-            return ["<hr>"]
-    return []  # buttons need Slack or Teams; an empty chart says nothing
+            return "<hr>"
+    return ""
 
 
-def _html_table(table: Table) -> list[str]:
-    e = html.escape
+def _html_table(table: Table) -> str:
+    e, columns = _e, table.columns
     head = "".join(
-        f'<th style="text-align:{c.align};padding:2px 8px">{e(c.title)}</th>' for c in table.columns
+        f'<th style="text-align:{c.align};padding:2px 8px">{e(c.title)}</th>' for c in columns
     )
     body = "".join(
         "<tr>"
         + "".join(
             f'<td style="text-align:{c.align};padding:2px 8px">{e(cell)}</td>'
-            for c, cell in zip(table.columns, row, strict=False)
+            for c, cell in zip(columns, row, strict=False)
         )
         + "</tr>"
         for row in table.rows
     )
-    out = [f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>']
-    if table.footer:
-        out.append(f"<p><small>{e(table.footer)}</small></p>")
-    return out
+    footer = f"<p><small>{e(table.footer)}</small></p>" if table.footer else ""
+    return f'<table style="border-collapse:collapse"><tr>{head}</tr>{body}</table>{footer}'

@@ -1,15 +1,24 @@
 """Signed JSON webhooks: the generic target for anything that is not Slack, Teams or e-mail.
 
-Request: `POST <target address>` with the JSON body
-`{idempotency_key, title, summary, severity, card, sent_at}` (`card` is the core.kernel.cards_json
-document) and the headers
+Request: `POST <target address>` with a JSON body documented by `webhook_payload.schema.json`
+(next to this module): `{type, timestamp, data, idempotency_key, title, summary, severity, card,
+sent_at}`. `data` holds the machine-readable fields (for a budget alert: budget id and name,
+period, threshold and kind, amount, spent and forecast as decimal strings, currency, scope, top
+contributors); `card` is the core.kernel.cards_json document people's renderers draw.
 
-- `Idempotency-Key`: stable across retries of one message — receivers deduplicate on it;
-- `X-CloudOptima-Timestamp`: Unix seconds when this attempt was signed;
-- `X-CloudOptima-Signature`: `v1=<hex HMAC-SHA256(secret, f"{timestamp}.{body}")>`.
+It is signed the Standard Webhooks way (standardwebhooks.com), so receivers can use an
+off-the-shelf verifier:
 
-Receivers check the signature with `verify_signature` (or its few lines in their language) and
-reject timestamps outside a tolerance, which stops replays.
+- `webhook-id`: the message's idempotency key — stable across retries, receivers deduplicate on
+  it (also sent as `Idempotency-Key`);
+- `webhook-timestamp`: Unix seconds when this attempt was signed;
+- `webhook-signature`: `v1,<base64 HMAC-SHA256(key, f"{id}.{timestamp}.{body}")>`, where the key
+  is the base64-decoded part of a `whsec_…` secret, or any other secret's UTF-8 bytes.
+
+With `legacy_signature` (`CLOUDOPTIMA_WEBHOOK_LEGACY_SIGNATURE`, for one release) the headers of
+0.1 come too: `X-CloudOptima-Timestamp` and `X-CloudOptima-Signature: v1=<hex HMAC-SHA256(secret,
+f"{timestamp}.{body}")>` (`verify_signature`). Receivers reject timestamps outside a tolerance,
+which stops replays.
 
 Outcomes: 2xx → sent; 408, 425, 429, 5xx and network errors → retried (Retry-After honoured);
 other statuses → permanent (redirects included: configure the final URL).
@@ -17,11 +26,13 @@ other statuses → permanent (redirects included: configure the final URL).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -33,18 +44,77 @@ from core.delivery.ports import Delivery, DeliveryError
 from core.delivery.targets import TargetKind
 from core.kernel.cards_json import card_to_dict
 
+#: Standard Webhooks headers.
+ID_HEADER = "webhook-id"
+STANDARD_TIMESTAMP_HEADER = "webhook-timestamp"
+STANDARD_SIGNATURE_HEADER = "webhook-signature"
+#: The headers of 0.1, sent too with `legacy_signature`.
 SIGNATURE_HEADER = "X-CloudOptima-Signature"
 TIMESTAMP_HEADER = "X-CloudOptima-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 SIGNATURE_VERSION = "v1"
+_SECRET_PREFIX = "whsec_"
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
 DEFAULT_TOLERANCE_SECONDS = 300
 #: Bodies of error answers are cut to this in error messages (receivers may echo anything).
 ERROR_BODY_MAX = 200
 
 
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: the bytes a `whsec_<base64>` secret encodes (Standard
+    Webhooks), else the secret's UTF-8 bytes."""
+    if secret.startswith(_SECRET_PREFIX):
+        try:
+            return base64.b64decode(secret[len(_SECRET_PREFIX) :], validate=True)
+        except (binascii.Error, ValueError):
+            pass
+    return secret.encode()
+
+
+def standard_signature(secret: str, message_id: str, timestamp: str, body: bytes) -> str:
+    """`webhook-signature`'s value: `v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    mac = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+    return f"{SIGNATURE_VERSION},{base64.b64encode(mac).decode('ascii')}"
+
+
+def verify_standard(
+    secret: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    tolerance: float = DEFAULT_TOLERANCE_SECONDS,
+    *,
+    now: float | None = None,
+) -> bool:
+    """True when the Standard Webhooks headers sign `body` with `secret` within `tolerance` s.
+
+    Header names are case-insensitive; `webhook-signature` may list several space-separated
+    `v1,…` signatures (secret rotation). Never raises on malformed input.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    message_id = lowered.get(ID_HEADER)
+    timestamp = lowered.get(STANDARD_TIMESTAMP_HEADER)
+    signatures = lowered.get(STANDARD_SIGNATURE_HEADER)
+    if not message_id or not signatures or not _fresh(timestamp, tolerance, now):
+        return False
+    assert timestamp is not None
+    expected = standard_signature(secret, message_id, timestamp, body)
+    return any(
+        hmac.compare_digest(candidate.encode(), expected.encode())
+        for candidate in signatures.split(" ")
+        if candidate.isascii()
+    )
+
+
+def _fresh(timestamp: str | None, tolerance: float, now: float | None) -> bool:
+    if not timestamp or not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    current = time.time() if now is None else now
+    return abs(current - int(timestamp)) <= tolerance
+
+
 def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature header's value for `body` signed at `timestamp` (Unix seconds, as text)."""
+    """The 0.1 signature header's value for `body` signed at `timestamp` (Unix seconds)."""
     mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"{SIGNATURE_VERSION}={mac.hexdigest()}"
 
@@ -63,11 +133,9 @@ def verify_signature(
     Never raises on malformed input (a missing, non-numeric or non-ASCII header is just False).
     `signature` may list several comma-separated `v1=` values (secret rotation).
     """
-    if not timestamp or not signature or not timestamp.isascii() or not timestamp.isdigit():
+    if not signature or not _fresh(timestamp, tolerance, now):
         return False
-    current = time.time() if now is None else now
-    if abs(current - int(timestamp)) > tolerance:
-        return False
+    assert timestamp is not None
     expected = sign(secret, timestamp, body)
     return any(
         hmac.compare_digest(candidate.strip().encode(), expected.encode())
@@ -93,15 +161,21 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
 
 
 def webhook_body(delivery: Delivery, sent_at: datetime) -> bytes:
-    """The JSON document a receiver gets (compact, keys sorted: the signed bytes are stable)."""
+    """The JSON document a receiver gets (compact, keys sorted: the signed bytes are stable);
+    `webhook_payload.schema.json` describes it."""
     card = delivery.card
+    when = sent_at.astimezone(UTC).isoformat()
+    data = dict(card.data)
     document: dict[str, Any] = {
+        "type": str(data.get("type") or "card"),
+        "timestamp": when,
+        "data": data,
         "idempotency_key": delivery.idempotency_key,
         "title": card.title,
         "summary": card.summary,
         "severity": str(card.severity),
         "card": card_to_dict(card),
-        "sent_at": sent_at.astimezone(UTC).isoformat(),
+        "sent_at": when,
     }
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
@@ -125,10 +199,12 @@ class WebhookNotifier:
         check_deliveries: bool = False,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         user_agent: str = "CloudOptima-Webhook/1",
+        legacy_signature: bool = False,
     ) -> None:
         if not secret:
             raise ValueError("a webhook signing secret is required")
         self._secret = secret
+        self._legacy = legacy_signature
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds, connect=timeout_seconds)
         self._check_deliveries = check_deliveries
         self._now = now
@@ -147,15 +223,28 @@ class WebhookNotifier:
             await self._session.close()
             self._session = None
 
+    def signed_headers(self, message_id: str, timestamp: str, body: bytes) -> dict[str, str]:
+        """The signature headers of one attempt (Standard Webhooks, plus 0.1's if asked)."""
+        headers = {
+            IDEMPOTENCY_HEADER: message_id,
+            ID_HEADER: message_id,
+            STANDARD_TIMESTAMP_HEADER: timestamp,
+            STANDARD_SIGNATURE_HEADER: standard_signature(
+                self._secret, message_id, timestamp, body
+            ),
+        }
+        if self._legacy:
+            headers[TIMESTAMP_HEADER] = timestamp
+            headers[SIGNATURE_HEADER] = sign(self._secret, timestamp, body)
+        return headers
+
     async def send(self, delivery: Delivery) -> str:
         sent_at = self._now()
         body = webhook_body(delivery, sent_at)
         timestamp = str(int(sent_at.timestamp()))
         headers = {
             "Content-Type": "application/json",
-            IDEMPOTENCY_HEADER: delivery.idempotency_key,
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(self._secret, timestamp, body),
+            **self.signed_headers(delivery.idempotency_key, timestamp, body),
         }
         url = delivery.target.address
         try:
@@ -199,11 +288,7 @@ class WebhookNotifier:
         key = quote(delivery.idempotency_key, safe="")
         url = f"{delivery.target.address.rstrip('/')}/deliveries/{key}"
         timestamp = str(int(self._now().timestamp()))
-        headers = {
-            TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: sign(self._secret, timestamp, b""),
-            IDEMPOTENCY_HEADER: delivery.idempotency_key,
-        }
+        headers = self.signed_headers(delivery.idempotency_key, timestamp, b"")
         try:
             async with self._client().get(url, headers=headers, allow_redirects=False) as response:
                 if response.status == 200:

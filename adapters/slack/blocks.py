@@ -1,22 +1,25 @@
 """Block Kit renderer: a pure function from the core view model to a Slack message payload.
 
 `render_card(card)` returns `{"blocks": [...], "text": fallback}` that always fits Slack's limits:
-long text is split across sections, facts are split ten to a section, tables become aligned
-monospace code blocks, and whatever still does not fit ends in an "… N more" line instead of an
-`invalid_blocks` error from Slack.
+long text is split across sections, facts are split ten to a section, the first table that fits
+becomes Slack's `table` block (full names, right-aligned amounts; one per message) and the others
+aligned monospace code blocks, a table's row actions become a button per row, and whatever still
+does not fit ends in an "… N more" line instead of an `invalid_blocks` error from Slack.
 
 Core text is plain (no markup), so every string is escaped for mrkdwn (`&`, `<`, `>`): a cost
-label or a user's input can never become a mention, a link or `@channel`.
+label or a user's input can never become a mention, a link or `@channel`. The one exception is
+the core's channel reference (`core.kernel.cards.channel_reference`), which only a channel id
+fits in: it becomes a real channel link, `<#C0123ABCD>`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from core.kernel.cards import (
+    CHANNEL_REFERENCE,
     Actions,
     Align,
     Block,
@@ -31,8 +34,9 @@ from core.kernel.cards import (
     Severity,
     Table,
     Text,
+    plain_references,
 )
-from core.kernel.charts import chart_caption, sparkline
+from core.kernel.charts import chart_caption, sparklines
 
 # Slack's documented limits (docs.slack.dev/reference/block-kit), also checked by slack_sdk models.
 MAX_BLOCKS = 50
@@ -60,6 +64,12 @@ TABLE_MIN_CELL = 8
 TABLE_LIST_LINE = 1000
 #: A table may spread over this many sections (each ≤ 3000 characters) before "… N more rows".
 TABLE_MAX_SECTIONS = 4
+#: Slack's `table` block: at most 100 rows (the header is one) of at most 20 cells, and one
+#: table block per message.
+NATIVE_TABLE_MAX_ROWS = 100
+NATIVE_TABLE_MAX_COLUMNS = 20
+#: A cell of a `table` block is cut here (Slack documents no limit; a cell is a name or a figure).
+NATIVE_CELL_MAX = 500
 #: Longer series are averaged into this many bars so the sparkline stays on one line.
 SPARKLINE_MAX_BARS = 60
 #: Separates the core action id from the per-message index (Slack wants unique action ids).
@@ -95,14 +105,25 @@ def render_card(
     blocks: list[SlackBlock] = []
     actions_seen = 0
     buttons_seen = 0
+    native_free = True  # one `table` block per message: the first table that fits gets it
     for block in card.blocks:
+        pending: list[Actions] = []
         if isinstance(block, Actions):
-            rendered = _actions(block, nonce, actions_seen, buttons_seen)
-            actions_seen += len(rendered)
-            buttons_seen += len(block.buttons)
-            blocks.extend(rendered)
+            pending.append(block)
+        elif isinstance(block, Table) and block.columns:
+            native = native_free and _fits_natively(block)
+            native_free = native_free and not native
+            blocks.extend(_table(block, native=native))
+            row_buttons = tuple(b for b in block.row_actions if b is not None)
+            if row_buttons:
+                pending.append(Actions(row_buttons))
         else:
             blocks.extend(_render_block(block, card.severity, chart_mode))
+        for actions in pending:
+            rendered = _actions(actions, nonce, actions_seen, buttons_seen)
+            actions_seen += len(rendered)
+            buttons_seen += len(actions.buttons)
+            blocks.extend(rendered)
     text = fallback_text(card)
     if not blocks:  # a card of empty parts still says something
         blocks.append(_section(text))
@@ -121,8 +142,10 @@ def core_action_id(slack_action_id: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape the three characters Slack's mrkdwn treats as control characters; the core's
+    channel references become channel links."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return CHANNEL_REFERENCE.sub(r"<#\1>", escaped) if "\ue000" in escaped else escaped
 
 
 def chart_blocks(card: Card) -> list[Chart]:
@@ -138,7 +161,7 @@ def _render_block(block: Block, severity: Severity, chart_mode: ChartMode) -> li
         case Header(text=text):
             if not text.strip():
                 return []
-            header = _SEVERITY_PREFIX[severity] + text
+            header = _SEVERITY_PREFIX[severity] + plain_references(text)
             return [
                 {
                     "type": "header",
@@ -159,8 +182,8 @@ def _render_block(block: Block, severity: Severity, chart_mode: ChartMode) -> li
                 {"type": "section", "fields": fields[i : i + MAX_FIELDS]}
                 for i in range(0, len(fields), MAX_FIELDS)
             ]
-        case Table():
-            return _table(block) if block.columns else []
+        case Table():  # rendered by the caller, which gives the first that fits a table block
+            return []
         case Chart():
             return _chart(block, chart_mode)
         case Context(text=text):
@@ -192,8 +215,17 @@ def _context(text: str) -> SlackBlock:
 # -- tables ------------------------------------------------------------------------------------
 
 
-def _table(table: Table) -> list[SlackBlock]:
-    """Aligned monospace in code blocks: legible on every Slack client, copy-pasteable.
+def _fits_natively(table: Table) -> bool:
+    """Whether Slack's `table` block can hold the table (rows, columns)."""
+    return (
+        0 < len(table.rows) < NATIVE_TABLE_MAX_ROWS
+        and len(table.columns) <= NATIVE_TABLE_MAX_COLUMNS
+    )
+
+
+def _table(table: Table, *, native: bool = False) -> list[SlackBlock]:
+    """Slack's `table` block when `native` (full names, right-aligned figures), else aligned
+    monospace in code blocks: legible on every Slack client, copy-pasteable.
 
     A table of words only (no right-aligned figures) that would lose text to the screen width
     becomes a bullet list instead: nothing is cut, and Slack wraps it nicely.
@@ -201,6 +233,8 @@ def _table(table: Table) -> list[SlackBlock]:
     footer = table.footer if table.footer and table.footer.strip() else None
     if not table.rows:
         return [_context(footer or "No rows.")]
+    if native:
+        return [_native_table(table)] + ([_context(footer)] if footer else [])
     widths = _column_widths(table)
     clipped = any(
         len(cell) > widths[i] for row in table.rows for i, cell in enumerate(row[: len(widths)])
@@ -216,10 +250,27 @@ def _table(table: Table) -> list[SlackBlock]:
         sections, shown = _pack(head, lines, lambda body: f"```\n{body}\n```")
     notes: list[SlackBlock] = []
     if shown < len(lines):
-        notes.append(_context(f"… {len(lines) - shown} more row(s) not shown"))
+        notes.append(_context(f"… {len(lines) - shown} more rows not shown: too long for Slack"))
     if footer:
         notes.append(_context(footer))
     return sections + notes
+
+
+def _native_table(table: Table) -> SlackBlock:
+    """Slack's `table` block: raw text cells (no markup to escape), the header row first."""
+    count = len(table.columns)
+
+    def cell(text: str) -> dict[str, str]:
+        plain = plain_references(text).strip() or "—"
+        return {"type": "raw_text", "text": _clip(plain, NATIVE_CELL_MAX)}
+
+    header = [cell(c.title) for c in table.columns]
+    rows = [[cell(row[i] if i < len(row) else "") for i in range(count)] for row in table.rows]
+    settings: list[dict[str, Any]] = [
+        {"align": "right"} if c.align is Align.RIGHT else {"is_wrapped": True}
+        for c in table.columns
+    ]
+    return {"type": "table", "rows": [header, *rows], "column_settings": settings}
 
 
 def _pack(head: str, lines: list[str], wrap: Callable[[str], str]) -> tuple[list[SlackBlock], int]:
@@ -287,17 +338,11 @@ def _chart(chart: Chart, mode: ChartMode) -> list[SlackBlock]:
     caption = escape(chart_caption(chart))
     if mode is ChartMode.IMAGE:
         return [_context(f"{chart_caption(chart)} (chart attached)")]
-    bars = sparkline(_downsample([p.value for p in chart.points], SPARKLINE_MAX_BARS))
-    return [_section(f"`{bars}`\n{caption}")]
-
-
-def _downsample(values: list[Decimal], buckets: int) -> list[Decimal]:
-    """Average consecutive values into at most `buckets` bars (keeps the series' shape)."""
-    if len(values) <= buckets:
-        return values
-    size = -(-len(values) // buckets)  # ceiling division
-    chunks = [values[i : i + size] for i in range(0, len(values), size)]
-    return [sum(chunk, Decimal(0)) / len(chunk) for chunk in chunks]
+    drawn = sparklines(chart, width=SPARKLINE_MAX_BARS)
+    if len(drawn) == 1:
+        return [_section(f"`{drawn[0][1]}`\n{caption}")]
+    lines = [f"`{bars}` {escape(name)}" for name, bars in drawn]
+    return [_section(_escaped_clip("\n".join([*lines, caption]), MAX_SECTION_TEXT))]
 
 
 # -- buttons -----------------------------------------------------------------------------------
@@ -334,7 +379,11 @@ def _button(button: Button, index: int) -> SlackBlock | None:
         return None
     element: SlackBlock = {
         "type": "button",
-        "text": {"type": "plain_text", "text": _clip(button.label, MAX_BUTTON_TEXT), "emoji": True},
+        "text": {
+            "type": "plain_text",
+            "text": _clip(plain_references(button.label), MAX_BUTTON_TEXT),
+            "emoji": True,
+        },
         "action_id": action_id,
     }
     if button.value:  # Slack refuses an empty value; a missing one arrives as ""

@@ -6,7 +6,8 @@ value) with an `Action.Submit` fallback for clients older than 1.4; a button wit
 question becomes an `Action.ShowCard` that asks first. Tables are ColumnSets, one per row with
 weighted column widths, so columns line up on every Teams client. The chart is a PNG data URI;
 when the card would exceed `MAX_CARD_BYTES` the chart shrinks, then falls back to a Unicode
-sparkline, then the longest tables lose rows.
+sparkline, then the longest tables lose rows. A table's row actions make its rows clickable
+(`selectAction`: pressing a row runs what its button would).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from core.kernel.cards import (
     Severity,
     Table,
     Text,
+    plain_references,
 )
-from core.kernel.charts import chart_caption, render_png, sparkline
+from core.kernel.charts import chart_caption, render_png, sparklines
 
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA_URL = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -94,7 +96,7 @@ def escape_markdown(text: str) -> str:
 
     A single newline is a soft break in markdown; the view model means a line break.
     """
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", plain_references(text))
     escaped = _ORDERED_LIST_START.sub(r"\1\\.\2", escaped)
     return escaped.replace("\r\n", "\n").replace("\n", "\n\n")
 
@@ -175,7 +177,7 @@ def _small(text: str) -> Element:
 def _table(table: Table) -> Element:
     weights = _column_weights(table)
 
-    def row(cells: tuple[str, ...], *, header: bool) -> Element:
+    def row(cells: tuple[str, ...], *, header: bool, action: Button | None = None) -> Element:
         columns = []
         for index, column in enumerate(table.columns):
             cell: Element = {
@@ -188,16 +190,22 @@ def _table(table: Table) -> Element:
             if column.align is Align.RIGHT:
                 cell["horizontalAlignment"] = "right"
             columns.append({"type": "Column", "width": weights[index], "items": [cell]})
-        return {"type": "ColumnSet", "columns": columns, "spacing": "small"}
+        element: Element = {"type": "ColumnSet", "columns": columns, "spacing": "small"}
+        if action is not None:
+            element["selectAction"] = _execute(action, action.label)
+        return element
 
+    actions = table.row_actions
     items = [row(tuple(c.title for c in table.columns), header=True)]
     for index, cells in enumerate(table.rows):
-        element = row(cells, header=False)
+        element = row(cells, header=False, action=actions[index] if index < len(actions) else None)
         if index == 0:
             element["separator"] = True
         items.append(element)
     if table.footer:
         items.append(_small(table.footer))
+    if any(a is not None for a in actions[: len(table.rows)]):
+        items.append(_small("Select a row to see what is behind it."))
     return {"type": "Container", "items": items}
 
 
@@ -225,9 +233,15 @@ def _chart_image(chart: Chart, draw: ChartDrawer, width: int, height: int) -> li
 
 
 def _chart_sparkline(chart: Chart) -> list[Element]:
-    line = sparkline([p.value for p in chart.points])
+    drawn = sparklines(chart)
+    lines = [bars if len(drawn) == 1 else f"{bars}  {name}" for name, bars in drawn]
     return [
-        {"type": "TextBlock", "text": line, "fontType": "monospace", "wrap": True},
+        {
+            "type": "TextBlock",
+            "text": escape_markdown("\n".join(lines)),
+            "fontType": "monospace",
+            "wrap": True,
+        },
         _small(chart_caption(chart)),
     ]
 

@@ -141,6 +141,7 @@ def conversation_record(activity: Activity) -> ConversationRecord | None:
     reference.locale = None
     reference.conversation = ConversationAccount(
         id=conversation_id,
+        name=conversation_name(activity, scope),
         conversation_type=scope.value,
         tenant_id=tenant or None,
         is_group=scope is not ConversationScope.PERSONAL,
@@ -158,6 +159,21 @@ def conversation_record(activity: Activity) -> ConversationRecord | None:
         scope=scope,
         reference=data,
     )
+
+
+def conversation_name(activity: Activity, scope: ConversationScope) -> str | None:
+    """How people call the conversation, for showing a Teams target: "costs in FinOps" (a
+    channel and its team; Teams leaves the General channel unnamed), a group chat's topic, or
+    "personal chat with Ann"."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    if scope is ConversationScope.CHANNEL:
+        team = (data.get("team") or {}).get("name")
+        channel = (data.get("channel") or {}).get("name") or "General"
+        return f"{channel} in {team}" if team else str(channel)
+    if scope is ConversationScope.GROUP_CHAT:
+        return (activity.conversation.name if activity.conversation else None) or "a group chat"
+    user = activity.from_property.name if activity.from_property else None
+    return f"personal chat with {user}" if user else "a personal chat"
 
 
 def channel_event(activity: Activity) -> str | None:

@@ -10,3 +10,6 @@ class BudgetsAction(StrEnum):
     DELETE_CANCEL = "budget.delete.cancel"
     #: Acknowledge a budget alert. Value: `<budget id>:<period start>:<threshold>:<kind>`.
     ALERT_ACK = "alert.ack"
+    #: Acknowledge an alert from the `alerts` list, which is shown again. Value: the alert's
+    #: key as above, then `|` and the budget the list is of ('' for every budget).
+    ALERT_ACK_IN_LIST = "alert.ack.list"

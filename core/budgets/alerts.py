@@ -36,6 +36,7 @@ class Delivery:
 @dataclass(frozen=True, slots=True)
 class AlertView:
     id: int
+    budget_id: int
     budget_name: str
     period_start: date
     threshold: int
@@ -51,12 +52,20 @@ class AlertView:
     acknowledged_at: datetime | None
 
 
-def recent_alerts(engine: Engine, budget_id: int | None = None, limit: int = 15) -> list[AlertView]:
-    """The latest alerts (of one budget, or all), newest first, with deliveries and acks."""
+def recent_alerts(
+    engine: Engine,
+    budget_id: int | None = None,
+    limit: int = 15,
+    *,
+    period_start: date | None = None,
+) -> list[AlertView]:
+    """The latest alerts (of one budget, or all; of one period), newest first, with deliveries
+    and acks."""
     a = ALERTS.c
     query = (
         select(
             a.id,
+            a.budget_id,
             BUDGETS.c.name,
             a.period_start,
             a.threshold,
@@ -77,6 +86,8 @@ def recent_alerts(engine: Engine, budget_id: int | None = None, limit: int = 15)
     )
     if budget_id is not None:
         query = query.where(a.budget_id == budget_id)
+    if period_start is not None:
+        query = query.where(a.period_start == period_start)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
         deliveries: dict[str, list[Delivery]] = defaultdict(list)
@@ -96,6 +107,7 @@ def recent_alerts(engine: Engine, budget_id: int | None = None, limit: int = 15)
     return [
         AlertView(
             id=int(r.id),
+            budget_id=int(r.budget_id),
             budget_name=r.name,
             period_start=r.period_start,
             threshold=int(r.threshold),
@@ -114,18 +126,12 @@ def recent_alerts(engine: Engine, budget_id: int | None = None, limit: int = 15)
     ]
 
 
-def alerted_thresholds(
+def period_alerts(
     engine: Engine, budget_id: int, period_start: date
-) -> dict[tuple[int, str], date]:
-    """(threshold, kind) → the day it fired, in one period."""
-    a = ALERTS.c
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(a.threshold, a.kind, a.created_at).where(
-                a.budget_id == budget_id, a.period_start == period_start
-            )
-        ).all()
-    return {(int(t), str(k)): created.date() for t, k, created in rows}
+) -> dict[tuple[int, str], AlertView]:
+    """(threshold, kind) → the alert claimed for it in one period, with its deliveries."""
+    views = recent_alerts(engine, budget_id, limit=1000, period_start=period_start)
+    return {(v.threshold, str(v.kind)): v for v in views}
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from core.budgets.forecast import Forecast
 from core.budgets.model import BudgetRecord, ThresholdKind
 from core.budgets.windows import BudgetWindow
+from core.costs.forecasting import Forecast
 from core.kernel.money import to_storage_units
 
 

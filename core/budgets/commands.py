@@ -8,15 +8,20 @@ being its owner (checked here: it is a rule about one budget).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import Engine
+
 from core.budgets.actions import BudgetsAction
-from core.budgets.alerts import acknowledge, alerted_thresholds, parse_alert_key, recent_alerts
+from core.budgets.alerts import acknowledge, parse_alert_key, period_alerts, recent_alerts
 from core.budgets.assessment import Assessment
-from core.budgets.evaluate import assess
+from core.budgets.checks import check_targets, resolve_scope, scope_warnings
+from core.budgets.evaluate import assess, evaluate_budgets
 from core.budgets.grammar import (
     ACCEPTED_SCOPES,
     BUDGET_PERIODS,
+    CREATE_USAGE,
     DEFAULT_THRESHOLDS,
     USAGE,
     name_key,
@@ -38,6 +43,7 @@ from core.budgets.model import (
     ThresholdKind,
 )
 from core.budgets.presenters import (
+    Checked,
     acknowledged_card,
     alerts_card,
     already_deleted_card,
@@ -50,6 +56,7 @@ from core.budgets.presenters import (
     not_started_card,
     show_card,
     targets_text,
+    threshold_states,
     thresholds_text,
     updated_card,
 )
@@ -67,16 +74,18 @@ from core.budgets.store import (
 )
 from core.budgets.windows import default_start
 from core.costs.model import CostType
+from core.delivery.conversations import conversation_names
 from core.delivery.targets import (
     ACCEPTED_TARGETS,
     MAX_TARGETS,
     Target,
+    TargetKind,
     describe_target,
     here_target,
     parse_targets,
 )
 from core.kernel.authz import Role, has_role
-from core.kernel.cards import Header, Reply, Visibility, card
+from core.kernel.cards import Card, Header, Reply, Visibility, card
 from core.kernel.cards_json import card_from_dict
 from core.kernel.context import CommandContext
 from core.kernel.errors import PermissionDeniedError, UserInputError
@@ -136,6 +145,10 @@ class BudgetCommands:
 
     config: BudgetsConfig
 
+    @property
+    def _unconfigured(self) -> Mapping[TargetKind, str]:
+        return self.config.unconfigured_targets
+
     # -- create ----------------------------------------------------------------------------------
 
     def create(self, cmd: ParsedCommand, ctx: CommandContext) -> Reply:
@@ -149,15 +162,9 @@ class BudgetCommands:
             if request.start_token
             else default_start(period, ctx.today())
         )
-        scope = parse_scope_tokens(list(request.scope_tokens))
+        scope = resolve_scope(ctx.engine, parse_scope_tokens(list(request.scope_tokens)))
         _check_scope_ingested(scope, ctx)
-        targets: list[Target] = []
-        here = here_target(ctx.requester)
-        if here is not None:
-            targets.append(here)
-        for target in parse_targets(list(request.target_tokens), ctx.requester):
-            if target not in targets:
-                targets.append(target)
+        targets, notes = self._new_budget_targets(list(request.target_tokens), ctx)
         thresholds = tuple(
             Threshold(p, ThresholdKind.ACTUAL) for p in request.actual or DEFAULT_THRESHOLDS
         )
@@ -180,8 +187,53 @@ class BudgetCommands:
             ),
             ctx.clock.now(),
         )
-        view = created_card(budget, self._assess_one(budget, ctx))
-        return Reply(view, visibility=_visibility(cmd))
+        checked = self._assess_at_once(budget, ctx, notes)
+        return Reply(created_card(budget, checked), visibility=_visibility(cmd))
+
+    def _new_budget_targets(
+        self, tokens: list[str], ctx: CommandContext
+    ) -> tuple[list[Target], list[str]]:
+        """The conversation the budget is created in (when it can receive alerts here) and the
+        targets named; notes on what was left out."""
+        unconfigured = self.config.unconfigured_targets
+        targets: list[Target] = []
+        notes: list[str] = []
+        here = here_target(ctx.requester)
+        if here is not None and here.kind in unconfigured:
+            notes.append(
+                f"This conversation is not notified: {here.kind} alerts are not configured "
+                f"here ({unconfigured[here.kind]})."
+            )
+        elif here is not None:
+            targets.append(here)
+        named = parse_targets(tokens, ctx.requester)
+        check_targets(named, unconfigured)
+        targets += [t for t in named if t not in targets]
+        return targets, notes
+
+    def _assess_at_once(
+        self, budget: BudgetRecord, ctx: CommandContext, notes: list[str] | None = None
+    ) -> Checked:
+        """Evaluate the budget now (claiming and queueing the alerts its crossed thresholds are
+        due, as the scheduled pass would), then say what became of each threshold."""
+        evaluate_budgets(
+            ctx.engine,
+            ctx.clock,
+            budget_ids=[budget.id],
+            forecast_provider=self.config.forecast_provider,
+        )
+        return self._checked(budget, ctx, notes)
+
+    def _checked(
+        self, budget: BudgetRecord, ctx: CommandContext, notes: list[str] | None = None
+    ) -> Checked:
+        assessment = self._assess_one(budget, ctx)
+        states: tuple[tuple[str, str], ...] = ()
+        if assessment is not None:
+            views = period_alerts(ctx.engine, budget.id, assessment.window.start)
+            states = tuple(threshold_states(assessment, views))
+        warnings = (*scope_warnings(ctx.engine, budget.scope), *(notes or ()))
+        return Checked(assessment, states, target_names(ctx.engine, budget.targets), warnings)
 
     def _assess_one(self, budget: BudgetRecord, ctx: CommandContext) -> Assessment | None:
         assessments, _snapshot = assess(
@@ -207,11 +259,12 @@ class BudgetCommands:
         if len(cmd.args) != 1:
             raise usage_error("`budget show` takes one budget name.")
         budget = find_budget(ctx.engine, cmd.args[0])
-        assessment = self._assess_one(budget, ctx)
-        if assessment is None:
+        checked = self._checked(budget, ctx)
+        if checked.assessment is None:
             return Reply(not_started_card(budget), visibility=_visibility(cmd))
-        alerted = alerted_thresholds(ctx.engine, budget.id, assessment.window.start)
-        return Reply(show_card(assessment, alerted, ctx.today()), visibility=_visibility(cmd))
+        views = period_alerts(ctx.engine, budget.id, checked.assessment.window.start)
+        view = show_card(checked.assessment, views, ctx.today(), checked.names, checked.warnings)
+        return Reply(view, visibility=_visibility(cmd))
 
     # -- set ---------------------------------------------------------------------------------------
 
@@ -226,7 +279,8 @@ class BudgetCommands:
         what, values = args[1].lower(), args[2:]
         require_change(ctx, budget, "change")
         budget, change = self._apply_change(budget, what, values, ctx)
-        view = updated_card(budget, change, ctx.requester.display_name)
+        checked = self._assess_at_once(budget, ctx)
+        view = updated_card(budget, change, ctx.requester.display_name, checked)
         return Reply(view, visibility=_visibility(cmd))
 
     def _apply_change(
@@ -264,8 +318,11 @@ class BudgetCommands:
             budget = set_thresholds(ctx.engine, budget, ThresholdKind.FORECAST, percents, now)
             return budget, f"thresholds are now {thresholds_text(budget)}"
         if what in ("targets", "target", "notify"):
-            budget = set_targets(ctx.engine, budget, _new_targets(budget, values, ctx), now)
-            return budget, f"alerts now go to {targets_text(budget.targets)}"
+            targets = _new_targets(budget, values, ctx)
+            check_targets([t for t in targets if t not in budget.targets], self._unconfigured)
+            budget = set_targets(ctx.engine, budget, targets, now)
+            names = target_names(ctx.engine, budget.targets)
+            return budget, f"alerts now go to {targets_text(budget.targets, names)}"
         raise usage_error(
             f"I can't set '{what[:30]}'; set amount, thresholds, forecast or targets."
         )
@@ -309,9 +366,27 @@ class BudgetCommands:
                 "`alerts` takes at most one budget name.", hint=f"Usage: {ALERTS_USAGE}"
             )
         budget = find_budget(ctx.engine, cmd.args[0]) if cmd.args else None
+        return Reply(self._alerts_view(ctx, budget), visibility=_visibility(cmd))
+
+    def _alerts_view(self, ctx: CommandContext, budget: BudgetRecord | None) -> Card:
         views = recent_alerts(ctx.engine, budget.id if budget else None)
         title = f"Alerts of budget {budget.name}" if budget else "Recent budget alerts"
-        return Reply(alerts_card(title, views), visibility=_visibility(cmd))
+        return alerts_card(title, views, budget.name if budget else "")
+
+    def alert_ack_in_list(self, value: str, ctx: CommandContext) -> Reply:
+        """Acknowledge an alert from the `alerts` list, and show the list again."""
+        key_text, _, of_budget = value.partition("|")
+        key = parse_alert_key(key_text)
+        who = ctx.requester
+        ack = acknowledge(ctx.engine, key, who.principal, who.display_name, ctx.clock.now())
+        budget = find_budget(ctx.engine, of_budget) if of_budget else None
+        extra = {} if ack.first else {"note": f"Already acknowledged by {ack.name}."}
+        return Reply(
+            self._alerts_view(ctx, budget),
+            visibility=Visibility.PUBLIC,
+            replace_original=True,
+            extra=extra,
+        )
 
     def alert_ack(self, value: str, ctx: CommandContext) -> Reply:
         """Acknowledge an alert: records who and when, and updates the card for everyone."""
@@ -326,6 +401,12 @@ class BudgetCommands:
         view = acknowledged_card(sent, ack.name, ack.at)
         extra = {} if ack.first else {"note": f"Already acknowledged by {ack.name}."}
         return Reply(view, visibility=Visibility.PUBLIC, replace_original=True, extra=extra)
+
+
+def target_names(engine: Engine, targets: Sequence[Target]) -> dict[str, str]:
+    """Teams conversation id → its name, for the Teams targets among `targets`."""
+    teams = [t.address for t in targets if t.kind is TargetKind.TEAMS]
+    return conversation_names(engine, str(TargetKind.TEAMS), teams) if teams else {}
 
 
 def _resolve_currency(token: str | None, ctx: CommandContext, cost_type: CostType) -> str:
@@ -417,12 +498,52 @@ def register(router: Router, config: BudgetsConfig) -> None:
             purpose="see budgets",
             aliases=("budgets",),
             subcommands=(
-                Subcommand("create", commands.create, viewer, "create budgets", ("new", "add")),
-                Subcommand("list", commands.listing, viewer, "see budgets", ("ls",)),
-                Subcommand("show", commands.show, viewer, "see budgets", ("status", "get")),
+                Subcommand(
+                    "create",
+                    commands.create,
+                    viewer,
+                    "create budgets",
+                    ("new", "add"),
+                    usage=CREATE_USAGE,
+                    summary="A budget on actual or forecast spend; this channel is notified",
+                ),
+                Subcommand(
+                    "list",
+                    commands.listing,
+                    viewer,
+                    "see budgets",
+                    ("ls",),
+                    usage="budget list",
+                    summary="Every budget with spend to date and forecast",
+                ),
+                Subcommand(
+                    "show",
+                    commands.show,
+                    viewer,
+                    "see budgets",
+                    ("status", "get"),
+                    usage="budget show <name>",
+                    summary="One budget: spend, forecast, thresholds, burn chart",
+                ),
                 # Owners and admins only: `require_change` checks the budget in hand.
-                Subcommand("set", commands.change, viewer, "change budgets", ("update", "change")),
-                Subcommand("delete", commands.delete, viewer, "delete budgets", ("remove", "rm")),
+                Subcommand(
+                    "set",
+                    commands.change,
+                    viewer,
+                    "change budgets",
+                    ("update", "change"),
+                    usage="budget set <name> amount|thresholds|forecast|targets …",
+                    summary="Change a budget (its owner or an admin)",
+                ),
+                Subcommand(
+                    "delete",
+                    commands.delete,
+                    viewer,
+                    "delete budgets",
+                    ("remove", "rm"),
+                    usage="budget delete <name>",
+                    summary="Delete a budget, after a confirmation button",
+                ),
             ),
             default_subcommand="list",
             syntax=USAGE,
@@ -448,4 +569,12 @@ def register(router: Router, config: BudgetsConfig) -> None:
     )
     router.add_action(
         ActionSpec(BudgetsAction.ALERT_ACK, commands.alert_ack, viewer, "acknowledge budget alerts")
+    )
+    router.add_action(
+        ActionSpec(
+            BudgetsAction.ALERT_ACK_IN_LIST,
+            commands.alert_ack_in_list,
+            viewer,
+            "acknowledge budget alerts",
+        )
     )

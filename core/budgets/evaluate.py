@@ -35,12 +35,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 
 from core.budgets.assessment import Assessment
-from core.budgets.forecast import (
-    Forecast,
-    forecast,
-    history_range,
-    series_figures,
-)
 from core.budgets.model import OUTBOX_SOURCE, BudgetPeriod, BudgetRecord, ThresholdKind
 from core.budgets.presenters import Contributors, alert_card
 from core.budgets.provider_forecast import ProviderForecasts
@@ -57,6 +51,12 @@ from core.budgets.spend import (
 from core.budgets.store import BudgetCache, budget_cache_for, chunks, load_budgets
 from core.budgets.tables import Alert, Budget
 from core.budgets.windows import GRACE_DAYS, BudgetWindow, previous_window, window_containing
+from core.costs.forecasting import (
+    Forecast,
+    forecast,
+    history_range,
+    series_figures,
+)
 from core.costs.model import CostType, ForecastProvider
 from core.delivery.outbox import NewMessage, enqueue_many
 from core.delivery.targets import Target

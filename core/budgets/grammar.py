@@ -52,10 +52,12 @@ BUDGET_PERIODS: Vocabulary[BudgetPeriod] = Vocabulary(
     default=BudgetPeriod.MONTHLY,
 )
 #: What a budget counts: the costs filters, plus ingested scopes (management groups …).
+#: A budget counts every charge type of its scope (purchases included in ActualCost, spread over
+#: their term in AmortizedCost): the costs filter `charge:` is no budget scope filter.
 SCOPE_FILTERS: Vocabulary[FilterKind | str] = Vocabulary(
     "budget scope filter",
     [
-        *FILTERS,
+        *(term for term in FILTERS if term.value is not FilterKind.CHARGE_TYPE),
         Term("mg", "mg", form="mg:<management group id>"),
         Term("scope", "scope", form="scope:<ingested ARM scope path>"),
     ],
@@ -369,10 +371,13 @@ def _ingested_scope_path(token: str) -> str:
 
 # -- the whole `budget create` line --------------------------------------------------------------
 
-USAGE = (
+CREATE_USAGE = (
     "budget create <name> <amount> [currency] [monthly|quarterly|yearly] [start YYYY-MM] "
     "[scope filters] [thresholds 50,80,100] [forecast [100]] [actual|amortized] "
-    "[notify <targets>] · budget list · budget show <name> · "
+    "[notify <targets>]"
+)
+USAGE = (
+    f"{CREATE_USAGE} · budget list · budget show <name> · "
     "budget set <name> amount|thresholds|forecast|targets … · budget delete <name>"
 )
 

@@ -3,13 +3,14 @@ itself as its creator describes it and as stored."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
 from core.costs.model import CostType, ForecastProvider
-from core.delivery.targets import Target
+from core.delivery.targets import Target, TargetKind
 
 #: The outbox `source` of budget alert messages.
 OUTBOX_SOURCE = "budget_alert"
@@ -108,3 +109,6 @@ class BudgetsConfig:
     default_cost_type: CostType = CostType.ACTUAL
     #: Where forecasts come from (`CLOUDOPTIMA_FORECAST_SOURCE`); one method per deployment.
     forecast_provider: ForecastProvider = ForecastProvider.DATA
+    #: Target kinds this deployment cannot deliver to, each with what to set to enable it
+    #: (the bot's settings fill it in); empty: every kind can be delivered.
+    unconfigured_targets: Mapping[TargetKind, str] = field(default_factory=dict)

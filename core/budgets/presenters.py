@@ -4,9 +4,11 @@ and the answers of every budget command."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from babel.numbers import get_currency_precision
 
@@ -23,7 +25,9 @@ from core.kernel.cards import (
     Button,
     Card,
     Chart,
+    ChartLine,
     ChartPoint,
+    ChartSeries,
     Column,
     Context,
     Fact,
@@ -75,8 +79,9 @@ def cost_type_label(cost_type: CostType) -> str:
 
 
 def burn_chart(a: Assessment) -> Chart:
-    """Cumulative spend from the window start to today: a point per month while the spend is
-    kept per month, then per day (sampled down to `MAX_CHART_POINTS`)."""
+    """Cumulative spend from the window start to today (a point per month while the spend is
+    kept per month, then per day, sampled down to `MAX_CHART_POINTS`), the budget as a line,
+    and the forecast from today to the period end; the time axis runs to the period end."""
     end = min(a.today, a.window.end)
     daily = a.daily
     cumulative: list[tuple[date, int]] = []
@@ -98,12 +103,29 @@ def burn_chart(a: Assessment) -> Chart:
         for index, (when, units) in enumerate(cumulative)
         if index % step == step - 1 or index == len(cumulative) - 1
     ]
-    budget = money(a.budget.amount, a.budget.currency)
+    b = a.budget
+    budget = money(b.amount, b.currency)
     return Chart(
-        title=f"Cumulative {cost_type_label(a.budget.cost_type)} spend vs budget {budget}",
+        title=f"Cumulative {cost_type_label(b.cost_type)} spend vs budget {budget}",
         points=tuple(points),
-        unit=a.budget.currency,
+        unit=b.currency,
+        name="spent",
+        series=_forecast_series(a, points[-1] if points else None),
+        lines=(ChartLine("budget", b.amount),),
+        until=a.window.end,
     )
+
+
+def _forecast_series(a: Assessment, last: ChartPoint | None) -> tuple[ChartSeries, ...]:
+    """The forecast as the straight line it is: from the last point of spend to the forecast
+    at the period end (two points; every alert card stores it, so no more)."""
+    total = a.forecast.total
+    if last is None or total is None or last.day >= a.window.end:
+        return ()
+    end = a.window.end
+    points = (last, ChartPoint(end, total))
+    summary = f"dashed: forecast {money(total, a.budget.currency)} by {end:%b} {end.day}"
+    return (ChartSeries("forecast", points, dashed=True, summary=summary),)
 
 
 def _contributor_tables(c: Contributors | None, spent: Decimal, currency: str) -> list[Block]:
@@ -141,7 +163,7 @@ def _figures(a: Assessment) -> list[Fact]:
     if a.forecast.total is not None:
         facts.append(
             Fact(
-                f"Forecast to {a.window.end:%b %d}",
+                f"Forecast to {a.window.end:%b} {a.window.end.day}",
                 f"{fmt(a.forecast.total)} ({format_percent(a.percent_forecast)})",
             )
         )
@@ -204,7 +226,45 @@ def alert_card(
         ),
         Actions((Button("Acknowledge", BudgetsAction.ALERT_ACK, ack_value, style="primary"),)),
     ]
-    return card(title, summary + ".", *blocks, severity=severity)
+    data = alert_data(a, threshold, kind, contributors)
+    return card(title, summary + ".", *blocks, severity=severity, data=data)
+
+
+def decimal_text(amount: Decimal) -> str:
+    """An amount as a plain decimal string (never an exponent): `1234.5` → `"1234.50000000"`."""
+    return f"{amount:f}"
+
+
+def alert_data(
+    a: Assessment, threshold: int, kind: ThresholdKind, contributors: Contributors | None
+) -> dict[str, Any]:
+    """The alert as machine-readable fields (webhook payloads carry them beside the card;
+    `adapters/notify/webhook_payload.schema.json` documents them). Amounts are decimal strings
+    in the budget's currency, exact to 1e-8."""
+    b = a.budget
+    c = contributors or Contributors()
+    return {
+        "type": "budget.alert",
+        "budget": {"id": b.id, "name": b.name},
+        "period": {
+            "start": a.window.start.isoformat(),
+            "end": a.window.end.isoformat(),
+            "label": a.window.label(b.period),
+        },
+        "threshold": {"percent": threshold, "kind": str(kind)},
+        "amount": decimal_text(b.amount),
+        "spent": decimal_text(a.spent),
+        "forecast": None if a.forecast.total is None else decimal_text(a.forecast.total),
+        "forecast_method": a.forecast.method,
+        "currency": b.currency,
+        "cost_type": str(b.cost_type),
+        "scope": b.scope.describe(),
+        "data_through": a.last_complete.isoformat(),
+        "top_contributors": {
+            "resource_groups": [{"name": n, "cost": decimal_text(v)} for n, v in c.resource_groups],
+            "services": [{"name": n, "cost": decimal_text(v)} for n, v in c.services],
+        },
+    }
 
 
 def acknowledged_card(sent: Card, who: str, when: datetime) -> Card:
@@ -216,23 +276,64 @@ def acknowledged_card(sent: Card, who: str, when: datetime) -> Card:
         summary=sent.summary,
         blocks=(*blocks, note),
         severity=Severity.INFO if sent.severity is not Severity.ERROR else sent.severity,
+        data=sent.data,
     )
 
 
-def threshold_states(a: Assessment, alerted: dict[tuple[int, str], date]) -> list[tuple[str, str]]:
-    """(threshold, state) rows for `budget show`: when it fired, or how far away it is."""
+def _alert_state(view: AlertView, views: dict[tuple[int, str], AlertView]) -> str:
+    """What became of a claimed alert: queued, sent, failed, nobody to notify, or folded into
+    the higher threshold's alert it was crossed with."""
+    if not view.notified:
+        higher = [v for (p, k), v in views.items() if k == str(view.kind) and p > view.threshold]
+        sent_with = next((v for v in sorted(higher, key=lambda v: v.threshold) if v.notified), None)
+        if sent_with is None:
+            return "crossed — sent with a higher threshold"
+        return f"crossed — with the {sent_with.threshold}% alert: {delivery_text(sent_with)}"
+    return f"crossed {view.created_at:%Y-%m-%d} — {delivery_text(view)}"
+
+
+def delivery_text(view: AlertView) -> str:
+    """An alert's delivery in words: "alert queued", "alert sent", "nobody to notify" …"""
+    if not view.deliveries:
+        return "nobody to notify (no targets)"
+    states = {d.status for d in view.deliveries}
+    if "dead" in states:
+        return "alert FAILED for " + ", ".join(
+            d.target_kind for d in view.deliveries if d.status == "dead"
+        )
+    if states <= {"sent"}:
+        return "alert sent"
+    return "alert queued"
+
+
+def threshold_states(
+    a: Assessment, views: dict[tuple[int, str], AlertView]
+) -> list[tuple[str, str]]:
+    """(threshold, state) rows: crossed (and what became of its alert), or how far away."""
     rows: list[tuple[str, str]] = []
+    crossed = set(a.crossed())
     for t in a.budget.thresholds:
-        when = alerted.get((t.percent, str(t.kind)))
         name = f"{t.percent}% {t.kind}"
-        if when is not None:
-            rows.append((name, f"alerted {when:%Y-%m-%d}"))
+        view = views.get((t.percent, str(t.kind)))
+        if view is not None:
+            rows.append((name, _alert_state(view, views)))
+        elif (t.percent, t.kind) in crossed:
+            rows.append((name, "crossed — alert due at the next check"))
+        elif t.kind is ThresholdKind.FORECAST and a.forecast.total is None:
+            rows.append((name, f"waiting: {a.forecast.method}"))
         else:
-            rows.append((name, "not reached"))
+            at = a.percent_forecast if t.kind is ThresholdKind.FORECAST else a.percent_spent
+            rows.append((name, f"not reached (at {format_percent(at)})"))
     return rows
 
 
-def show_card(a: Assessment, alerted: dict[tuple[int, str], date], today: date) -> Card:
+def show_card(
+    a: Assessment,
+    views: dict[tuple[int, str], AlertView],
+    today: date,
+    names: Mapping[str, str] | None = None,
+    warnings: Sequence[str] = (),
+) -> Card:
     """`budget show`: figures, thresholds and their state, targets, burn chart."""
     b = a.budget
     amount = money(b.amount, b.currency)
@@ -251,21 +352,20 @@ def show_card(a: Assessment, alerted: dict[tuple[int, str], date], today: date) 
         ),
     )
     facts.append(Fact("Cost type", cost_type_label(b.cost_type)))
-    facts.append(
-        Fact("Notifies", ", ".join(describe_target(t) for t in b.targets) or "nobody (no targets)")
-    )
+    facts.append(Fact("Notifies", targets_text(b.targets, names) if b.targets else NOBODY))
     facts.append(Fact("Owner", b.owner_name or b.owner_principal))
-    states = threshold_states(a, alerted)
+    states = threshold_states(a, views)
     severity = Severity.INFO
     if a.percent_spent >= 100:
         severity = Severity.ERROR
-    elif any(state.startswith("alerted") for _, state in states):
+    elif any(state.startswith("crossed") for _, state in states):
         severity = Severity.WARNING
     blocks: list[Block] = [
         Header(title),
         Facts(tuple(facts)),
         Table(columns=(Column("Threshold"), Column("State")), rows=tuple(states)),
         burn_chart(a),
+        *(Context(w) for w in warnings),
         Context(
             f"Data through {a.last_complete:%Y-%m-%d} · forecast: {a.forecast.method} · "
             f"as of {today:%Y-%m-%d}"
@@ -288,15 +388,48 @@ def thresholds_text(budget: NewBudget) -> str:
     return "; ".join(parts) or "none"
 
 
-def targets_text(targets: tuple[Target, ...]) -> str:
-    return ", ".join(describe_target(t) for t in targets) or "nobody"
+#: What a budget without targets says (its alerts are claimed and not sent).
+NOBODY = "nobody (no targets): alerts are recorded, not sent"
+
+
+def targets_text(targets: tuple[Target, ...], names: Mapping[str, str] | None = None) -> str:
+    """The targets for display; `names`: Teams conversation id → its name."""
+    known = names or {}
+    return ", ".join(describe_target(t, known.get(t.address)) for t in targets) or "nobody"
 
 
 def _amount(budget: NewBudget) -> str:
     return f"{format_money(budget.amount, budget.currency)} {budget.period}"
 
 
-def created_card(budget: BudgetRecord, assessment: Assessment | None) -> Card:
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A budget as just assessed (at once, after a create or a change): its assessment in the
+    current period, its thresholds' states, its targets' names, and what may keep it silent."""
+
+    assessment: Assessment | None = None
+    states: tuple[tuple[str, str], ...] = ()
+    names: Mapping[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+def _check_blocks(budget: BudgetRecord, checked: Checked) -> list[Block]:
+    blocks: list[Block] = []
+    if checked.states:
+        blocks.append(Table(columns=(Column("Threshold"), Column("State")), rows=checked.states))
+    blocks += [Context(w) for w in checked.warnings]
+    if not budget.targets:
+        blocks.append(
+            Context(
+                "Nobody will be notified: add targets with "
+                f"`budget set {budget.name} targets here` in a Slack channel or Teams "
+                "conversation."
+            )
+        )
+    return blocks
+
+
+def created_card(budget: BudgetRecord, checked: Checked) -> Card:
     name, currency = budget.name, budget.currency
     facts = [
         Fact("Amount", _amount(budget)),
@@ -304,8 +437,9 @@ def created_card(budget: BudgetRecord, assessment: Assessment | None) -> Card:
         Fact("Scope", budget.scope.describe()),
         Fact("Cost type", cost_type_label(budget.cost_type)),
         Fact("Thresholds", thresholds_text(budget)),
-        Fact("Notifies", targets_text(budget.targets)),
+        Fact("Notifies", targets_text(budget.targets, checked.names)),
     ]
+    assessment = checked.assessment
     if assessment is not None:
         facts.append(
             Fact(
@@ -314,23 +448,16 @@ def created_card(budget: BudgetRecord, assessment: Assessment | None) -> Card:
                 f"({format_percent(assessment.percent_spent)})",
             )
         )
-    notes = [Context(f"`budget show {name}` for the figures and the burn chart.")]
-    if not budget.targets:
-        notes.insert(
-            0,
-            Context(
-                "Nobody will be notified yet: add targets with "
-                f"`budget set {name} targets here` in a Slack channel or Teams conversation."
-            ),
-        )
+    severity = Severity.WARNING if checked.warnings else Severity.SUCCESS
     return card(
         f"Budget {name} created",
         f"Budget {name}: {format_money(budget.amount, currency)} {budget.period}, "
         f"{budget.scope.describe()}.",
         Header(f"Budget {name} created"),
         Facts(tuple(facts)),
-        *notes,
-        severity=Severity.SUCCESS,
+        *_check_blocks(budget, checked),
+        Context(f"`budget show {name}` for the figures and the burn chart."),
+        severity=severity,
     )
 
 
@@ -362,7 +489,8 @@ def list_card(
             else "n/a"
         )
         rows.append((b.name, _amount(b), spent, forecast, b.scope.describe()))
-    footer = f"… {len(budgets) - len(shown)} more" if len(budgets) > len(shown) else None
+    more = len(budgets) - len(shown)
+    footer = f"… {more} more budgets (`budget show <name>` opens any)" if more > 0 else None
     return card(
         "Budgets",
         f"{len(budgets)} budget(s).",
@@ -399,14 +527,15 @@ def not_started_card(budget: BudgetRecord) -> Card:
     )
 
 
-def updated_card(budget: BudgetRecord, change: str, who: str) -> Card:
+def updated_card(budget: BudgetRecord, change: str, who: str, checked: Checked) -> Card:
     return card(
         f"Budget {budget.name} updated",
         f"Budget {budget.name}: {change}.",
         Header(f"Budget {budget.name} updated"),
         Text(f"The {change}."),
+        *_check_blocks(budget, checked),
         Context(f"Changed by {who}. Thresholds already alerted this period stay alerted."),
-        severity=Severity.SUCCESS,
+        severity=Severity.WARNING if checked.warnings else Severity.SUCCESS,
     )
 
 
@@ -463,11 +592,9 @@ def kept_card(name: str) -> Card:
 _DELIVERY_LABELS = {"sent": "sent", "pending": "queued", "sending": "sending", "dead": "FAILED"}
 
 
-def _delivery_text(view: AlertView, threshold_note: str) -> str:
-    if not view.notified:
-        return threshold_note
+def _deliveries_text(view: AlertView) -> str:
     if not view.deliveries:
-        return "no targets"
+        return "not sent: no targets"
     parts = []
     for d in view.deliveries:
         state = _DELIVERY_LABELS.get(d.status, d.status)
@@ -477,25 +604,64 @@ def _delivery_text(view: AlertView, threshold_note: str) -> str:
     return ", ".join(parts)
 
 
-def alerts_card(title: str, views: list[AlertView]) -> Card:
-    """Recent alerts, newest first, with their delivery state and who acknowledged them."""
+def _delivery_text(view: AlertView, views: Sequence[AlertView]) -> str:
+    """How the alert went out: per target, "not sent: no targets", or — a lower threshold
+    crossed together with a higher one — with that one's message."""
+    if view.notified:
+        return _deliveries_text(view)
+    sent_with = next(
+        (
+            v
+            for v in sorted(views, key=lambda v: v.threshold)
+            if v.notified
+            and v.budget_name == view.budget_name
+            and v.period_start == view.period_start
+            and v.kind == view.kind
+            and v.threshold > view.threshold
+        ),
+        None,
+    )
+    if sent_with is None:
+        return "with a higher threshold's alert"
+    return f"with the {sent_with.threshold}% alert: {_deliveries_text(sent_with)}"
+
+
+def _measured(v: AlertView) -> str:
+    """What crossed the threshold: the spend, or for a forecast alert the forecast."""
+    spent = f"{format_money(v.spent, v.currency)} ({format_percent(_share(v.spent, v.amount))})"
+    if v.kind is ThresholdKind.FORECAST and v.forecast is not None:
+        forecast = format_money(v.forecast, v.currency)
+        return (
+            f"forecast {forecast} ({format_percent(_share(v.forecast, v.amount))}), spent {spent}"
+        )
+    return spent
+
+
+def _share(part: Decimal, whole: Decimal) -> Decimal:
+    return part / whole * 100 if whole else Decimal(0)
+
+
+def alerts_card(title: str, views: list[AlertView], of_budget: str = "") -> Card:
+    """Recent alerts, newest first, with their delivery state and who acknowledged them; the
+    ones not yet acknowledged can be acknowledged from their row."""
     if not views:
         return card(title, "No alerts yet.", Header(title), Text("No budget alerts yet."))
     rows = []
+    acks: list[Button | None] = []
     for v in views:
-        percent = v.spent / v.amount * 100 if v.amount else Decimal(0)
         rows.append(
             (
-                f"{v.created_at:%Y-%m-%d %H:%M}",
+                f"{v.created_at:%m-%d %H:%M}",
                 v.budget_name,
                 f"{v.threshold}% {v.kind}",
-                f"{format_money(v.spent, v.currency)} ({format_percent(percent)})",
-                _delivery_text(v, "sent with a higher threshold"),
+                _measured(v),
+                _delivery_text(v, views),
                 f"{v.acknowledged_by} {v.acknowledged_at:%m-%d %H:%M}"
                 if v.acknowledged_by and v.acknowledged_at
-                else "—",
+                else "no",
             )
         )
+        acks.append(_ack_button(v, of_budget))
     dead = [(v, d) for v in views for d in v.deliveries if d.status == "dead"]
     blocks: list[Block] = [
         Header(title),
@@ -504,11 +670,12 @@ def alerts_card(title: str, views: list[AlertView]) -> Card:
                 Column("When (UTC)"),
                 Column("Budget"),
                 Column("Threshold"),
-                Column("Spent", Align.RIGHT),
+                Column("Spent / forecast", Align.RIGHT),
                 Column("Delivery"),
-                Column("Acknowledged"),
+                Column("Acked"),
             ),
             rows=tuple(rows),
+            row_actions=tuple(acks),
         ),
     ]
     for v, d in dead[:5]:
@@ -522,3 +689,13 @@ def alerts_card(title: str, views: list[AlertView]) -> Card:
     summary = f"{len(views)} recent alert(s)" + (f", {len(dead)} undeliverable" if dead else "")
     severity = Severity.WARNING if dead else Severity.INFO
     return card(title, summary + ".", *blocks, severity=severity)
+
+
+def _ack_button(v: AlertView, of_budget: str) -> Button | None:
+    """Acknowledge from the list (any channel, the terminal too): notified alerts not yet
+    acknowledged."""
+    if not v.notified or v.acknowledged_by:
+        return None
+    value = f"{v.budget_id}:{v.period_start.isoformat()}:{v.threshold}:{v.kind}|{of_budget}"
+    label = f"Acknowledge {v.budget_name} {v.threshold}% {v.kind}"
+    return Button(label, BudgetsAction.ALERT_ACK_IN_LIST, value, style="primary")

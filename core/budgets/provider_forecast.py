@@ -14,7 +14,7 @@ With `CLOUDOPTIMA_FORECAST_SOURCE=azure`:
   `spend through the last complete day (our data) + the days still being reported up to the
   fetch day at the data's run rate + the provider's forecast for the days after the fetch day`,
   never less than the spend to date. Every other budget keeps the run rate computed from the
-  data (`core.budgets.forecast`).
+  data (`core.costs.forecasting`).
 
 The Forecast API answers for a whole scope, so only a budget whose costs are exactly the scope's
 can use it: a budget on one ingested scope (`scope:`/`mg:`) with no other filter, a `sub:` budget
@@ -27,109 +27,51 @@ from __future__ import annotations
 import asyncio
 import logging
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from decimal import Decimal
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
-from core.budgets.forecast import Forecast, SpendFigures, projected_units
 from core.budgets.model import BudgetRecord, BudgetScope
 from core.budgets.store import load_budgets
 from core.budgets.windows import BudgetWindow, window_containing
+from core.costs.forecasting import (
+    Forecast,
+    SpendFigures,
+    with_provider_forecast,
+)
 from core.costs.forecasts import (
     ForecastNeed,
+    ScopeCatalog,
     StoredForecast,
+    exact_scope_id,
     fresh_forecasts,
+    load_scope_catalog,
     prune_forecasts,
     store_forecast,
 )
-from core.costs.model import CostType, ForecastProvider
+from core.costs.model import CostType
 from core.costs.ports import ForecastSource
-from core.costs.tables import CostGroup, CostScope
 from core.kernel.clock import Clock
 from core.kernel.errors import CloudOptimaError
-from core.kernel.money import to_storage_units
 from core.kernel.scopes import parse_scope
 
 log = logging.getLogger(__name__)
-
-GROUPS = CostGroup.__table__  # type: ignore[attr-defined]
-SCOPES = CostScope.__table__  # type: ignore[attr-defined]
-
-#: How the figure is named on cards and in `budget show`.
-AZURE_METHOD = "Azure Cost Management forecast"
 
 
 # -- which ingested scope a budget counts exactly -----------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ScopeCatalog:
-    """The ingested scopes, and where each subscription's costs were ingested."""
-
-    #: Ingested scope path → id.
-    ids: dict[str, int]
-    #: Subscription id (lower-case) → the scopes its cost groups belong to.
-    homes: dict[str, frozenset[int]]
-    #: Subscription name (lower-case) → its ids (names are not unique).
-    by_name: dict[str, frozenset[str]]
-
-    @property
-    def paths(self) -> dict[int, str]:
-        return {scope_id: path for path, scope_id in self.ids.items()}
-
-
-def load_scope_catalog(conn: Connection) -> ScopeCatalog:
-    """Two small queries: the scopes, and the distinct subscriptions of the cost groups."""
-    ids = {str(path): int(i) for i, path in conn.execute(select(SCOPES.c.id, SCOPES.c.path))}
-    homes: dict[str, set[int]] = defaultdict(set)
-    by_name: dict[str, set[str]] = defaultdict(set)
-    g = GROUPS.c
-    for scope_id, sub_id, sub_name in conn.execute(
-        select(g.scope_id, g.subscription_id, g.subscription_name).distinct()
-    ):
-        homes[str(sub_id).lower()].add(int(scope_id))
-        by_name[str(sub_name).lower()].add(str(sub_id).lower())
-    return ScopeCatalog(
-        ids,
-        {k: frozenset(v) for k, v in homes.items()},
-        {k: frozenset(v) for k, v in by_name.items()},
-    )
-
-
 def exact_scope(scope: BudgetScope, catalog: ScopeCatalog) -> int | None:
-    """The ingested scope whose costs are exactly the budget's, or None.
-
-    - `scope:<path>` (or `mg:`) alone: that scope, if ingested;
-    - `sub:<name or id>` alone: the subscription's scope, when it is itself ingested, the name
-      means one subscription, and none of its costs were ingested through another scope;
-    - no filter at all: the one ingested scope, when there is exactly one.
-    """
+    """The ingested scope whose costs are exactly the budget's, or None (`exact_scope_id`)."""
     others = (scope.resource_group, scope.service, scope.location, scope.meter, scope.tags)
-    if any(others) or (scope.scope_path and scope.subscription):
-        return None
-    if scope.scope_path:
-        return catalog.ids.get(scope.scope_path)
-    if scope.subscription:
-        value = scope.subscription.lower()
-        subscriptions = (
-            frozenset({value})
-            if value in catalog.homes
-            else catalog.by_name.get(value, frozenset())
-        )
-        if len(subscriptions) != 1:
-            return None
-        [subscription] = subscriptions
-        scope_id = catalog.ids.get(f"/subscriptions/{subscription}")
-        if scope_id is None or catalog.homes.get(subscription) != frozenset({scope_id}):
-            return None
-        return scope_id
-    if len(catalog.ids) == 1:
-        return next(iter(catalog.ids.values()))
-    return None
+    return exact_scope_id(
+        catalog,
+        scope_path=scope.scope_path,
+        subscription=scope.subscription,
+        other_filters=any(others),
+    )
 
 
 # -- what to fetch -------------------------------------------------------------------------------
@@ -224,23 +166,19 @@ class ProviderForecasts:
         if stored is None:
             return None
         start = bisect_left(firsts, window.start)
-        complete = min(last_complete, stored.as_of)
-        known = sum(series[start : bisect_right(firsts, complete)])
-        gap = projected_units(
-            figures, max(complete + timedelta(days=1), window.start), stored.as_of
+
+        def spend_through(day: date) -> int:
+            return sum(series[start : bisect_right(firsts, day)])
+
+        forecast = with_provider_forecast(
+            amount=stored.amount,
+            as_of=stored.as_of,
+            window=window,
+            spend_through=spend_through,
+            figures=figures,
+            last_complete=last_complete,
         )
-        if gap is None:  # too little history for a run rate: count what is reported so far
-            known = sum(series[start : bisect_right(firsts, stored.as_of)])
-            gap = Decimal(0)
-        total = max(
-            Decimal(known) + gap + to_storage_units(stored.amount), Decimal(figures.to_date)
-        )
-        return Forecast(
-            total.scaleb(-8).quantize(Decimal("0.00000001")),
-            f"{AZURE_METHOD} of {stored.as_of:%Y-%m-%d}",
-            data_forecast.history_days,
-            ForecastProvider.AZURE,
-        )
+        return replace(forecast, history_days=data_forecast.history_days)
 
 
 # -- fetching (async: the provider is reached over the network) ---------------------------------

@@ -10,7 +10,7 @@ and shapes, reads each cost type's rows in one snapshot:
   per month summed per group (older days only ever count as a sum: budget windows start on the
   first of a month);
 - the *days* from the first of the month of the forecast history start (see
-  `core.budgets.forecast`) to today, in one query, one row per group and day straight off the
+  `core.costs.forecasting`) to today, in one query, one row per group and day straight off the
   clustered primary key (no aggregation needed: a group belongs to one scope).
 
 Each group gets a vector of units per bucket (months, then days), and a budget's series is the
@@ -37,6 +37,7 @@ from sqlalchemy import Connection, Engine, func, select
 from core.budgets.model import BudgetScope
 from core.costs.catalog import Group, Groups, catalog_for
 from core.costs.model import CostType
+from core.costs.periods import data_through
 from core.costs.tables import CostRecord, CostScope
 from core.kernel.db.engine import is_sqlite, read_snapshot
 
@@ -303,11 +304,9 @@ def load_vectors(
 
 
 def last_complete_day(today: date, data: DataRange) -> date:
-    """Yesterday, or the last day with data if the data lags further behind."""
-    yesterday = today - timedelta(days=1)
-    if data.last_day is None:
-        return yesterday
-    return min(yesterday, data.last_day)
+    """Yesterday, or the last day with data if the data lags further behind: "data through",
+    with the one meaning cost answers give it too (`core.costs.periods.data_through`)."""
+    return data_through(today, data.last_day)
 
 
 def _sum_vectors(vectors: Iterable[list[int]]) -> list[int]:

@@ -17,7 +17,7 @@ class CostType(StrEnum):
 class ForecastProvider(StrEnum):
     """Where budget forecasts come from (`CLOUDOPTIMA_FORECAST_SOURCE`)."""
 
-    #: The documented run rate computed from the stored daily costs (`core.budgets.forecast`).
+    #: The documented run rate computed from the stored daily costs (`core.costs.forecasting`).
     DATA = "data"
     #: Azure Cost Management's Forecast API, for budgets over exactly one ingested scope.
     AZURE = "azure"
@@ -38,7 +38,20 @@ class DimensionKind(StrEnum):
     LOCATION = "location"
     SUBSCRIPTION = "subscription"
     METER = "meter"
+    CHARGE_TYPE = "charge-type"
     TAG = "tag"
+
+
+#: How each dimension's values are counted in words ("… 12 more resources").
+_PLURALS = {
+    DimensionKind.SERVICE: "services",
+    DimensionKind.RESOURCE_GROUP: "resource groups",
+    DimensionKind.RESOURCE: "resources",
+    DimensionKind.LOCATION: "locations",
+    DimensionKind.SUBSCRIPTION: "subscriptions",
+    DimensionKind.METER: "meters",
+    DimensionKind.CHARGE_TYPE: "charge types",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +67,18 @@ class Dimension:
     def token(self) -> str:
         return f"tag:{self.tag_key}" if self.kind is DimensionKind.TAG else str(self.kind)
 
+    @property
+    def plural(self) -> str:
+        """What its values are called when counted: `resources`, `team tag values`."""
+        if self.kind is DimensionKind.TAG:
+            return f"{self.tag_key} tag values"
+        return _PLURALS[self.kind]
+
+    @property
+    def title(self) -> str:
+        """Its column heading: `Resource group`, `Tag team`."""
+        return self.label.replace("-", " ").capitalize()
+
 
 class FilterKind(StrEnum):
     SUBSCRIPTION = "sub"
@@ -61,6 +86,7 @@ class FilterKind(StrEnum):
     SERVICE = "service"
     LOCATION = "location"
     METER = "meter"
+    CHARGE_TYPE = "charge"
     TAG = "tag"
 
 
@@ -76,6 +102,11 @@ class CostFilter:
         return f"{self.kind}:{self.value}"
 
 
+#: The charge type of up-front purchases (reservations, savings plans, Marketplace) in
+#: ActualCost; AmortizedCost spreads them over their term instead.
+PURCHASE = "Purchase"
+
+
 @dataclass(frozen=True, slots=True)
 class CostsConfig:
     """The settings the costs feature reads (the bot's Settings object builds it)."""
@@ -83,3 +114,5 @@ class CostsConfig:
     default_cost_type: CostType = CostType.ACTUAL
     #: Rows a breakdown shows unless asked for `top N`.
     top_n: int = 10
+    #: Where forecasts come from: the deployment's one method, the same as budgets use.
+    forecast_provider: ForecastProvider = ForecastProvider.DATA

@@ -8,6 +8,7 @@ from the platform's conversation id, so a command can name "this conversation" f
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -131,3 +132,26 @@ def disable_reference(engine: Engine, platform: str, key: str, reason: str, now:
             .returning(col(ConversationRef.id))
         )
         return result.first() is not None
+
+
+def conversation_names(
+    engine: Engine, platform: str, conversation_ids: Collection[str]
+) -> dict[str, str]:
+    """Conversation id → the name stored with its reference (`conversation.name`), for those
+    that have one: a Teams target shown as "Teams: costs in FinOps", not as an opaque id."""
+    if not conversation_ids:
+        return {}
+    table = ConversationRef.__table__  # type: ignore[attr-defined]
+    keys = {reference_key(i): i for i in conversation_ids}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(table.c.key, table.c.reference).where(
+                table.c.platform == platform, table.c.key.in_(sorted(keys))
+            )
+        ).all()
+    names: dict[str, str] = {}
+    for key, reference in rows:
+        name = ((reference or {}).get("conversation") or {}).get("name")
+        if isinstance(name, str) and name.strip():
+            names[keys[key]] = name.strip()
+    return names

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from core.kernel.cards import channel_reference
 from core.kernel.context import Requester
 from core.kernel.errors import UserInputError
 
@@ -152,13 +153,17 @@ def parse_targets(tokens: list[str], requester: Requester) -> list[Target]:
     return targets
 
 
-def describe_target(target: Target) -> str:
-    """A target for display: webhook URLs lose their path and query (they often carry keys)."""
+def describe_target(target: Target, name: str | None = None) -> str:
+    """A target for display: a Slack channel as a channel reference (a link in Slack), a Teams
+    conversation by its `name` when known, webhook URLs without path and query (they often
+    carry keys)."""
     if target.kind is TargetKind.WEBHOOK:
         parts = urlsplit(target.address)
         return f"webhook {parts.scheme}://{parts.netloc}/…"
     if target.kind is TargetKind.SLACK:
-        return f"Slack <#{target.address}>"
+        if _SLACK_CHANNEL.fullmatch(target.address):
+            return f"Slack {channel_reference(target.address)}"
+        return f"Slack channel {target.address}"
     if target.kind is TargetKind.TEAMS:
-        return "Teams conversation"
+        return f"Teams: {name}" if name else "a Teams conversation (not seen since it was named)"
     return f"e-mail {target.address}"

@@ -4,8 +4,8 @@ logs, pipes). Pure; one sparkline for every channel (`core.kernel.charts`)."""
 from __future__ import annotations
 
 from core.kernel.cards import (
-    Actions,
     Align,
+    Block,
     Card,
     Chart,
     Context,
@@ -14,8 +14,9 @@ from core.kernel.cards import (
     Header,
     Table,
     Text,
+    plain_references,
 )
-from core.kernel.charts import chart_caption, sparkline
+from core.kernel.charts import chart_caption, sparklines
 
 RULE_WIDTH = 60
 
@@ -44,27 +45,34 @@ def render_text(card: Card) -> str:
     """The card as plain text: title, summary, facts, table rows, chart summary and context."""
     lines = [card.title, "=" * min(len(card.title), RULE_WIDTH), "", card.summary, ""]
     for block in card.blocks:
-        match block:
-            case Header(text):
-                lines += [text, "-" * min(len(text), RULE_WIDTH)]
-            case Text(text):
-                lines += [text, ""]
-            case Facts(facts):
-                width = max((len(f.label) for f in facts), default=0)
-                lines += [f"{f.label.ljust(width)}  {f.value}" for f in facts] + [""]
-            case Table():
-                lines += [*table_lines(block), ""]
-            case Chart(title, points, unit, band):
-                if points:
-                    span = f"{points[0].day.isoformat()} to {points[-1].day.isoformat()}"
-                    spark = sparkline([p.value for p in points])
-                    lines += [f"{title} ({unit}, {span}): {spark}", ""]
-                    if band:
-                        lines += [chart_caption(block), ""]
-            case Context(text):
-                lines += [text, ""]
-            case Divider():
-                lines += ["-" * RULE_WIDTH, ""]
-            case Actions():
-                pass  # buttons need Slack or Teams
-    return "\n".join(lines).rstrip() + "\n"
+        lines += _block_lines(block)
+    return plain_references("\n".join(lines).rstrip() + "\n")
+
+
+def chart_lines(chart: Chart, *, width: int = 60) -> list[str]:
+    """A chart as text: one sparkline per series (one scale), then the caption."""
+    if not chart.points:
+        return []
+    drawn = sparklines(chart, width=width)
+    if len(drawn) == 1:
+        return [f"{drawn[0][1]}", chart_caption(chart)]
+    widest = max(len(name) for name, _ in drawn)
+    return [f"{name.ljust(widest)}  {bars}" for name, bars in drawn] + [chart_caption(chart)]
+
+
+def _block_lines(block: Block) -> list[str]:
+    match block:
+        case Header(text):
+            return [text, "-" * min(len(text), RULE_WIDTH)]
+        case Text(text) | Context(text):
+            return [text, ""]
+        case Facts(facts):
+            width = max((len(f.label) for f in facts), default=0)
+            return [f"{f.label.ljust(width)}  {f.value}" for f in facts] + [""]
+        case Table():
+            return [*table_lines(block), ""]
+        case Chart():
+            return [*chart_lines(block), ""] if block.points else []
+        case Divider():
+            return ["-" * RULE_WIDTH, ""]
+    return []  # buttons need Slack or Teams

@@ -39,6 +39,14 @@ def claim_once(engine: Engine, key: str, now: datetime) -> bool:
         return claimed is not None
 
 
+def release_claim(engine: Engine, key: str) -> None:
+    """Give a claim back: what it guarded did not happen (the requester was refused), so the
+    next caller with the key may run."""
+    table = ProcessedEvent.__table__  # type: ignore[attr-defined]
+    with write_transaction(engine) as conn:
+        conn.execute(delete(table).where(table.c.key == key))
+
+
 def forget_before(engine: Engine, cutoff: datetime) -> int:
     """Drop claims older than `cutoff` (retries stop long before); returns how many."""
     with write_transaction(engine) as conn:

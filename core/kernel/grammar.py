@@ -82,8 +82,9 @@ def parse(text: str) -> ParsedCommand:
 
 # -- vocabularies --------------------------------------------------------------------------------
 
-#: Help paragraphs are wrapped at this many columns (chat clients wrap further on their own).
-HELP_WIDTH = 92
+#: Help paragraphs are wrapped at this many columns: they fit an 80-column terminal panel (chat
+#: clients wrap further on their own).
+HELP_WIDTH = 76
 
 
 @dataclass(frozen=True, slots=True)

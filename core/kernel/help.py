@@ -18,12 +18,12 @@ def register(router: Router) -> None:
                 f"help {spec.name}",
                 f"{spec.name}: {spec.summary}",
                 Header(f"{spec.name} — {spec.summary}"),
-                Text(f"Usage: {spec.usage}"),
+                Text("Usage: " + "\n".join(usage for usage, _ in spec.syntax_lines())),
                 Text(spec.help),
             )
             return Reply(view, visibility)
         specs = router.specs()
-        rows = tuple((spec.usage, spec.summary) for spec in specs)
+        rows = tuple(line for spec in specs for line in spec.syntax_lines())
         view = card(
             "CloudOptima help",
             "Commands: " + ", ".join(spec.name for spec in specs),

@@ -33,6 +33,9 @@ class Subcommand:
     #: Completes "You are not allowed to …" (`create budgets`).
     purpose: str
     aliases: tuple[str, ...] = ()
+    #: Its syntax and what it does, for help (`budget show <name>`, "One budget's …").
+    usage: str = ""
+    summary: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,12 @@ class CommandSpec:
     def __post_init__(self) -> None:
         if (self.handler is None) == (not self.subcommands):
             raise ValueError(f"command {self.name!r}: give a handler or subcommands, not both")
+
+    def syntax_lines(self) -> tuple[tuple[str, str], ...]:
+        """(syntax, what it does) per form of the command: each subcommand that declares its
+        usage, or the command's own usage."""
+        lines = tuple((s.usage, s.summary or self.summary) for s in self.subcommands if s.usage)
+        return lines or ((self.usage, self.summary),)
 
 
 @dataclass(frozen=True, slots=True)

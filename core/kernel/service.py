@@ -2,8 +2,13 @@
 
 Every command and every button goes through one pipeline, so a cross-cutting rule is written once:
 
-    request id → rate limit → idempotency claim → route → authorization (the role declared on
-    the command, subcommand or button, checked when it runs) → audit → handler → error card
+    request id → rate limit → route → authorization (the role declared on the command,
+    subcommand or button, checked when it runs) → idempotency claim → audit → handler → error
+    card
+
+Only what runs is claimed: a press refused by authorization (the spec's role, or a feature's
+own rule about one object, e.g. only a budget's owner may delete it) leaves the button usable by
+the next person, and a claim is released when the handler refuses the requester.
 
 It never raises. Expected errors become friendly cards; anything else is logged with the request
 id, and the user sees only that id. A delivery seen before (a Slack retry, a double click)
@@ -25,7 +30,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.kernel.authz import Role, require
 from core.kernel.cards import Card, Context, Header, Reply, Severity, Text, Visibility, card
-from core.kernel.claims import claim_once
+from core.kernel.claims import claim_once, release_claim
 from core.kernel.clock import Clock
 from core.kernel.context import CommandContext, CoreConfig, Requester
 from core.kernel.errors import CloudOptimaError, PermissionDeniedError
@@ -128,28 +133,48 @@ class CloudOptima:
     def _run(self, interaction: Interaction, request_id: str) -> Reply | None:
         now = self.clock.now()
         self.rate_limiter.check(interaction, now)
-        if not self._claim(interaction, now):
-            log.info("ignored a repeated delivery of %s", interaction.what)
-            return None
         route = self._route(interaction)
         ctx = CommandContext(
             interaction.requester, self.engine, self.clock, self.config, request_id
         )
-        allowed = True
         try:
             require(ctx, route.role, route.purpose)
         except PermissionDeniedError:
-            allowed = False
+            self._audit(request_id, ctx, route, allowed=False, now=now)
             raise
-        finally:
-            self.auditor.record(
-                AuditEvent(request_id, ctx.requester, route.name, route.role, allowed, now)
-            )
-        return route.run(ctx)
+        claimed = self._claim(interaction, now)
+        if claimed is None:
+            log.info("ignored a repeated delivery of %s", interaction.what)
+            return None
+        self._audit(request_id, ctx, route, allowed=True, now=now)
+        try:
+            return route.run(ctx)
+        except PermissionDeniedError:
+            # The feature refused this requester (a rule about one object): the press did not
+            # run, so the next person may use the button.
+            self._release(claimed)
+            raise
 
-    def _claim(self, interaction: Interaction, now: datetime) -> bool:
-        """Claim every delivery id of the interaction; False at the first one seen before."""
-        return all(claim_once(self.engine, key, now) for key in claim_keys(interaction))
+    def _audit(
+        self, request_id: str, ctx: CommandContext, route: Route, *, allowed: bool, now: datetime
+    ) -> None:
+        self.auditor.record(
+            AuditEvent(request_id, ctx.requester, route.name, route.role, allowed, now)
+        )
+
+    def _claim(self, interaction: Interaction, now: datetime) -> list[str] | None:
+        """Claim every delivery id of the interaction: the keys claimed, or None at the first
+        one seen before."""
+        claimed: list[str] = []
+        for key in claim_keys(interaction):
+            if not claim_once(self.engine, key, now):
+                return None
+            claimed.append(key)
+        return claimed
+
+    def _release(self, keys: list[str]) -> None:
+        for key in keys:
+            release_claim(self.engine, key)
 
     def _route(self, interaction: Interaction) -> Route:
         if interaction.text is not None:
@@ -174,7 +199,9 @@ class CloudOptima:
             )
         except Exception:
             log.exception("unexpected error %s while handling %s", request_id, interaction.what)
-            return Reply(internal_error_card(request_id), visibility=Visibility.PRIVATE)
+            return Reply(
+                internal_error_card(request_id), visibility=Visibility.PRIVATE, failed=True
+            )
 
 
 def error_card(error: CloudOptimaError) -> Card:
@@ -202,5 +229,5 @@ def internal_error_card(reference: str) -> Card:
 
 
 def error_reply(error: CloudOptimaError) -> Reply:
-    """An error as a card, visible only to the person who asked."""
-    return Reply(error_card(error), visibility=Visibility.PRIVATE)
+    """An error as a card, visible only to the person who asked (a failed request)."""
+    return Reply(error_card(error), visibility=Visibility.PRIVATE, failed=True)

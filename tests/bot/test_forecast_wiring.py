@@ -29,12 +29,12 @@ NOV30, DEC31 = date(2026, 11, 30), date(2026, 12, 31)
 
 
 def settings(**overrides):
-    # Only actual cost is ingested here (anomalies score it too), so the amortized budget below
-    # needs no forecast.
+    # One cost type ingested: the amortized budget below is over one that is not.
     values = {
         "demo": True,
         "database_url": "sqlite://",
         "backfill_days": 3,
+        "cost_types": "ActualCost",
         "anomaly_cost_type": "ActualCost",
     }
     values.update(overrides)
@@ -128,7 +128,7 @@ async def test_the_scheduled_ingestion_fetches_one_forecast_per_scope_and_period
 
 
 async def test_with_the_data_method_nothing_is_asked_of_azure(sqlite_engine, clock):
-    container = build(settings(), engine=sqlite_engine, clock=clock)
+    container = build(settings(forecast_source="data"), engine=sqlite_engine, clock=clock)
     try:
         add_budgets(container)
         await run_pipeline(container)
@@ -174,10 +174,15 @@ async def test_a_failed_forecast_fetch_never_fails_the_ingestion(sqlite_engine, 
 
 
 def test_the_forecast_source_setting_accepts_data_or_azure():
-    assert settings().forecast_source is ForecastProvider.DATA
-    assert settings(forecast_source="azure").feature_configs().budgets.forecast_provider is (
-        ForecastProvider.AZURE
+    # The demo's simulated tenant answers the Forecast API: demo mode defaults to it.
+    assert settings().forecast_source is ForecastProvider.AZURE
+    assert settings(forecast_source="data").forecast_source is ForecastProvider.DATA
+    assert load_settings(scopes="8f1c2b9e-4d3a-4e6b-9a7c-2f5d1e0b3c4a").forecast_source is (
+        ForecastProvider.DATA
     )
+    configs = settings(forecast_source="azure").feature_configs()
+    assert configs.budgets.forecast_provider is ForecastProvider.AZURE
+    assert configs.costs.forecast_provider is ForecastProvider.AZURE  # one method
     with pytest.raises(ConfigurationError) as caught:
         settings(forecast_source="azur")
     assert "CLOUDOPTIMA_FORECAST_SOURCE" in "\n".join(caught.value.problems)

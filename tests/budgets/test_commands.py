@@ -16,7 +16,16 @@ from core.budgets.store import find_budget, list_budgets
 from core.budgets.tables import AlertAck
 from core.delivery.tables import OutboxMessage
 from core.delivery.targets import Target, TargetKind
-from core.kernel.cards import Actions, Chart, Context, Facts, Severity, Table, Visibility
+from core.kernel.cards import (
+    Actions,
+    Chart,
+    Context,
+    Facts,
+    Severity,
+    Table,
+    Visibility,
+    channel_reference,
+)
 from core.kernel.cards_json import card_from_dict
 from core.kernel.context import CoreConfig, Requester
 from core.kernel.errors import NotFoundError
@@ -76,7 +85,7 @@ def test_a_budget_created_in_a_slack_channel_notifies_that_channel(app, engine):
     assert budget.thresholds_of(ThresholdKind.ACTUAL) == (50, 80)
     assert budget.thresholds_of(ThresholdKind.FORECAST) == (100,)
     assert budget.owner_principal == "slack:UALICE"
-    assert "Slack <#C0TEAMWEB>" in text_of(reply)
+    assert f"Slack {channel_reference('C0TEAMWEB')}" in text_of(reply)  # a link in Slack
     assert "Spent so far: €390.00" in text_of(reply)  # 26 days × €15 in rg-0
 
 
@@ -89,7 +98,7 @@ def test_teams_conversations_and_extra_targets_are_recorded_and_the_terminal_has
 
     reply = app.handle_text("budget create c1 100", CONSOLE)
     assert find_budget(engine, "c1").targets == ()
-    assert "Nobody will be notified yet" in text_of(reply)
+    assert "Nobody will be notified" in text_of(reply)
 
 
 @pytest.mark.parametrize(
@@ -109,6 +118,7 @@ def test_teams_conversations_and_extra_targets_are_recorded_and_the_terminal_has
         ("budget create x 100 weekly", "I don't understand 'weekly'"),
         ("budget create x 100 thresholds 50,50", "listed twice"),
         ("budget create x 100 mg:nope", "not an ingested scope"),
+        ("budget create x 100 charge:usage", "I don't understand 'charge:usage'"),
         ("budget create x", "needs a name and an amount"),
         ("budget frobnicate", "don't know `budget frobnicate`"),
     ],
@@ -144,7 +154,9 @@ def test_list_and_show_give_spend_forecast_and_a_burn_chart(app):
     assert "Spent: €390.00 (39.0%)" in body
     assert "Forecast to Nov 30: €450.00 (45.0%)" in body
     assert "Remaining: €610.00" in body
-    assert "30% actual | not reached" in body
+    # Crossed at 39%: assessed at once, its alert is queued (never "not reached").
+    assert "30% actual | crossed 2026-11-27 — alert queued" in body
+    assert "80% actual | not reached (at 39.0%)" in body
     [chart] = [b for b in shown.card.blocks if isinstance(b, Chart)]
     assert chart.points[-1].value == 390 and chart.unit == "EUR"
 
@@ -152,7 +164,9 @@ def test_list_and_show_give_spend_forecast_and_a_burn_chart(app):
 def test_show_marks_thresholds_already_alerted(app, engine, clock):
     app.handle_text("budget create web 1000 rg:rg-0 thresholds 30,80", ALICE)
     evaluate_budgets(engine, clock)
-    assert "30% actual | alerted 2026-11-27" in text_of(app.handle_text("budget show web", BOB))
+    assert "30% actual | crossed 2026-11-27 — alert queued" in text_of(
+        app.handle_text("budget show web", BOB)
+    )
 
 
 def test_owners_and_admins_may_change_a_budget_and_others_are_refused(app, engine):
@@ -236,7 +250,7 @@ def test_alerts_show_delivery_state_dead_letters_and_acknowledgements(app, engin
     listing = app.handle_text("alerts web", BOB)
 
     body = text_of(listing)
-    assert "web | 80% actual | €780.00 (156.0%) | email FAILED, slack queued | —" in body
+    assert "web | 80% actual | €780.00 (156.0%) | email FAILED, slack queued | no" in body
     assert listing.card.severity is Severity.WARNING
     dead = [b.text for b in listing.card.blocks if isinstance(b, Context)]
     assert any("after 8 attempt(s): 550 mailbox unavailable" in t for t in dead)

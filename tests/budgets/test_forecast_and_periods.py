@@ -8,9 +8,9 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.budgets.forecast import forecast, history_range, series_figures, spend_figures
 from core.budgets.model import BudgetPeriod
 from core.budgets.windows import BudgetWindow, default_start, previous_window, window_containing
+from core.costs.forecasting import forecast, history_range, series_figures, spend_figures
 
 UNIT = 10**8  # storage units per currency unit
 

@@ -165,12 +165,12 @@ async def test_costs_command_renders_total_table_chart_and_drilldowns(loaded, cl
     table = next(b for b in reply.card.blocks if isinstance(b, Table))
     assert [c.title for c in table.columns] == ["Service", "Cost", "Share", "Change"]
     buttons = next(b for b in reply.card.blocks if isinstance(b, Actions)).buttons
-    assert buttons[0].value == "costs 30d asof:2026-11-27 by resource-group"
+    assert buttons[0].value == "costs 30d asof:2026-11-27 by resource-group actual"
 
     drilled = app.handle_action(buttons[0].action_id, buttons[0].value, Requester("slack", "U2"))
     assert drilled.replace_original
     assert drilled.card.title == "Costs by resource-group — last 30 days"
-    assert "Drill-down requested by U2" in drilled.card.blocks[-1].text
+    assert "Drill-down requested by U2" in drilled.card.blocks[-2].text  # above the buttons
 
 
 async def test_no_data_says_so_and_how_to_get_it(engine, clock):
@@ -185,3 +185,123 @@ async def test_viewers_list_refuses_others(loaded, clock):
     refused = app.handle_text("costs", Requester("slack", "U2"))
     assert refused.card.severity is Severity.ERROR
     assert "not allowed to see costs" in refused.card.summary
+
+
+# -- honest periods, end to end ----------------------------------------------------------------
+
+
+def facts_of(reply) -> dict[str, str]:
+    return {f.label: f.value for b in reply.card.blocks if isinstance(b, Facts) for f in b.facts}
+
+
+def notes_of(reply) -> str:
+    from core.kernel.cards import Context
+
+    return " | ".join(b.text for b in reply.card.blocks if isinstance(b, Context))
+
+
+def eur(amount: Decimal) -> str:
+    return f"€{amount.quantize(Decimal('0.01')):,}"
+
+
+def total_of(first: date, last: date) -> Decimal:
+    from core.costs.periods import Period
+
+    return sum(expected(Period(first, last, ""), lambda r: "all").values(), Decimal(0))
+
+
+async def test_mtd_leaves_todays_partial_day_apart_and_compares_the_same_days(loaded, clock):
+    app = create_core(loaded, clock)
+    reply = app.handle_text("costs this month", Requester("slack", "U1"))
+    facts = facts_of(reply)
+    nov = total_of(date(2026, 11, 1), date(2026, 11, 26))
+    octo = total_of(date(2026, 10, 1), date(2026, 10, 26))
+    today = total_of(TODAY, TODAY)
+    assert facts["Total"] == eur(nov)
+    assert facts["vs same days of October"].startswith(eur(octo))
+    assert facts["Today (2026-11-27), so far"] == (
+        f"{eur(today)} (still being reported; not compared)"
+    )
+    assert facts["Period"] == "2026-11-01 – 2026-11-26"
+    assert "Compared with the same days of the month before (Oct 1 – Oct 26, 2026)" in (
+        notes_of(reply)
+    )
+    # The previous period is overlaid on the chart, day by day.
+    from core.kernel.cards import Chart
+
+    [chart] = [b for b in reply.card.blocks if isinstance(b, Chart)]
+    [overlay] = chart.series
+    assert [p.day for p in overlay.points] == [p.day for p in chart.points]
+    assert sum(p.value for p in overlay.points) == octo
+
+
+async def test_a_range_past_the_last_day_is_clipped_and_the_card_says_so(loaded, clock):
+    app = create_core(loaded, clock)
+    reply = app.handle_text("costs 2026-11-15..2026-12-31", Requester("slack", "U1"))
+    facts = facts_of(reply)
+    assert facts["Total"] == eur(total_of(date(2026, 11, 15), date(2026, 11, 26)))
+    assert facts["vs previous 12 days"].startswith(
+        eur(total_of(date(2026, 11, 3), date(2026, 11, 14)))
+    )
+    assert "Clipped to the data: data through 2026-11-26" in notes_of(reply)
+
+
+async def test_ytd_says_where_the_data_starts_instead_of_comparing_with_nothing(loaded, clock):
+    app = create_core(loaded, clock)
+    reply = app.handle_text("costs ytd", Requester("slack", "U1"))
+    facts = facts_of(reply)
+    assert facts["Total"] == eur(total_of(date(2026, 8, 1), date(2026, 11, 26)))
+    assert facts["Compared with"] == "nothing comparable (see below)"
+    assert "Clipped to the data: data starts 2026-08-01" in notes_of(reply)
+    assert "No comparison: the period before (2025-08-01 – 2025-11-26)" in notes_of(reply)
+    assert "n/a" not in str(reply.card.blocks)
+
+
+async def test_a_future_range_is_refused_with_a_hint(loaded, clock):
+    reply = create_core(loaded, clock).handle_text("costs 2027-01", Requester("slack", "U1"))
+    assert reply.card.severity is Severity.ERROR and reply.failed
+    assert "lies in the future" in reply.card.summary
+
+
+async def test_data_through_means_the_same_in_cost_answers_and_budgets(loaded, clock):
+    app = create_core(loaded, clock)
+    costs = app.handle_text("costs 7d", Requester("console", "u"))
+    app.handle_text("budget create all 100000 EUR", Requester("console", "u"))
+    budget = app.handle_text("budget show all", Requester("console", "u"))
+    assert "Data through 2026-11-26" in notes_of(costs)
+    assert "Data through 2026-11-26" in notes_of(budget)
+
+
+async def test_the_month_forecast_is_the_budgets_forecast(loaded, clock):
+    """One method: `costs this month` projects the month as a monthly budget over the same
+    costs does."""
+    app = create_core(loaded, clock)
+    costs = facts_of(app.handle_text("costs this month", Requester("console", "u")))
+    app.handle_text("budget create all 100000 EUR", Requester("console", "u"))
+    budget = facts_of(app.handle_text("budget show all", Requester("console", "u")))
+    cost_forecast = costs["Forecast to Nov 30"]
+    budget_forecast = budget["Forecast to Nov 30"]
+    assert cost_forecast.split(" ")[0] == budget_forecast.split(" ")[0]
+    assert "weekday run rate over the last 28 days" in cost_forecast
+
+
+async def test_this_quarter_forecasts_the_quarter_end_and_other_periods_do_not(loaded, clock):
+    app = create_core(loaded, clock)
+    quarter = facts_of(app.handle_text("costs this quarter", Requester("console", "u")))
+    assert "Forecast to Dec 31" in quarter
+    rolling = facts_of(app.handle_text("costs 30d", Requester("console", "u")))
+    assert not any(label.startswith("Forecast") for label in rolling)
+
+
+def test_ranges_are_read_as_the_fewest_contiguous_spans():
+    from core.costs.breakdown import merged
+
+    oct1, oct26, oct31 = date(2026, 10, 1), date(2026, 10, 26), date(2026, 10, 31)
+    nov1, nov26, nov27 = date(2026, 11, 1), date(2026, 11, 26), date(2026, 11, 27)
+    # 30d and the 30 days before, and today: one span.
+    assert merged([(oct26, nov26), (oct1, oct26 - timedelta(days=1)), (nov27, nov27), None]) == [
+        (oct1, nov27)
+    ]
+    # mtd against the same days of October: two spans (Oct 27-31 are not read).
+    assert merged([(nov1, nov26), (oct1, oct26), (nov27, nov27)]) == [(oct1, oct26), (nov1, nov27)]
+    assert merged([(oct1, oct31), (oct26, nov1)]) == [(oct1, nov1)]  # overlapping

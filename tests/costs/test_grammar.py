@@ -104,11 +104,38 @@ def test_bad_costs_arguments_get_a_specific_message(args, message):
 
 def test_asof_pins_relative_periods_to_a_day():
     request = parse_costs_args(("mtd", "asof:2026-10-15"))
-    assert (request.query.periods.current.start, request.query.periods.current.end) == (
-        date(2026, 10, 1),
-        date(2026, 10, 15),
-    )
-    assert request.query.periods.previous.start == date(2026, 9, 1)
+    pinned = request.period.period
+    assert (pinned.start, pinned.end) == (date(2026, 10, 1), date(2026, 10, 15))
+    # Planned on a later day, every day of the pinned period is complete.
+    later = request.period.plan(NOW.date())
+    assert (later.current.start, later.current.end) == (date(2026, 10, 1), date(2026, 10, 15))
+    assert (later.previous.start, later.previous.end) == (date(2026, 9, 1), date(2026, 9, 15))
+    assert later.partial is None
+
+
+def test_month_names_are_read_relative_to_asof():
+    assert parse_costs_args(("november", "asof:2026-10-15")).period.token == "2025-11"
+    assert parse_costs_args(("asof:2026-11-02", "november")).period.token == "2026-11"
+    assert parse_costs_args(("asof:2026-11-02", "december")).period.token == "2025-12"
+
+
+@pytest.mark.parametrize(
+    ("words", "token"),
+    [
+        (("last", "30", "days", "by", "rg"), "30d"),
+        (("by", "service", "this", "quarter"), "this-quarter"),
+        (("2026-11-01", "to", "2026-11-20", "top", "3"), "2026-11-01..2026-11-20"),
+        (("sub:prod", "last", "week"), "last-week"),
+    ],
+)
+def test_multi_word_periods_mix_with_the_other_parts(words, token):
+    assert parse_costs_args(words).period.token == token
+
+
+def test_charge_type_is_a_dimension_and_a_filter():
+    request = parse_costs_args(("by", "charge-type", "charge:purchase"))
+    assert request.dimension.kind is DimensionKind.CHARGE_TYPE
+    assert request.filters[0].kind is FilterKind.CHARGE_TYPE
 
 
 def test_unknown_command_suggests_the_closest_one(sqlite_engine):

@@ -1,44 +1,10 @@
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from core.costs.periods import parse_period
 from core.kernel.errors import UserInputError
 from core.kernel.money import format_money, from_storage_units, percent_change, to_storage_units
 from core.kernel.scopes import ScopeKind, check_no_overlap, parse_scope
-
-
-@pytest.mark.parametrize(
-    ("token", "today", "current", "previous"),
-    [
-        ("7d", date(2026, 11, 27), ("2026-11-20", "2026-11-26"), ("2026-11-13", "2026-11-19")),
-        ("mtd", date(2026, 3, 31), ("2026-03-01", "2026-03-31"), ("2026-02-01", "2026-02-28")),
-        ("mtd", date(2026, 3, 1), ("2026-03-01", "2026-03-01"), ("2026-02-01", "2026-02-01")),
-        (
-            "last-month",
-            date(2026, 1, 15),
-            ("2025-12-01", "2025-12-31"),
-            ("2025-11-01", "2025-11-30"),
-        ),
-        ("ytd", date(2028, 2, 29), ("2028-01-01", "2028-02-29"), ("2027-01-01", "2027-02-28")),
-        (
-            "2026-01-01..2026-01-31",
-            date(2026, 11, 27),
-            ("2026-01-01", "2026-01-31"),
-            ("2025-12-01", "2025-12-31"),
-        ),
-    ],
-)
-def test_periods_and_the_period_they_are_compared_with(token, today, current, previous):
-    pair = parse_period(token, today)
-    assert (pair.current.start.isoformat(), pair.current.end.isoformat()) == current
-    assert (pair.previous.start.isoformat(), pair.previous.end.isoformat()) == previous
-
-
-def test_a_huge_range_is_refused():
-    with pytest.raises(UserInputError, match="more than"):
-        parse_period("2020-01-01..2026-01-01", date(2026, 11, 27))
 
 
 def test_scopes_are_normalized_and_classified():

@@ -40,3 +40,53 @@ def test_every_block_type_survives_a_round_trip_through_json():
         severity=Severity.WARNING,
     )
     assert card_from_dict(json.loads(json.dumps(card_to_dict(original)))) == original
+
+
+def test_overlays_lines_ticks_row_actions_and_data_survive_a_round_trip():
+    import json
+
+    from core.kernel.cards import ChartLine, ChartSeries, ChartTick
+
+    nov = [date(2026, 11, d) for d in (1, 2, 3)]
+    original = card(
+        "Burn",
+        "Prod at 81%",
+        Table(
+            (Column("Service"), Column("Cost", Align.RIGHT)),
+            (("VMs", "€5,000.00"), ("(none)", "€1.00")),
+            row_actions=(Button("VMs ›", "costs.drilldown", "costs by meter"), None),
+        ),
+        Chart(
+            "Cumulative spend",
+            tuple(ChartPoint(d, Decimal(i)) for i, d in enumerate(nov)),
+            "EUR",
+            name="spent",
+            series=(
+                ChartSeries("forecast", (ChartPoint(nov[-1], Decimal("2.5")),), summary="fc"),
+                ChartSeries("October", (ChartPoint(nov[0], Decimal(1)),), dashed=False),
+            ),
+            lines=(ChartLine("budget", Decimal("10.00")),),
+            tick=ChartTick.DAY,
+            until=date(2026, 11, 30),
+        ),
+        data={"budget": {"id": 3, "name": "prod"}, "spent": "8100.00"},
+    )
+    assert card_from_dict(json.loads(json.dumps(card_to_dict(original)))) == original
+
+
+def test_a_card_written_before_overlays_and_data_still_reads():
+    written = {
+        "v": 1,
+        "title": "t",
+        "summary": "s",
+        "severity": "info",
+        "blocks": [
+            {"type": "Chart", "title": "c", "unit": "EUR", "points": [["2026-11-01", "1"]]},
+            {"type": "Table", "columns": [["A", "left"]], "rows": [["x"]], "footer": None},
+        ],
+    }
+    view = card_from_dict(written)
+    assert view.data == {}
+    chart, table = view.blocks
+    assert chart.series == () and chart.lines == () and chart.until is None
+    assert table.row_actions == ()

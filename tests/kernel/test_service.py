@@ -1,6 +1,6 @@
-"""The front door's one pipeline: request id → rate limit → claim → route → authorization (the
-role on the spec, checked when it runs) → audit → handler → error card. Written once, so each
-rule holds for every command, subcommand and button alike."""
+"""The front door's one pipeline: request id → rate limit → route → authorization (the role on
+the spec, checked when it runs) → claim → audit → handler → error card. Written once, so each
+rule holds for every command, subcommand and button alike; only what runs is claimed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from core.kernel.authz import Role
 from core.kernel.cards import Header, Reply, Severity, card
 from core.kernel.context import CommandContext, CoreConfig, Requester
-from core.kernel.errors import ThrottledError
+from core.kernel.errors import PermissionDeniedError, ThrottledError
 from core.kernel.grammar import ParsedCommand
 from core.kernel.interaction import Interaction, claim_keys
 from core.kernel.routing import ActionSpec, CommandSpec, Router, Subcommand
@@ -37,6 +37,17 @@ class Ran:
 
     def button(self, name: str):
         def press(value: str, ctx: CommandContext) -> Reply:
+            self.calls.append((f"{name}={value}", ctx.requester.principal, ctx.request_id))
+            return Reply(card(name, name, Header(name)), replace_original=True)
+
+        return press
+
+    def owner_only(self, name: str):
+        """A button whose handler has its own rule about one object: only U1 may press it."""
+
+        def press(value: str, ctx: CommandContext) -> Reply:
+            if ctx.requester.user_id != "U1":
+                raise PermissionDeniedError("Only its owner may press this.")
             self.calls.append((f"{name}={value}", ctx.requester.principal, ctx.request_id))
             return Reply(card(name, name, Header(name)), replace_original=True)
 
@@ -91,6 +102,7 @@ def make_core(sqlite_engine, clock, ran: Ran, **hooks) -> CloudOptima:
         )
     )
     router.add_action(ActionSpec("thing.drop", ran.button("drop"), Role.ADMIN, "drop things"))
+    router.add_action(ActionSpec("thing.mine", ran.owner_only("mine"), Role.VIEWER, "see things"))
     config = CoreConfig(admins=frozenset({"slack:UADMIN"}), viewers=frozenset({"slack:U1"}))
     return CloudOptima(sqlite_engine, clock, router, config, **hooks)
 
@@ -166,6 +178,41 @@ def test_a_button_is_authorized_when_pressed_not_when_drawn(sqlite_engine, clock
     core.config = CoreConfig(admins=frozenset(), viewers=frozenset({"slack:UADMIN"}))
     refused = core.handle(Interaction.button(ADMIN, "thing.drop", "42", "press-1"))
     assert refused is not None and refused.card.severity is Severity.ERROR
+    assert ran.calls == []
+
+
+def test_a_press_refused_by_its_role_does_not_use_the_button_up(sqlite_engine, clock):
+    ran = Ran()
+    core = make_core(sqlite_engine, clock, ran)
+    rendered = "C1\x1f1700.1\x1fblock-a"
+    refused = core.handle(Interaction.button(ADA, "thing.drop", "42", rendered))
+    assert refused is not None and refused.card.title == "Not allowed"
+    # The same rendered button, pressed by someone allowed to: it runs, once.
+    assert core.handle(Interaction.button(ADMIN, "thing.drop", "42", rendered)) is not None
+    assert core.handle(Interaction.button(ADMIN, "thing.drop", "42", rendered)) is None
+    assert [c[:2] for c in ran.calls] == [("drop=42", "slack:UADMIN")]
+
+
+def test_a_press_the_feature_refuses_gives_its_claim_back(sqlite_engine, clock):
+    ran = Ran()
+    core = make_core(sqlite_engine, clock, ran)
+    rendered = "C1\x1f1700.2\x1fblock-b"
+    refused = core.handle(Interaction.button(ADMIN, "thing.mine", "7", rendered))
+    assert refused is not None and "Only its owner" in refused.card.summary
+    assert core.handle(Interaction.button(ADA, "thing.mine", "7", rendered)) is not None
+    assert core.handle(Interaction.button(ADA, "thing.mine", "7", rendered)) is None
+    assert [c[:2] for c in ran.calls] == [("mine=7", "slack:U1")]
+
+
+def test_a_refused_command_is_not_claimed_either(sqlite_engine, clock):
+    ran = Ran()
+    core = make_core(sqlite_engine, clock, ran)
+    assert core.handle(Interaction.command(ADA, "thing drop x", "trigger-3")).card.title == (
+        "Not allowed"
+    )
+    # A redelivery of the refused command is refused again (nothing ran, nothing was claimed).
+    again = core.handle(Interaction.command(ADA, "thing drop x", "trigger-3"))
+    assert again is not None and again.card.title == "Not allowed"
     assert ran.calls == []
 
 

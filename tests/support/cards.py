@@ -24,7 +24,9 @@ from core.kernel.cards import (
     Card,
     Chart,
     ChartBand,
+    ChartLine,
     ChartPoint,
+    ChartSeries,
     Column,
     Context,
     Divider,
@@ -35,6 +37,7 @@ from core.kernel.cards import (
     Table,
     Text,
     card,
+    channel_reference,
 )
 
 #: Core's documented limit on a button's value (`core.kernel.cards.Button.value`).
@@ -59,13 +62,24 @@ def daily(n: int, start: date = date(2026, 11, 1)) -> tuple[ChartPoint, ...]:
     )
 
 
-def teams_series(days: int = 30) -> Chart:
-    """The series of the Adaptive Cards golden files (it crosses a month boundary)."""
+def teams_series(days: int = 30, *, overlaid: bool = False) -> Chart:
+    """The series of the Adaptive Cards golden files (it crosses a month boundary); overlaid:
+    with the period before and a budget line."""
     points = tuple(
         ChartPoint(date(2026, 10, 28 + i) if i < 4 else date(2026, 11, i - 3), Decimal(100 + i))
         for i in range(days)
     )
-    return Chart(title="Daily actual cost", points=points, unit="EUR")
+    if not overlaid:
+        return Chart(title="Daily actual cost", points=points, unit="EUR")
+    previous = tuple(ChartPoint(p.day, p.value - 10) for p in points)
+    return Chart(
+        title="Daily actual cost",
+        points=points,
+        unit="EUR",
+        name="this period",
+        series=(ChartSeries("period before", previous, summary="dashed: the period before"),),
+        lines=(ChartLine("budget", Decimal(150)),),
+    )
 
 
 # -- the cards of the golden files --------------------------------------------------------------
@@ -83,15 +97,37 @@ def every_block_slack() -> Card:
                 Fact("Spent", "€8,000.00"),
                 Fact("Budget", "€10,000.00"),
                 Fact("Forecast", "€11,200.00"),
+                Fact("Notifies", f"Slack {channel_reference('C0FINOPS1')}, Teams General"),
             )
         ),
         Divider(),
         Table(
             columns=(Column("Resource group"), Column("Cost", Align.RIGHT)),
             rows=(("rg-web", "€5,000.00"), ("rg-data-platform-eu-west", "€3,000.00")),
-            footer="… 4 more resource group(s): €120.00",
+            footer="… 4 more resource groups: €120.00",
+            row_actions=(
+                Button("rg-web ›", "costs.drilldown", "costs by resource rg:rg-web"),
+                None,
+            ),
         ),
-        Chart("Daily actual cost", daily(30), "EUR"),
+        Table(  # the second table of a message: Slack allows one table block, so a code block
+            columns=(Column("Service"), Column("Spent", Align.RIGHT)),
+            rows=(("Virtual Machines", "€6,000.00"), ("Storage", "€2,000.00")),
+        ),
+        Chart(
+            "Cumulative actual spend vs budget €10,000.00",
+            daily(30),
+            "EUR",
+            name="spent",
+            series=(
+                ChartSeries(
+                    "forecast",
+                    tuple(ChartPoint(p.day, p.value + 20) for p in daily(30)),
+                    summary="dashed: forecast €11,200.00 by Nov 30",
+                ),
+            ),
+            lines=(ChartLine("budget", Decimal(140)),),
+        ),
         Context("Data through 2026-11-26 · actual cost"),
         Actions(
             (
@@ -117,14 +153,21 @@ def every_block_teams() -> Card:
         "Team budget at 85%",
         Header("Budget rg_prod_data at 85%"),
         Text("Spend is *ahead* of plan.\nForecast: €1,234.56 by month end.\n1. not a list"),
-        Facts((Fact("Budget", "€1,000.00"), Fact("Scope", "rg:rg_prod_data"))),
+        Facts(
+            (
+                Fact("Budget", "€1,000.00"),
+                Fact("Scope", "rg:rg_prod_data"),
+                Fact("Notifies", f"Slack {channel_reference('C0FINOPS1')}"),
+            )
+        ),
         Table(
             columns=(Column("Service"), Column("Cost", Align.RIGHT)),
             rows=(("Virtual Machines", "€700.00"), ("Storage [hot]", "€150.00")),
-            footer="… 3 more service group(s): €12.00",
+            footer="… 3 more services: €12.00",
+            row_actions=(Button("Virtual Machines ›", "costs.drilldown", "costs by meter"), None),
         ),
         Divider(),
-        teams_series(),
+        teams_series(overlaid=True),
         Actions(
             (
                 Button("Raise budget", "budget.raise", "b-1:1200", style="primary"),

@@ -25,6 +25,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from adapters.notify.email import SmtpConfig
 from adapters.notify.webhook import (
@@ -40,10 +41,18 @@ SMTP_PASSWORD = "smtp-password"
 
 
 class FakeWebhookReceiver:
-    """Verifies every signature, counts accepted posts per idempotency key."""
+    """Verifies every signature with an off-the-shelf Standard Webhooks verifier (the
+    `standardwebhooks` package: what a receiver would use), counts accepted posts per
+    idempotency key. `legacy=True` checks the 0.1 headers instead."""
 
-    def __init__(self, secret: str = WEBHOOK_SECRET, *, delay_seconds: float = 0.0) -> None:
+    def __init__(
+        self, secret: str = WEBHOOK_SECRET, *, delay_seconds: float = 0.0, legacy: bool = False
+    ) -> None:
         self.secret = secret
+        self.legacy = legacy
+        # A secret that is not `whsec_<base64>` is the key itself: pass its bytes.
+        self.verifier = Webhook(secret if secret.startswith("whsec_") else secret.encode())
+        self.headers: dict[str, dict[str, str]] = {}
         self.delay_seconds = delay_seconds
         self.accepted: Counter[str] = Counter()
         self.bodies: dict[str, dict] = {}
@@ -81,15 +90,24 @@ class FakeWebhookReceiver:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    def signed(self, request: web.Request, body: bytes) -> bool:
+        if self.legacy:
+            return verify_signature(
+                self.secret,
+                request.headers.get(TIMESTAMP_HEADER),
+                body,
+                request.headers.get(SIGNATURE_HEADER),
+            )
+        try:
+            self.verifier.verify(body, dict(request.headers), json_parse=False)
+        except WebhookVerificationError:
+            return False
+        return True
+
     async def _post(self, request: web.Request) -> web.Response:
         self.requests += 1
         body = await request.read()
-        if not verify_signature(
-            self.secret,
-            request.headers.get(TIMESTAMP_HEADER),
-            body,
-            request.headers.get(SIGNATURE_HEADER),
-        ):
+        if not self.signed(request, body):
             self.bad_signatures += 1
             return web.json_response({"error": "bad signature"}, status=401)
         if self.delay_seconds:
@@ -109,6 +127,7 @@ class FakeWebhookReceiver:
         assert document["idempotency_key"] == key
         self.accepted[key] += 1
         self.bodies[key] = document
+        self.headers[key] = dict(request.headers)
         self.message_ids[key] = f"msg-{self.requests}"
         return web.json_response({"id": self.message_ids[key]})
 
@@ -118,12 +137,7 @@ class FakeWebhookReceiver:
         return web.json_response({"error": "this webhook was deleted"}, status=410)
 
     async def _delivered(self, request: web.Request) -> web.Response:
-        if not verify_signature(
-            self.secret,
-            request.headers.get(TIMESTAMP_HEADER),
-            b"",
-            request.headers.get(SIGNATURE_HEADER),
-        ):
+        if not self.signed(request, b""):
             return web.json_response({"error": "bad signature"}, status=401)
         key = request.match_info["key"]
         if self.accepted[key]:

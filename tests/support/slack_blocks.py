@@ -26,6 +26,15 @@ def assert_valid_message(payload: dict[str, Any]) -> None:
     assert 0 < len(blocks) <= MAX_BLOCKS, f"{len(blocks)} blocks"
     action_ids: list[str] = []
     block_ids: list[str] = []
+    tables = [raw for raw in blocks if raw["type"] == "table"]
+    assert len(tables) <= 1, "Slack allows one table block per message"
+    for table in tables:
+        assert 0 < len(table["rows"]) <= 100, "a table block has at most 100 rows"
+        assert len(table.get("column_settings", [])) <= 20
+        for row in table["rows"]:
+            assert 0 < len(row) <= 20, "a table row has at most 20 cells"
+            for cell in row:
+                assert cell["type"] == "raw_text" and cell["text"].strip(), cell
     for raw in blocks:
         model = Block.parse(raw)
         assert model is not None, f"unknown block {raw}"

@@ -6,7 +6,11 @@ resources across services and regions, and `days` of daily costs up to today (to
 weekday seasonality (non-production compute is shut down at weekends, batch jobs run on
 weekdays), gentle growth with AKS growing faster, one runaway Databricks job (`tenant.spike`),
 a one-year reservation bought in Production (a purchase in ActualCost, spread in AmortizedCost),
-tags env / team / CostCenter on most resources. Billing currency EUR, with CostUSD.
+tags env / team / CostCenter on most resources. Billing currency EUR, with CostUSD. Each
+service bills on its own meter category, as Azure's do (Virtual Machines on "Dsv5 Series",
+Storage on "Premium SSD Managed Disks" or "General Block Blob v2", egress on "Standard Data
+Transfer Out" …), so `by meter` is not `by service` again. Names are strings only: no random
+draw depends on them, so the tenant's draws keep their one fixed order.
 
 `restate()` moves the tenant to its next data generation: the last `RESTATED_DAYS` days get
 slightly different values for some rows and one row vanishes, as Azure restates recent days.
@@ -58,7 +62,7 @@ _EMPTY_TAGS: Mapping[str, str] = MappingProxyType({})
 @dataclass(frozen=True, slots=True)
 class _Kind:
     service: str
-    meter: str
+    meter: str  # the meter category it bills on (Azure's MeterCategory, as reported)
     provider: str  # ARM type; "{name}" in it is replaced (nested types such as SQL databases)
     prefix: str
     cost: tuple[float, float]  # EUR per full weekday
@@ -70,7 +74,7 @@ class _Kind:
 _KINDS: dict[str, _Kind] = {
     "vm": _Kind(
         "Virtual Machines",
-        "Virtual Machines",
+        "Dsv5 Series",
         "Microsoft.Compute/virtualMachines",
         "vm",
         (6, 40),
@@ -80,7 +84,7 @@ _KINDS: dict[str, _Kind] = {
     ),
     "vmss": _Kind(
         "Virtual Machines",
-        "Virtual Machines",
+        "Dasv5 Series",
         "Microsoft.Compute/virtualMachineScaleSets",
         "vmss",
         (30, 90),
@@ -89,14 +93,26 @@ _KINDS: dict[str, _Kind] = {
         bandwidth=True,
     ),
     "disk": _Kind(
-        "Storage", "Storage", "Microsoft.Compute/disks", "disk", (0.3, 5), "steady", 0.0045
+        "Storage",
+        "Premium SSD Managed Disks",
+        "Microsoft.Compute/disks",
+        "disk",
+        (0.3, 5),
+        "steady",
+        0.0045,
     ),
     "storage": _Kind(
-        "Storage", "Storage", "Microsoft.Storage/storageAccounts", "st", (0.5, 30), "steady", 0.0006
+        "Storage",
+        "General Block Blob v2",
+        "Microsoft.Storage/storageAccounts",
+        "st",
+        (0.5, 30),
+        "steady",
+        0.0006,
     ),
     "sql": _Kind(
         "SQL Database",
-        "SQL Database",
+        "vCore General Purpose",
         "Microsoft.Sql/servers/sql-{rg}/databases",
         "sqldb",
         (4, 45),
@@ -105,7 +121,7 @@ _KINDS: dict[str, _Kind] = {
     ),
     "appservice": _Kind(
         "Azure App Service",
-        "Azure App Service",
+        "Premium v3 Plan",
         "Microsoft.Web/serverFarms",
         "plan",
         (3, 25),
@@ -114,7 +130,7 @@ _KINDS: dict[str, _Kind] = {
     ),
     "aks": _Kind(
         "Azure Kubernetes Service",
-        "Azure Kubernetes Service",
+        "Standard Uptime SLA",
         "Microsoft.ContainerService/managedClusters",
         "aks",
         (2.3, 2.5),
@@ -123,7 +139,7 @@ _KINDS: dict[str, _Kind] = {
     ),
     "cosmos": _Kind(
         "Azure Cosmos DB",
-        "Azure Cosmos DB",
+        "Provisioned Throughput",
         "Microsoft.DocumentDB/databaseAccounts",
         "cosmos",
         (8, 60),
@@ -132,7 +148,7 @@ _KINDS: dict[str, _Kind] = {
     ),
     "log": _Kind(
         "Log Analytics",
-        "Log Analytics",
+        "Analytics Logs Data Ingestion",
         "Microsoft.OperationalInsights/workspaces",
         "log",
         (3, 25),
@@ -140,11 +156,17 @@ _KINDS: dict[str, _Kind] = {
         2.3,
     ),
     "kv": _Kind(
-        "Key Vault", "Key Vault", "Microsoft.KeyVault/vaults", "kv", (0.03, 0.5), "steady", 0.0003
+        "Key Vault",
+        "Standard Operations",
+        "Microsoft.KeyVault/vaults",
+        "kv",
+        (0.03, 0.5),
+        "steady",
+        0.0003,
     ),
     "pip": _Kind(
         "Virtual Network",
-        "Virtual Network",
+        "Standard IPv4 Static Public IP",
         "Microsoft.Network/publicIPAddresses",
         "pip",
         (0.08, 0.12),
@@ -153,7 +175,7 @@ _KINDS: dict[str, _Kind] = {
     ),
     "lb": _Kind(
         "Load Balancer",
-        "Load Balancer",
+        "Standard Load Balancer Rules",
         "Microsoft.Network/loadBalancers",
         "lb",
         (0.5, 1),
@@ -162,7 +184,7 @@ _KINDS: dict[str, _Kind] = {
     ),
     "appgw": _Kind(
         "Application Gateway",
-        "Application Gateway",
+        "Standard v2 Capacity Units",
         "Microsoft.Network/applicationGateways",
         "agw",
         (6, 12),
@@ -171,7 +193,7 @@ _KINDS: dict[str, _Kind] = {
     ),
     "adf": _Kind(
         "Azure Data Factory v2",
-        "Azure Data Factory v2",
+        "Cloud Orchestration Activity Runs",
         "Microsoft.DataFactory/factories",
         "adf",
         (4, 30),
@@ -180,7 +202,7 @@ _KINDS: dict[str, _Kind] = {
     ),
     "dbw": _Kind(
         "Azure Databricks",
-        "Azure Databricks",
+        "Premium All-Purpose Compute DBU",
         "Microsoft.Databricks/workspaces",
         "dbw",
         (25, 110),
@@ -188,11 +210,17 @@ _KINDS: dict[str, _Kind] = {
         0.55,
     ),
     "redis": _Kind(
-        "Redis Cache", "Redis Cache", "Microsoft.Cache/Redis", "redis", (1.5, 9), "steady", 0
+        "Redis Cache",
+        "Premium Cache Instances",
+        "Microsoft.Cache/Redis",
+        "redis",
+        (1.5, 9),
+        "steady",
+        0,
     ),
     "acr": _Kind(
         "Container Registry",
-        "Container Registry",
+        "Premium Registry Units",
         "Microsoft.ContainerRegistry/registries",
         "acr",
         (0.15, 1.6),
@@ -200,14 +228,21 @@ _KINDS: dict[str, _Kind] = {
         0,
     ),
     "func": _Kind(
-        "Functions", "Functions", "Microsoft.Web/sites", "func", (0.1, 3), "traffic", 0.00016
+        "Functions",
+        "Premium Execution Time",
+        "Microsoft.Web/sites",
+        "func",
+        (0.1, 3),
+        "traffic",
+        0.00016,
     ),
 }
 
 #: Cost share on Saturday/Sunday per weekday profile (by environment for plain compute).
 _WEEKEND = {"steady": 0.98, "prod": 0.8, "traffic": 0.7, "batch": 0.2}
 _COMPUTE_WEEKEND = {"prod": 0.85, "staging": 0.3, "dev": 0.0}
-_BANDWIDTH = ("Bandwidth", "Bandwidth", 0.075)
+#: Egress: its own service, billed on a data-transfer meter.
+_BANDWIDTH = ("Bandwidth", "Standard Data Transfer Out", 0.075)
 
 
 @dataclass(frozen=True, slots=True)
@@ -846,7 +881,7 @@ class SimulatedTenant:
             "",
             "",
             "Virtual Machines",
-            "Virtual Machines",
+            "Reservation-Base VM",
             "",
             "Purchase",
             _EMPTY_TAGS,

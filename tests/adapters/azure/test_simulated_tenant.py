@@ -116,6 +116,19 @@ def test_each_row_is_unique_by_day_dimensions_and_tags(shared_tenant):
     assert keys.most_common(1)[0][1] == 1
 
 
+def test_every_service_bills_on_meters_named_apart_from_it(shared_tenant):
+    meters: dict[str, set[str]] = {}
+    for line in shared_tenant.lines:
+        assert line.meter_category and line.meter_category != line.service_name, line
+        meters.setdefault(line.service_name, set()).add(line.meter_category)
+    # Realistic per service: storage bills disks and blobs apart, VMs by their series, egress
+    # on data transfer, a reservation on its own meter.
+    assert meters["Storage"] == {"Premium SSD Managed Disks", "General Block Blob v2"}
+    assert meters["Virtual Machines"] == {"Dsv5 Series", "Dasv5 Series", "Reservation-Base VM"}
+    assert meters["Bandwidth"] == {"Standard Data Transfer Out"}
+    assert len({m for found in meters.values() for m in found}) > len(meters)
+
+
 def test_weekends_are_cheaper_where_compute_is_shut_down(shared_tenant):
     staging = shared_tenant.subscription("Staging").id
     totals = daily_totals(

@@ -126,3 +126,33 @@ async def test_header_injection_in_the_title_is_flattened(smtp_server):
     [message] = smtp_server.messages
     assert message["Bcc"] is None
     assert message["Subject"] == "Budget Bcc: victim@example.test"
+
+
+def test_a_chart_in_an_email_shows_every_series_and_the_budget_line():
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from adapters.notify.email import render_html
+    from core.kernel.cards import Chart, ChartLine, ChartPoint, ChartSeries, card
+    from core.kernel.cards_text import render_text as plain
+
+    days = [date(2026, 11, 1) + timedelta(days=i) for i in range(5)]
+    chart = Chart(
+        "Cumulative spend",
+        tuple(ChartPoint(d, Decimal(i * 10)) for i, d in enumerate(days)),
+        "EUR",
+        name="spent",
+        series=(
+            ChartSeries("last month", tuple(ChartPoint(d, Decimal(5)) for d in days)),
+            ChartSeries(
+                "forecast",
+                (ChartPoint(days[-1], Decimal(40)), ChartPoint(date(2026, 11, 30), Decimal(90))),
+                summary="dashed: forecast €90.00 by Nov 30",
+            ),
+        ),
+        lines=(ChartLine("budget", Decimal(100)),),
+    )
+    view = card("Burn", "Burn", chart)
+    for rendered in (render_html(view), plain(view)):
+        assert "spent" in rendered and "last month" in rendered  # drawn, one line each
+        assert "dashed: forecast €90.00 by Nov 30" in rendered and "budget €100.00" in rendered

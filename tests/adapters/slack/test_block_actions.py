@@ -57,7 +57,9 @@ async def test_drilldown_replaces_the_message_and_says_who_asked(server, costs_a
     [update] = server.fake.answers["click"]
     assert update["replace_original"] is True
     assert update["blocks"][0]["text"]["text"].startswith("Costs by resource-group")
-    assert "Drill-down requested by ada" in str(update["blocks"][-1])
+    # Who asked, just above the buttons (they stay last).
+    assert "Drill-down requested by ada" in str(update["blocks"][-3:])
+    assert update["blocks"][-1]["type"] == "actions"
     assert_valid_message(update)
     new_block_ids = {b for b, _ in buttons(update)}
     assert block_id not in new_block_ids, "the updated message's buttons are a new generation"

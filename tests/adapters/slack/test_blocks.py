@@ -25,7 +25,18 @@ from adapters.slack.blocks import (
     render_card,
 )
 from core.app import create_core
-from core.kernel.cards import Actions, Button, Chart, Header, Text, card
+from core.kernel.cards import (
+    Actions,
+    Align,
+    Button,
+    Chart,
+    Column,
+    Header,
+    Table,
+    Text,
+    card,
+    channel_reference,
+)
 from core.kernel.context import CoreConfig, Requester
 from core.kernel.service import CloudOptima
 from tests.adapters.slack.conftest import seed_costs
@@ -104,6 +115,45 @@ def test_long_table_and_many_facts_are_split():
 
 
 # -- behaviour and limits ----------------------------------------------------------------------
+
+
+def test_a_channel_reference_is_a_real_mention_and_nothing_else_is():
+    text = f"Alerts go to {channel_reference('C0FINOPS1')}; <#C0EVIL> stays text"
+    section = render_card(card("t", "s", Text(text)))["blocks"][0]["text"]["text"]
+    assert section == "Alerts go to <#C0FINOPS1>; &lt;#C0EVIL&gt; stays text"
+
+
+def test_the_first_table_is_a_table_block_with_full_names_and_right_aligned_figures():
+    long_name = "teams-data-platform-analytics-warehouse"
+    view = card(
+        "t",
+        "s",
+        Table((Column("Resource group"), Column("Cost", Align.RIGHT)), ((long_name, "€1.00"),)),
+        Table((Column("Service"), Column("Cost", Align.RIGHT)), (("Storage", "€2.00"),)),
+    )
+    payload = render_card(view)
+    assert_valid_message(payload)
+    native, fallback = payload["blocks"]
+    assert native["type"] == "table"
+    assert native["rows"][1][0]["text"] == long_name  # not "teams-da…"
+    assert native["column_settings"][1] == {"align": "right"}
+    assert fallback["type"] == "section" and fallback["text"]["text"].startswith("```")
+
+
+def test_a_table_too_long_for_a_table_block_falls_back_to_code_blocks():
+    rows = tuple((f"rg-{i}", f"€{i}.00") for i in range(120))
+    payload = render_card(card("t", "s", Table((Column("RG"), Column("Cost", Align.RIGHT)), rows)))
+    assert [b["type"] for b in payload["blocks"]] == ["section"] * len(payload["blocks"])
+
+
+def test_every_row_action_is_a_button_within_slacks_limits():
+    rows = tuple((f"rg-{i}", f"€{i}.00") for i in range(50))
+    actions = tuple(Button(f"rg-{i} ›", "costs.drilldown", f"costs rg:rg-{i}") for i in range(50))
+    view = card("t", "s", Table((Column("RG"), Column("Cost", Align.RIGHT)), rows, None, actions))
+    payload = render_card(view, nonce="n")
+    assert_valid_message(payload)
+    buttons = [e for b in payload["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [e["value"] for e in buttons] == [a.value for a in actions]
 
 
 def test_user_text_cannot_mention_or_link():

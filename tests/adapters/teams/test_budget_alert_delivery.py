@@ -1,6 +1,7 @@
 """From a Teams channel to a budget alert back in it: `budget create` in the channel makes the
-channel a target; the evaluation queues the alert; the dispatcher posts it through the Teams
-notifier to the stored conversation (at the local Bot Connector)."""
+channel a target and assesses it at once, queueing the alert its crossed thresholds are due;
+the dispatcher posts it through the Teams notifier to the stored conversation (at the local Bot
+Connector)."""
 
 from __future__ import annotations
 
@@ -34,10 +35,11 @@ async def test_a_budget_created_in_a_channel_alerts_that_channel(
     assert status in (200, 201, 202)
     created = connector.calls[-1].body["attachments"][0]["content"]
     assert any("teams-prod" in text for text in texts(created))
+    assert any("crossed" in text and "alert queued" in text for text in texts(created))
     connector.calls.clear()
 
-    summary = evaluate_budgets(engine, clock)
-    assert summary.alerts_claimed >= 1
+    summary = evaluate_budgets(engine, clock)  # the scheduled pass: nothing left to claim
+    assert summary.alerts_claimed == 0 and summary.thresholds_crossed >= 1
 
     async def no_wait(_seconds: float) -> None:
         return None

@@ -162,9 +162,21 @@ def test_a_huge_table_is_cut_to_fit_and_says_so():
 def test_table_columns_line_up_with_weighted_widths():
     rendered = render_card(every_block(), draw_chart=None)
     [table] = [e for e in rendered["body"] if e["type"] == "Container"]
-    widths = {tuple(c["width"] for c in row["columns"]) for row in table["items"][:-1]}
+    rows = [item for item in table["items"] if item["type"] == "ColumnSet"]
+    widths = {tuple(c["width"] for c in row["columns"]) for row in rows}
 
     assert widths == {(16, 7)}  # the same weights on every row
+
+
+def test_a_rows_action_makes_the_row_clickable_and_rows_without_one_are_not():
+    rendered = render_card(every_block(), draw_chart=None)
+    [table] = [e for e in rendered["body"] if e["type"] == "Container"]
+    header, first, second = (i for i in table["items"] if i["type"] == "ColumnSet")
+    assert "selectAction" not in header and "selectAction" not in second
+    action = first["selectAction"]
+    assert action["type"] == "Action.Execute" and action["verb"] == "costs.drilldown"
+    assert action["data"] == {"verb": "costs.drilldown", "value": "costs by meter"}
+    assert table["items"][-1]["text"] == "Select a row to see what is behind it."
 
 
 @pytest.mark.parametrize(

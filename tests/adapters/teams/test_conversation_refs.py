@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from core.delivery.conversations import (
     ConversationRecord,
+    conversation_names,
     disable_reference,
     find_reference,
     reference_key,
@@ -126,6 +127,11 @@ async def test_adding_the_bot_to_a_team_or_chat_stores_the_reference(
     assert reference["bot"] == BOT
     assert "user" not in reference  # shared conversation: nobody in particular
     assert "activityId" not in reference
+    # Named, so that a budget's Teams target reads as a place, not as an opaque id.
+    named = {"channel": "costs in FinOps", "groupChat": "a group chat"}[scope]
+    assert reference["conversation"]["name"] == named
+    ids = [CONVERSATIONS[scope]["id"]]
+    assert conversation_names(engine, "teams", ids) == {ids[0]: named}
 
 
 @sqlite_only
@@ -137,6 +143,7 @@ async def test_installing_in_personal_scope_stores_the_user(start_teams, connect
     found = stored(engine, CONVERSATIONS["personal"]["id"])
     assert found.scope == "personal"
     assert found.reference["user"]["id"] == ANN["id"]
+    assert found.reference["conversation"]["name"] == "personal chat with Ann Admin"
 
 
 @sqlite_only

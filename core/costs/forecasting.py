@@ -1,4 +1,6 @@
-"""Forecast of a budget's spend to the end of its period, from the stored daily costs.
+"""Forecast of spend to the end of a period, from the stored daily costs: the one data method of
+the deployment, used by budgets (`core.budgets.evaluate`) and by cost answers (`costs mtd`,
+`this quarter`) alike.
 
 Method (documented in the README):
 
@@ -19,15 +21,28 @@ Everything is integer storage units (1e-8) until the final Decimal, so it is exa
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Protocol
 
-from core.budgets.windows import BudgetWindow
 from core.costs.model import ForecastProvider
-from core.kernel.money import from_storage_units
+from core.kernel.money import from_storage_units, to_storage_units
 
+
+class Window(Protocol):
+    """The days forecast: a budget period or a reporting period (both inclusive)."""
+
+    @property
+    def start(self) -> date: ...
+
+    @property
+    def end(self) -> date: ...
+
+
+#: How a provider's figure is named on cards and in `budget show`.
+AZURE_METHOD = "Azure Cost Management forecast"
 LOOKBACK_DAYS = 28
 MIN_HISTORY_DAYS = 3
 SEASONAL_MIN_DAYS = 14
@@ -35,7 +50,7 @@ SEASONAL_MIN_DAYS = 14
 
 @dataclass(frozen=True, slots=True)
 class SpendFigures:
-    """What one budget's scope spent in one window, in storage units, and its forecast inputs."""
+    """What one scope spent in one window, in storage units, and its forecast inputs."""
 
     #: Spend from the window start through today (includes today's partial data).
     to_date: int
@@ -67,7 +82,7 @@ def history_range(last_complete: date, first_data_day: date | None) -> tuple[dat
 
 def spend_figures(
     daily: Mapping[date, int],
-    window: BudgetWindow,
+    window: Window,
     today: date,
     last_complete: date,
     history: tuple[date, date] | None,
@@ -97,7 +112,7 @@ def spend_figures(
 def series_figures(
     series: Sequence[int] | None,
     firsts: Sequence[date],
-    window: BudgetWindow,
+    window: Window,
     today: date,
     last_complete: date,
     history: tuple[date, date] | None,
@@ -161,7 +176,7 @@ def projected_units(figures: SpendFigures, first: date, last: date) -> Decimal |
     return Decimal(sum(figures.weekday_sums) * sum(counts)) / history_days
 
 
-def forecast(figures: SpendFigures, window: BudgetWindow, last_complete: date) -> Forecast:
+def forecast(figures: SpendFigures, window: Window, last_complete: date) -> Forecast:
     """Forecast spend to the window end (see the module docstring for the method)."""
     history_days = sum(figures.weekday_days)
     if last_complete >= window.end:
@@ -175,3 +190,48 @@ def forecast(figures: SpendFigures, window: BudgetWindow, last_complete: date) -
     total_units = Decimal(figures.through_last_complete) + projection
     total = max(total_units, Decimal(figures.to_date)).scaleb(-8)
     return Forecast(total.quantize(Decimal("0.00000001")), method, history_days)
+
+
+def history_figures(
+    daily: Mapping[date, int], history: tuple[date, date] | None, to_date: int, through: int
+) -> SpendFigures:
+    """The figures when the spend to date (`to_date`, with today's partial costs) and through
+    the last complete day (`through`) are known already: only the history is summed."""
+    sums = [0] * 7
+    days = [0] * 7
+    if history is not None:
+        day = history[0]
+        while day <= history[1]:
+            sums[day.weekday()] += daily.get(day, 0)
+            days[day.weekday()] += 1
+            day += timedelta(days=1)
+    return SpendFigures(to_date, through, tuple(sums), tuple(days))
+
+
+def with_provider_forecast(
+    *,
+    amount: Decimal,
+    as_of: date,
+    window: Window,
+    spend_through: Callable[[date], int],
+    figures: SpendFigures,
+    last_complete: date,
+) -> Forecast:
+    """A provider's forecast (Azure's, fetched on `as_of`, of the days after it to the window
+    end) made into the window's forecast: spend through the last complete day (at most the
+    fetch day) + the run rate of the days from there through the fetch day (today is still
+    being reported, and Azure's data may lag) + the provider's figure; never less than the
+    spend to date. `spend_through(day)` is the spend from the window start through `day`."""
+    complete = min(last_complete, as_of)
+    known = spend_through(complete)
+    gap = projected_units(figures, max(complete + timedelta(days=1), window.start), as_of)
+    if gap is None:  # too little history for a run rate: count what is reported so far
+        known = spend_through(as_of)
+        gap = Decimal(0)
+    total = max(Decimal(known) + gap + to_storage_units(amount), Decimal(figures.to_date))
+    return Forecast(
+        total.scaleb(-8).quantize(Decimal("0.00000001")),
+        f"{AZURE_METHOD} of {as_of:%Y-%m-%d}",
+        sum(figures.weekday_days),
+        ForecastProvider.AZURE,
+    )
