@@ -31,6 +31,7 @@ from adapters.azure import (
 from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackBot, SlackNotifier
+from adapters.slack.usergroups import SlackUserGroups
 from bot.jobs import scheduled_pipeline
 from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
@@ -401,5 +402,12 @@ def build(
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    core = create_core(engine, clock, settings.core_config(), settings.feature_configs())
+    groups = None
+    if settings.slack_bot_token is not None:
+        groups = SlackUserGroups(
+            settings.slack_bot_token.get_secret_value(), api_url=settings.slack_api_url
+        )
+    core = create_core(
+        engine, clock, settings.core_config(), settings.feature_configs(), groups=groups
+    )
     return Container(settings=settings, engine=engine, clock=clock, core=core)

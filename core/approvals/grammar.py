@@ -7,9 +7,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from core.approvals.model import SNOOZE_MAX_DAYS, SNOOZE_MIN_DAYS, Verb
+from core.approvals.model import SNOOZE_MAX_DAYS, SNOOZE_MIN_DAYS, ApprovalRole, RoleGrant, Verb
 from core.kernel.errors import UserInputError
 from core.kernel.grammar import Term, Vocabulary, help_text
+from core.kernel.scopes import parse_scope
 
 REQUEST = "request-approval"
 VERBS: Vocabulary[str] = Vocabulary(
@@ -113,3 +114,49 @@ def parse_savings_period(args: tuple[str, ...], today: date) -> SavingsPeriod:
         f"'{text[:30]}' is not a period `savings` knows.",
         accepted=["30d", "90d", "this month", "last month", "ytd", "all"],
     )
+
+
+# -- configuration (CLOUDOPTIMA_APPROVAL_ROLES, CLOUDOPTIMA_MANAGEMENT_GROUPS) --------------------
+
+GRANT_FORMS = (
+    "approver=slack:U0123ABC@/subscriptions/<id>",
+    "admin=slack-group:S0123ABC@*",
+    "viewer=teams:<aad object id>@/subscriptions/<id>/resourceGroups/<rg>",
+    "approver=slack:U0123ABC@/providers/Microsoft.Management/managementGroups/<id>",
+)
+_WHO = re.compile(r"^[a-z][a-z0-9-]*:[A-Za-z0-9:_.\-]{1,256}$")
+
+
+def parse_grant(text: str) -> RoleGrant:
+    """`<role>=<who>[@<scope>]`: who by id (`slack:U…`, `teams:<oid>`, `slack-group:S…`),
+    scope an ARM path or `*` (the default)."""
+    role_text, sep, rest = text.strip().partition("=")
+    try:
+        role = ApprovalRole(role_text.strip().lower())
+    except ValueError:
+        raise ValueError(
+            f"{text!r}: the role is viewer, approver or admin (e.g. {GRANT_FORMS[0]})"
+        ) from None
+    who, _, scope = rest.strip().partition("@")
+    if not sep or not _WHO.match(who):
+        raise ValueError(
+            f"{text!r}: name who by id — slack:U…, slack-group:S…, teams:<aad object id> "
+            "(never a display name)"
+        )
+    scope = scope.strip() or "*"
+    if scope != "*":
+        try:
+            parsed = parse_scope(scope)
+        except UserInputError as exc:
+            raise ValueError(f"{text!r}: {exc.message}") from None
+        scope = parsed.path
+    return RoleGrant(role, who, scope)
+
+
+def parse_management_group(text: str) -> tuple[str, frozenset[str]]:
+    """`<management group id>=<subscription id>|<subscription id>…`."""
+    name, sep, subs = text.strip().partition("=")
+    ids = frozenset(s.strip().lower() for s in subs.split("|") if s.strip())
+    if not sep or not name.strip() or not ids:
+        raise ValueError(f"{text!r}: write <management group id>=<subscription id>|<id>…")
+    return name.strip().lower(), ids
