@@ -134,7 +134,7 @@ def form_card(button: Button) -> Card:
     ask = button.ask
     title = ask.title if ask else button.label
     text = "Tell me why (and for how long) to go on; nothing was decided yet."
-    return card(title, text, Header(title), Text(text))
+    return card(title, text, Header(title), Text(text), Actions((button,)))
 
 
 def compact_card(rec: StoredRecommendation, decision: DecisionView) -> Card:
