@@ -6,6 +6,7 @@ container with overrides (a fixed clock, an engine, fake connections) instead of
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from dataclasses import dataclass, field
@@ -37,12 +38,20 @@ from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
 from core.anomalies.scan import ScanSummary, scan_anomalies
 from core.app import create_core
+from core.approvals.watch import (
+    WatchSummary,
+    reopen_expired,
+    resource_states,
+    watch_approved,
+    watched_resources,
+)
 from core.budgets.evaluate import EvaluationSummary, evaluate_budgets
 from core.delivery.dispatcher import Dispatcher
 from core.delivery.ports import Notifier
 from core.delivery.targets import TargetKind
 from core.kernel.clock import Clock, SystemClock
 from core.kernel.db.engine import make_engine
+from core.kernel.errors import CloudOptimaError
 from core.kernel.scopes import Scope, parse_scope
 from core.kernel.service import CloudOptima
 from core.recommendations.refresh import RecommendationRefresher, RefreshResult
@@ -288,6 +297,26 @@ class Container:
         log.info("recommendations refreshed: %s", result.describe())
         return result
 
+    async def watch_decisions(self) -> WatchSummary:
+        """Snoozes that ended re-open; approved items are checked against the inventory (gone?
+        resized?) and their cost, and realized savings measured."""
+        now = self.clock.now()
+        reopened = await asyncio.to_thread(reopen_expired, self.engine, now)
+        watched = await asyncio.to_thread(watched_resources, self.engine, now)
+        states = None
+        if watched:
+            subscriptions = self.recs_subscription_ids()
+            try:
+                async with self.recommendation_sources() as sources:
+                    inventory = await sources.sources.inventory.inventory(subscriptions)
+                states = resource_states(inventory, watched, subscriptions)
+            except CloudOptimaError as exc:
+                # Without the inventory the cost rule still runs; the next pass asks again.
+                log.warning("inventory unavailable for implemented detection: %s", exc.message)
+        summary = await asyncio.to_thread(watch_approved, self.engine, self.clock, states)
+        log.info("decisions: %d re-opened; %s", reopened, summary.describe())
+        return summary
+
     # -- lifetime ------------------------------------------------------------------------------
 
     async def aclose(self) -> None:
@@ -371,6 +400,12 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
         "anomalies",
         container.scan_anomalies,
         every=timedelta(hours=settings.anomaly_interval_hours),
+    )
+
+    scheduler.add_job(
+        "decisions",
+        container.watch_decisions,
+        every=timedelta(hours=settings.decisions_interval_hours),
     )
 
     async def ingest() -> None:

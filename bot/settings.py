@@ -161,6 +161,12 @@ class Settings(BaseSettings):
     approvals_group_cache_seconds: int = Field(
         300, ge=0, le=86_400, description="How long Slack user groups' members are cached"
     )
+    decisions_interval_hours: int = Field(
+        6,
+        ge=1,
+        le=24,
+        description="Re-open ended snoozes, detect implemented items, measure realized savings",
+    )
     approvals_advisor_sync: bool = Field(
         False,
         description="Dismiss and snooze also suppress the Advisor recommendation in Azure "

@@ -107,6 +107,10 @@ def monthly(daily: Decimal) -> Decimal:
     return (daily * HOURS_PER_MONTH / HOURS_PER_DAY).quantize(Decimal("0.00000001"))
 
 
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"))
+
+
 @dataclass(frozen=True, slots=True)
 class Implemented:
     how: str
@@ -151,9 +155,11 @@ def detect(
     if expected <= 0:
         return None
     run: list[date] = []
+    wanted = _cents(expected)
     for day in days:
         cost = series.on(day) if series is not None else Decimal(0)
-        run = [*run, day] if cost <= base - expected else []
+        # "At least the expected amount", to the cent: the expected figure is itself rounded.
+        run = [*run, day] if _cents(base - cost) >= wanted else []
         if len(run) == STREAK_DAYS:
             return Implemented(f"cost fell {STREAK_DAYS} days in a row", run[0])
     return None

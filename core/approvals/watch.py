@@ -5,7 +5,7 @@ two replicas never both re-open or implement an item."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -27,6 +27,7 @@ from core.audit.store import append
 from core.kernel.clock import Clock
 from core.kernel.db.engine import write_transaction
 from core.recommendations.model import StoredRecommendation
+from core.recommendations.ports import Inventory
 from core.recommendations.store import all_recommendations
 
 SNOOZE_EXPIRY = Actor.system("snooze-expiry")
@@ -214,3 +215,31 @@ def _implement(
             ),
         )
         return True
+
+
+def resource_states(
+    inventory: Inventory, resource_ids: Iterable[str], subscriptions: Iterable[str]
+) -> dict[str, ResourceState]:
+    """What the inventory says of `resource_ids`: present (with a VM's size), or gone — only for
+    resources in `subscriptions`, the ones the inventory covered."""
+    covered = {s.lower() for s in subscriptions}
+    present = {r.resource_id.lower(): r for r in inventory.all()}
+    states: dict[str, ResourceState] = {}
+    for rid in {r.lower() for r in resource_ids}:
+        found = present.get(rid)
+        if found is not None:
+            states[rid] = ResourceState(True, getattr(found, "size", None))
+        elif len(rid.split("/")) > 2 and rid.split("/")[2] in covered:
+            states[rid] = ResourceState(False)
+    return states
+
+
+def watched_resources(engine: Engine, now: datetime) -> list[str]:
+    """The resource ids of approved items still watched (what the inventory must answer for)."""
+    with engine.connect() as conn:
+        ids = {
+            d.rec_id for d in decisions_in(conn, [DecisionState.APPROVED]) if still_watched(d, now)
+        }
+    if not ids:
+        return []
+    return [s.recommendation.resource_id for s in all_recommendations(engine) if s.id in ids]
