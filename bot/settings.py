@@ -362,6 +362,17 @@ class Settings(BaseSettings):
             self.forecast_source = ForecastProvider.AZURE
         return self
 
+    @model_validator(mode="after")
+    def _defaults_follow_the_ingested_cost_types(self) -> Settings:
+        """Anomalies score amortized cost unless told otherwise; with only ActualCost ingested they
+        score that (`COST_TYPES=ActualCost` alone is a complete configuration). A cost type chosen
+        explicitly but not ingested is a configuration error (`_cost_type_problems`); so is the
+        answers' default, since budgets are judged on it and should not change silently."""
+        chosen = "anomaly_cost_type" in self.model_fields_set
+        if not chosen and self.anomaly_cost_type not in self.cost_types:
+            self.anomaly_cost_type = self.cost_types[0]
+        return self
+
     @field_validator("scopes")
     @classmethod
     def _scopes_are_valid(cls, value: list[str]) -> list[str]:
@@ -568,11 +579,13 @@ def _cost_type_problems(raw: dict[str, Any]) -> list[str]:
     if not isinstance(listed, list) or not set(listed) <= known:
         return []  # unset (both are ingested), or the field validator reports the bad value
     problems = []
-    for setting, default, who in (
-        ("cost_type", CostType.ACTUAL, "answers and budgets"),
-        ("anomaly_cost_type", CostType.AMORTIZED, "anomalies"),
+    for setting, who in (
+        ("cost_type", "answers and budgets"),
+        ("anomaly_cost_type", "anomalies"),
     ):
-        chosen = str(raw.get(setting) or default)
+        if setting == "anomaly_cost_type" and not raw.get(setting):
+            continue  # not chosen: it follows the ingested cost types
+        chosen = str(raw.get(setting) or CostType.ACTUAL)
         if chosen in known and chosen not in listed:
             problems.append(
                 f"{ENV_PREFIX}{setting.upper()}: {chosen} is not in {ENV_PREFIX}COST_TYPES "

@@ -63,3 +63,12 @@ def test_the_default_cost_type_must_be_ingested():
     assert settings(cost_types="AmortizedCost", cost_type="AmortizedCost").cost_types == [
         CostType.AMORTIZED
     ]
+
+
+def test_anomalies_score_the_cost_type_that_is_ingested():
+    from core.kernel.errors import ConfigurationError
+
+    assert settings().anomaly_cost_type is CostType.AMORTIZED
+    assert settings(cost_types="ActualCost").anomaly_cost_type is CostType.ACTUAL
+    with pytest.raises(ConfigurationError, match="ANOMALY_COST_TYPE: AmortizedCost is not in"):
+        settings(cost_types="ActualCost", anomaly_cost_type="AmortizedCost")

@@ -41,16 +41,19 @@ from core.kernel.cards import (
     Header,
     Table,
     Text,
+    plain_references,
 )
 from tests.support.cards import CATALOGUE, neutral_cards, presentable
 
-ROWS_NOT_SHOWN = re.compile(r"(\d+) (?:more )?row\(s\) not shown")
+ROWS_NOT_SHOWN = re.compile(r"(\d+) (?:more )?row(?:s|\(s\))? not shown")
 BLOCKS_NOT_SHOWN = re.compile(r"(\d+) more block\(s\) not shown")
 ELLIPSIS = "…"
 
 
 def normalize(text: str) -> str:
-    """Text without whitespace and control characters: what survives wrapping and terminals."""
+    """Text without whitespace and control characters: what survives wrapping and terminals.
+    Channel references count as the `#C…` every medium shows for them."""
+    text = plain_references(text)
     return "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Cc")
 
 

@@ -33,8 +33,13 @@ from tests.support.teams import assert_valid_card, fake_drawer, nodes
 _SLACK_ENTITY = re.compile(r"&(amp|lt|gt);")
 
 
+_SLACK_CHANNEL_LINK = re.compile(r"<#([CGD][A-Z0-9]{4,30})>")
+
+
 def _slack_unescape(mrkdwn: str) -> str:
-    return _SLACK_ENTITY.sub(lambda m: {"amp": "&", "lt": "<", "gt": ">"}[m.group(1)], mrkdwn)
+    """What a reader sees: entities undone, channel links drawn as `#C…`."""
+    linked = _SLACK_CHANNEL_LINK.sub(r"#\1", mrkdwn)
+    return _SLACK_ENTITY.sub(lambda m: {"amp": "&", "lt": "<", "gt": ">"}[m.group(1)], linked)
 
 
 def _slack_texts(node: Any) -> list[str]:
@@ -43,7 +48,7 @@ def _slack_texts(node: Any) -> list[str]:
     if isinstance(node, dict):
         if node.get("type") == "mrkdwn":
             found.append(_slack_unescape(node["text"]))
-        elif node.get("type") == "plain_text":
+        elif node.get("type") in ("plain_text", "raw_text"):  # raw_text: table block cells
             found.append(node["text"])
         for value in node.values():
             found.extend(_slack_texts(value))
@@ -203,6 +208,9 @@ class TestConsole(RendererContract):
         found: list[ShownButton] = []
         number = 1
         for line in lines:
+            if line == f"[{number}]":  # a table row's number: it opens the row (drill down)
+                number += 1
+                continue
             while line.startswith(f"[{number}] "):
                 line = line[len(f"[{number}] ") :]
                 cut = line.find(f"   [{number + 1}] ")
@@ -237,7 +245,9 @@ class TestPlainText(RendererContract):
         assert output.endswith("\n") and not output.endswith("\n\n")
 
 
-_EMAIL_TAGS = frozenset({"html", "body", "h2", "h3", "p", "table", "tr", "th", "td", "small", "hr"})
+_EMAIL_TAGS = frozenset(
+    {"html", "body", "h2", "h3", "p", "br", "table", "tr", "th", "td", "small", "hr"}
+)
 
 
 class _Tags(HTMLParser):
