@@ -132,7 +132,7 @@ def register(
         CommandSpec(
             name="rec",
             usage=REC_USAGE,
-            summary="One recommendation: evidence, prices, formula, Advisor's text",
+            summary="One recommendation: evidence, formula, Advisor; approve, dismiss, snooze",
             help=HELP,
             role=Role.VIEWER,
             purpose="see recommendations",
