@@ -29,6 +29,10 @@ from adapters.azure import (
     make_credential,
     resolve_cloud,
 )
+from adapters.azure.advisor_suppressions import (
+    AzureAdvisorSuppressions,
+    build_advisor_suppressions,
+)
 from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackBot, SlackNotifier
@@ -38,6 +42,7 @@ from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
 from core.anomalies.scan import ScanSummary, scan_anomalies
 from core.app import create_core
+from core.approvals.advisor_sync import apply_portal_suppressions, push_suppressions
 from core.approvals.watch import (
     WatchSummary,
     reopen_expired,
@@ -294,8 +299,42 @@ class Container:
         )
         async with self.recommendation_sources() as sources:
             result = await refresher.run(sources.sources, self.recs_subscription_ids())
+            suppressed = list(getattr(sources.sources.advisor, "suppressed", []))
         log.info("recommendations refreshed: %s", result.describe())
+        if suppressed:
+            marked = await asyncio.to_thread(
+                apply_portal_suppressions, self.engine, suppressed, self.clock.now()
+            )
+            if marked:
+                log.info("%d recommendation(s) dismissed in the Azure portal", marked)
         return result
+
+    def advisor_suppressions(self) -> AzureAdvisorSuppressions:
+        s = self.settings
+        retries = {
+            "max_retries": s.azure_max_retries,
+            "max_retry_wait_seconds": s.azure_max_retry_wait_seconds,
+        }
+        if s.demo:
+            return build_advisor_suppressions(
+                credential=self.tenant.credential(), transport=self.tenant.transport(), **retries
+            )
+        return build_advisor_suppressions(
+            credential=self.azure_credential(), cloud=self.azure_cloud(), **retries
+        )
+
+    async def sync_advisor(self) -> int:
+        """Dismissals and snoozes decided here suppress their Advisor recommendation."""
+        if not self.settings.approvals_advisor_sync:
+            return 0
+        suppressions = self.advisor_suppressions()
+        try:
+            sent, errors = await push_suppressions(self.engine, suppressions, self.clock.now())
+        finally:
+            await suppressions.aclose()
+        for error in errors:
+            log.warning("Advisor suppression not sent (tried again next pass): %s", error)
+        return sent
 
     async def watch_decisions(self) -> WatchSummary:
         """Snoozes that ended re-open; approved items are checked against the inventory (gone?
@@ -314,7 +353,13 @@ class Container:
                 # Without the inventory the cost rule still runs; the next pass asks again.
                 log.warning("inventory unavailable for implemented detection: %s", exc.message)
         summary = await asyncio.to_thread(watch_approved, self.engine, self.clock, states)
-        log.info("decisions: %d re-opened; %s", reopened, summary.describe())
+        synced = await self.sync_advisor()
+        log.info(
+            "decisions: %d re-opened; %s; %d Advisor suppression(s) sent",
+            reopened,
+            summary.describe(),
+            synced,
+        )
         return summary
 
     # -- lifetime ------------------------------------------------------------------------------

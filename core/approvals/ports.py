@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import timedelta
 from typing import Protocol
 
 
@@ -18,10 +18,21 @@ class GroupDirectory(Protocol):
 class AdvisorSuppressions(Protocol):
     """Azure Advisor's suppressions API (adapters/azure/advisor_suppressions.py)."""
 
-    def suppress(self, advisor_id: str, name: str, until: datetime | None) -> None:
-        """Suppress the Advisor recommendation `advisor_id` (its ARM id) under `name`; no
-        `until` means for good (dismissed)."""
+    async def suppress(
+        self, resource_id: str, recommendation_id: str, name: str, ttl: timedelta | None
+    ) -> None:
+        """Suppress Advisor recommendation `recommendation_id` of `resource_id` under `name`
+        for `ttl` (snoozed); no `ttl`: for good (dismissed)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PortalSuppression:
+    """An Advisor recommendation Advisor lists as suppressed (snoozed or dismissed)."""
+
+    recommendation_id: str
+    #: Lower-cased ARM id of the resource it is about.
+    resource_id: str
 
 
 @dataclass(frozen=True, slots=True)

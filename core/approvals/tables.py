@@ -54,4 +54,8 @@ class DecisionRow(SQLModel, table=True):
         default=None, sa_column=Column(ExactDecimal, nullable=True)
     )
     realized_through: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    #: The version whose dismissal or snooze Azure Advisor was told of (Advisor sync).
+    advisor_synced_version: int | None = Field(
+        default=None, sa_column=Column(Integer, nullable=True)
+    )
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))

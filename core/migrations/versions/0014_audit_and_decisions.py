@@ -89,6 +89,7 @@ def upgrade() -> None:
         sa.Column("baseline_daily", MONEY, nullable=True),
         sa.Column("realized_monthly", MONEY, nullable=True),
         sa.Column("realized_through", sa.Date(), nullable=True),
+        sa.Column("advisor_synced_version", sa.Integer(), nullable=True),
         sa.Column("updated_at", UTC_TS, nullable=False),
         sa.PrimaryKeyConstraint("rec_id"),
     )
