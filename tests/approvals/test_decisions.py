@@ -172,3 +172,20 @@ def test_a_lost_race_reply_is_a_warning_not_a_traceback(core, ids):
     assert late.card.severity is Severity.WARNING and "already approved by Ann" in plain_text(
         late.card
     )
+
+
+def test_a_press_answered_with_a_form_claims_nothing(core, ids, engine):
+    """Slack's modal and Teams' card inputs come back as a new delivery, but a press that only
+    asked for a reason must not use up the rendered button (Cancel, then press again)."""
+    from core.kernel.interaction import Interaction
+
+    value = f"{ids['vm-web-1']}:0"
+    asked = core.handle(Interaction.button(ANN, RecsAction.DISMISS, value, "button-1"))
+    assert asked is not None and asked.form is not None
+    again = core.handle(Interaction.button(ANN, RecsAction.DISMISS, value, "button-1"))
+    assert again is not None and again.form is not None  # not swallowed as a repeat
+    done = core.handle(
+        Interaction.button(ANN, RecsAction.DISMISS, value, "button-1", inputs={ASK_TEXT: "x"})
+    )
+    assert done is not None and not done.failed
+    assert core.handle(Interaction.button(ANN, RecsAction.DISMISS, value, "button-1")) is None
