@@ -55,6 +55,10 @@ anomalies_app = typer.Typer(help="Cost anomalies.", no_args_is_help=True)
 app.add_typer(anomalies_app, name="anomalies")
 recs_app = typer.Typer(help="Savings recommendations.", no_args_is_help=True)
 app.add_typer(recs_app, name="recs")
+audit_app = typer.Typer(
+    help="The audit trail of decisions and refused attempts.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
 
 
 def settings_or_exit(**overrides: object) -> Settings:
@@ -580,6 +584,45 @@ def teams_app(
         typer.echo(exc.user_message(), err=True)
         raise typer.Exit(2) from None
     typer.echo(f"Teams app package written to {path}")
+
+
+@audit_app.command("export")
+def audit_export(
+    since: Annotated[str, typer.Option(help="First day exported (YYYY-MM-DD, UTC)")],
+    format: Annotated[
+        str, typer.Option("--format", help="csv (a header row, then one row per entry) or jsonl")
+    ] = "jsonl",
+    until: Annotated[
+        str | None, typer.Option(help="Export entries before this day (YYYY-MM-DD, UTC)")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout)")
+    ] = None,
+) -> None:
+    """Every audit entry since a day, oldest first, for compliance (streamed in batches)."""
+    from datetime import UTC, datetime
+
+    from core.audit.export import ExportFormat, write
+    from core.audit.store import AuditQuery, stream
+
+    try:
+        fmt = ExportFormat(format.lower())
+    except ValueError:
+        raise typer.BadParameter(f"'{format}' is not a format; use csv or jsonl") from None
+    first = _parse_day(since)
+    last = _parse_day(until)
+    assert first is not None
+    start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    end = None if last is None else datetime.combine(last, datetime.min.time(), tzinfo=UTC)
+    container = container_for(settings_or_exit())
+    upgrade(container.engine)
+    query = AuditQuery(since=start, until=end)
+    if output is None:
+        written = write(stream(container.engine, query), sys.stdout, fmt)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as out:
+            written = write(stream(container.engine, query), out, fmt)
+    typer.echo(f"{written} audit entr{'y' if written == 1 else 'ies'} exported", err=True)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ container with overrides (a fixed clock, an engine, fake connections) instead of
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from dataclasses import dataclass, field
@@ -28,20 +29,34 @@ from adapters.azure import (
     make_credential,
     resolve_cloud,
 )
+from adapters.azure.advisor_suppressions import (
+    AzureAdvisorSuppressions,
+    build_advisor_suppressions,
+)
 from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackBot, SlackNotifier
+from adapters.slack.usergroups import SlackUserGroups
 from bot.jobs import scheduled_pipeline
 from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
 from core.anomalies.scan import ScanSummary, scan_anomalies
 from core.app import create_core
+from core.approvals.advisor_sync import apply_portal_suppressions, push_suppressions
+from core.approvals.watch import (
+    WatchSummary,
+    reopen_expired,
+    resource_states,
+    watch_approved,
+    watched_resources,
+)
 from core.budgets.evaluate import EvaluationSummary, evaluate_budgets
 from core.delivery.dispatcher import Dispatcher
 from core.delivery.ports import Notifier
 from core.delivery.targets import TargetKind
 from core.kernel.clock import Clock, SystemClock
 from core.kernel.db.engine import make_engine
+from core.kernel.errors import CloudOptimaError
 from core.kernel.scopes import Scope, parse_scope
 from core.kernel.service import CloudOptima
 from core.recommendations.refresh import RecommendationRefresher, RefreshResult
@@ -284,8 +299,68 @@ class Container:
         )
         async with self.recommendation_sources() as sources:
             result = await refresher.run(sources.sources, self.recs_subscription_ids())
+            suppressed = list(getattr(sources.sources.advisor, "suppressed", []))
         log.info("recommendations refreshed: %s", result.describe())
+        if suppressed:
+            marked = await asyncio.to_thread(
+                apply_portal_suppressions, self.engine, suppressed, self.clock.now()
+            )
+            if marked:
+                log.info("%d recommendation(s) dismissed in the Azure portal", marked)
         return result
+
+    def advisor_suppressions(self) -> AzureAdvisorSuppressions:
+        s = self.settings
+        retries = {
+            "max_retries": s.azure_max_retries,
+            "max_retry_wait_seconds": s.azure_max_retry_wait_seconds,
+        }
+        if s.demo:
+            return build_advisor_suppressions(
+                credential=self.tenant.credential(), transport=self.tenant.transport(), **retries
+            )
+        return build_advisor_suppressions(
+            credential=self.azure_credential(), cloud=self.azure_cloud(), **retries
+        )
+
+    async def sync_advisor(self) -> int:
+        """Dismissals and snoozes decided here suppress their Advisor recommendation."""
+        if not self.settings.approvals_advisor_sync:
+            return 0
+        suppressions = self.advisor_suppressions()
+        try:
+            sent, errors = await push_suppressions(self.engine, suppressions, self.clock.now())
+        finally:
+            await suppressions.aclose()
+        for error in errors:
+            log.warning("Advisor suppression not sent (tried again next pass): %s", error)
+        return sent
+
+    async def watch_decisions(self) -> WatchSummary:
+        """Snoozes that ended re-open; approved items are checked against the inventory (gone?
+        resized?) and their cost, and realized savings measured."""
+        now = self.clock.now()
+        reopened = await asyncio.to_thread(reopen_expired, self.engine, now)
+        watched = await asyncio.to_thread(watched_resources, self.engine, now)
+        states = None
+        if watched:
+            subscriptions = self.recs_subscription_ids()
+            try:
+                async with self.recommendation_sources() as sources:
+                    inventory = await sources.sources.inventory.inventory(subscriptions)
+                states = resource_states(inventory, watched, subscriptions)
+            except CloudOptimaError as exc:
+                # Without the inventory the cost rule still runs; the next pass asks again.
+                log.warning("inventory unavailable for implemented detection: %s", exc.message)
+        summary = await asyncio.to_thread(watch_approved, self.engine, self.clock, states)
+        synced = await self.sync_advisor()
+        log.info(
+            "decisions: %d re-opened; %s; %d Advisor suppression(s) sent",
+            reopened,
+            summary.describe(),
+            synced,
+        )
+        return summary
 
     # -- lifetime ------------------------------------------------------------------------------
 
@@ -372,6 +447,12 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
         every=timedelta(hours=settings.anomaly_interval_hours),
     )
 
+    scheduler.add_job(
+        "decisions",
+        container.watch_decisions,
+        every=timedelta(hours=settings.decisions_interval_hours),
+    )
+
     async def ingest() -> None:
         await scheduled_pipeline(container)
 
@@ -401,5 +482,12 @@ def build(
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    core = create_core(engine, clock, settings.core_config(), settings.feature_configs())
+    groups = None
+    if settings.slack_bot_token is not None:
+        groups = SlackUserGroups(
+            settings.slack_bot_token.get_secret_value(), api_url=settings.slack_api_url
+        )
+    core = create_core(
+        engine, clock, settings.core_config(), settings.feature_configs(), groups=groups
+    )
     return Container(settings=settings, engine=engine, clock=clock, core=core)

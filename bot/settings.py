@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from core.anomalies.detect import DetectorConfig
 from core.anomalies.model import AnomaliesConfig
 from core.app import FeatureConfigs
+from core.approvals.grammar import parse_grant, parse_management_group
+from core.approvals.model import ApprovalsConfig
 from core.budgets.model import BudgetsConfig
 from core.costs.model import CostsConfig, CostType, ForecastProvider
 from core.delivery.dispatcher import DispatchConfig
@@ -135,6 +137,41 @@ class Settings(BaseSettings):
         "azure",
         description="VM prices: `azure` (Resource SKUs + Retail Prices API, cached a week) or "
         "`bundled` (the snapshot shipped with CloudOptima, offline)",
+    )
+
+    # -- approvals -----------------------------------------------------------------------------
+    approval_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Who may decide on recommendations where: role=who@scope, e.g. "
+        "approver=slack:U0123ABC@/subscriptions/<id>, admin=slack-group:S0123ABC@*, "
+        "viewer=teams:<aad object id>@/subscriptions/<id>/resourceGroups/<rg> (deciding is "
+        "denied without one; CLOUDOPTIMA_ADMINS are admins everywhere)",
+    )
+    management_groups: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Subscriptions of the management groups named in approval roles: "
+        "<mg id>=<subscription id>|<subscription id>",
+    )
+    approvals_two_person_rule: bool = Field(
+        False, description="The approver may not be the person who asked for the approval"
+    )
+    approvers_channel: str | None = Field(
+        None, description="Where `rec <id> request-approval` posts the card (slack:C…, teams:…)"
+    )
+    approvals_group_cache_seconds: int = Field(
+        300, ge=0, le=86_400, description="How long Slack user groups' members are cached"
+    )
+    decisions_interval_hours: int = Field(
+        6,
+        ge=1,
+        le=24,
+        description="Re-open ended snoozes, detect implemented items, measure realized savings",
+    )
+    approvals_advisor_sync: bool = Field(
+        False,
+        description="Dismiss and snooze also suppress the Advisor recommendation in Azure "
+        "(needs Advisor write rights: Contributor or a custom role with "
+        "Microsoft.Advisor/suppressions/write)",
     )
 
     # -- chat and server -----------------------------------------------------------------------
@@ -276,8 +313,24 @@ class Settings(BaseSettings):
         "recs_exclude_resource_groups",
         "recs_rates",
         "cost_types",
+        "approval_roles",
+        "management_groups",
         mode="before",
     )(_split_list)
+
+    @field_validator("approval_roles")
+    @classmethod
+    def _grants_are_valid(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parse_grant(text)
+        return value
+
+    @field_validator("management_groups")
+    @classmethod
+    def _management_groups_are_valid(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parse_management_group(text)
+        return value
 
     @field_validator("recs_rates")
     @classmethod
@@ -441,6 +494,17 @@ class Settings(BaseSettings):
             ),
             anomalies=self.anomalies_config(),
             recommendations=self.recommendations_config(),
+            approvals=self.approvals_config(),
+        )
+
+    def approvals_config(self) -> ApprovalsConfig:
+        return ApprovalsConfig(
+            grants=tuple(parse_grant(text) for text in self.approval_roles),
+            management_groups=dict(parse_management_group(t) for t in self.management_groups),
+            two_person_rule=self.approvals_two_person_rule,
+            approvers_channel=self.approvers_channel,
+            group_cache_seconds=self.approvals_group_cache_seconds,
+            advisor_sync=self.approvals_advisor_sync,
         )
 
     def anomalies_config(self) -> AnomaliesConfig:

@@ -6,11 +6,18 @@ A new feature is a new folder plus one registration line below.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from core.anomalies import commands as anomalies
 from core.anomalies.model import AnomaliesConfig
+from core.approvals import commands as approvals
+from core.approvals.model import ApprovalsConfig
+from core.approvals.policy import GroupCache, Policy
+from core.approvals.ports import GroupDirectory
+from core.audit import commands as audit
+from core.audit.auditor import AuditTrail
 from core.budgets import commands as budgets
 from core.budgets.model import BudgetsConfig
 from core.costs import commands as costs
@@ -22,6 +29,7 @@ from core.kernel.routing import Router
 from core.kernel.service import Auditor, CloudOptima, RateLimiter
 from core.recommendations import commands as recommendations
 from core.recommendations.model import RecommendationsConfig
+from core.recommendations.presenters import detail_card
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,15 +40,34 @@ class FeatureConfigs:
     budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
     anomalies: AnomaliesConfig = field(default_factory=AnomaliesConfig)
     recommendations: RecommendationsConfig = field(default_factory=RecommendationsConfig)
+    approvals: ApprovalsConfig = field(default_factory=ApprovalsConfig)
 
 
-def build_router(features: FeatureConfigs) -> Router:
-    """Every feature's commands, in the order help lists them: the most asked first."""
+def build_router(
+    features: FeatureConfigs,
+    *,
+    clock: Clock | None = None,
+    groups: GroupDirectory | None = None,
+) -> Router:
+    """Every feature's commands, in the order help lists them: the most asked first.
+
+    `groups` resolves Slack user groups named in approval roles (cached per
+    `ApprovalsConfig.group_cache_seconds` by `clock`).
+    """
     router = Router()
     costs.register(router, features.costs)
     budgets.register(router, features.budgets)
     anomalies.register(router, features.anomalies)
-    recommendations.register(router, features.recommendations)
+    cache = None
+    if groups is not None and clock is not None:
+        ttl = timedelta(seconds=features.approvals.group_cache_seconds)
+        cache = GroupCache(groups, clock, ttl)
+    decisions = approvals.Approvals(
+        features.approvals, Policy(features.approvals, cache), render=detail_card
+    )
+    recommendations.register(router, features.recommendations, decisions)
+    approvals.register(router, decisions)
+    audit.register(router)
     kernel_help.register(router)
     return router
 
@@ -53,7 +80,16 @@ def create_core(
     *,
     rate_limiter: RateLimiter | None = None,
     auditor: Auditor | None = None,
+    groups: GroupDirectory | None = None,
 ) -> CloudOptima:
-    """The front door over `engine`, with every feature's commands and buttons."""
-    router = build_router(features or FeatureConfigs())
-    return CloudOptima(engine, clock, router, config, rate_limiter=rate_limiter, auditor=auditor)
+    """The front door over `engine`, with every feature's commands and buttons. Refused
+    attempts of any command or button go to the audit trail unless another `auditor` is given."""
+    router = build_router(features or FeatureConfigs(), clock=clock, groups=groups)
+    return CloudOptima(
+        engine,
+        clock,
+        router,
+        config,
+        rate_limiter=rate_limiter,
+        auditor=auditor or AuditTrail(engine),
+    )

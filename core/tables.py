@@ -3,6 +3,8 @@
 from sqlmodel import SQLModel
 
 from core.anomalies import tables as anomaly_tables
+from core.approvals import tables as approval_tables
+from core.audit import tables as audit_tables
 from core.budgets import tables as budget_tables
 from core.costs import tables as cost_tables
 from core.delivery import tables as delivery_tables
@@ -18,4 +20,6 @@ MODULES = (
     delivery_tables,
     anomaly_tables,
     recommendation_tables,
+    audit_tables,
+    approval_tables,
 )

@@ -15,6 +15,7 @@ from azure.core.exceptions import AzureError, DeserializationError
 from azure.mgmt.advisor.aio import AdvisorManagementClient
 
 from adapters.azure.errors import map_api_error
+from core.approvals.ports import PortalSuppression
 from core.kernel.errors import MalformedResponseError
 from core.recommendations.merge import decimal_or_none
 from core.recommendations.ports import AdvisorItem
@@ -68,13 +69,27 @@ def parse_recommendation(rec: Any, subscription_id: str) -> AdvisorItem | None:
     )
 
 
+def suppressed_item(rec: Any) -> PortalSuppression | None:
+    """A suppressed Advisor recommendation (snoozed or dismissed, e.g. in the portal)."""
+    metadata = getattr(rec, "resource_metadata", None)
+    resource_id = getattr(metadata, "resource_id", None)
+    name = getattr(rec, "name", None)
+    if not getattr(rec, "suppression_ids", None) or not resource_id or not name:
+        return None
+    return PortalSuppression(str(name), str(resource_id).rstrip("/").lower())
+
+
 class AzureAdvisorSource:
-    """Advisor's cost recommendations per subscription; `aclose()` closes its clients."""
+    """Advisor's cost recommendations per subscription; `aclose()` closes its clients.
+
+    The suppressed items each listing left out are kept in `suppressed` (what a person
+    snoozed or dismissed in the portal, or what CloudOptima suppressed)."""
 
     def __init__(self, credential: Any, **client_kwargs: Any) -> None:
         self._credential = credential
         self._kwargs = client_kwargs
         self._clients: dict[str, AdvisorManagementClient] = {}
+        self.suppressed: list[PortalSuppression] = []
 
     def _client(self, subscription_id: str) -> AdvisorManagementClient:
         client = self._clients.get(subscription_id)
@@ -92,6 +107,8 @@ class AzureAdvisorSource:
                 item = parse_recommendation(rec, subscription_id)
                 if item is not None:
                     items.append(item)
+                elif (suppressed := suppressed_item(rec)) is not None:
+                    self.suppressed.append(suppressed)
         except DeserializationError:
             raise _malformed(subscription_id, "the answer does not have Advisor's shape") from None
         except AzureError as exc:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from rich.console import Console
 
 from adapters.console.render import buttons_of, render_card
-from core.kernel.cards import Button, Reply
+from core.kernel.cards import ASK_CHOICE, ASK_TEXT, Ask, Button, Reply
 from core.kernel.context import Platform, Requester
 from core.kernel.service import CloudOptima
 
@@ -57,13 +57,42 @@ class ConsoleChat:
 
     def press(self, button: Button) -> Reply | None:
         """Press a button as a click in Slack or Teams would; one that asks a question first
-        (`Button.confirm`) is pressed only after a yes."""
+        (`Button.confirm`) is pressed only after a yes, one that asks for inputs (`Button.ask`:
+        a reason, a duration) after they are typed."""
         if button.confirm:
             answer = self._read_line(f"{button.confirm} [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 self._console.print("Not pressed.")
                 return None
-        return self._show(self._core.handle_action(button.action_id, button.value, self._requester))
+        inputs = self._ask(button.ask) if button.ask is not None else {}
+        if inputs is None:
+            self._console.print("Not pressed.")
+            return None
+        reply = self._core.handle_action(button.action_id, button.value, self._requester, inputs)
+        if reply.form is not None and button.ask is None and reply.form.button.ask is not None:
+            return self.press(reply.form.button)  # the handler asks after all: ask inline
+        return self._show(reply)
+
+    def _ask(self, ask: Ask) -> dict[str, str] | None:
+        """The inputs, asked inline; None when a required one is left empty."""
+        inputs: dict[str, str] = {}
+        if ask.choices:
+            listing = ", ".join(f"{i}) {c.label}" for i, c in enumerate(ask.choices, 1))
+            default = next(
+                (i for i, c in enumerate(ask.choices, 1) if c.value == ask.default_choice), 1
+            )
+            typed = self._read_line(f"{ask.choice_label} — {listing} [{default}] ").strip()
+            index = int(typed) if typed.isdigit() else default
+            if not 1 <= index <= len(ask.choices):
+                return None
+            inputs[ASK_CHOICE] = ask.choices[index - 1].value
+        if ask.text_label:
+            text = self._read_line(f"{ask.text_label} ").strip()
+            if ask.text_required and not text:
+                return None
+            if text:
+                inputs[ASK_TEXT] = text[: ask.text_max]
+        return inputs
 
     def _show(self, reply: Reply) -> Reply:
         self._console.print(render_card(reply.card))

@@ -29,10 +29,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import translate
-from adapters.slack.blocks import ChartMode, chart_blocks, render_card
+from adapters.slack.blocks import (
+    FORM_CALLBACK_ID,
+    ChartMode,
+    chart_blocks,
+    modal_view,
+    render_card,
+)
 from adapters.slack.client import BotScopes, Sleep, make_web_client, upload_charts
 from adapters.slack.verify import RequestVerifier
-from core.kernel.cards import Card, Visibility
+from core.kernel.cards import Button, Card, Reply, Visibility
+from core.kernel.interaction import Interaction
 from core.kernel.service import CloudOptima, internal_error_card, new_request_id
 
 log = logging.getLogger(__name__)
@@ -104,6 +111,11 @@ class SlackBot:
         async def on_block_action(ack: AsyncAck, body: dict[str, Any]) -> None:
             await ack()
             self._spawn(self._answer_block_action(body))
+
+        @self.app.view_submission(FORM_CALLBACK_ID)
+        async def on_form(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack()  # closes the modal; the answer updates the message it came from
+            self._spawn(self._answer_form(body))
 
     # -- transport -----------------------------------------------------------------------------
 
@@ -207,18 +219,46 @@ class SlackBot:
             reply = await asyncio.to_thread(self.core.handle, interaction)
             if reply is None:
                 return  # the same rendered button was pressed (or delivered) before
-            payload = render_card(reply.card, nonce=_nonce())
-            if reply.replace_original:
-                await self._respond(response_url, payload, replace_original=True)
-            else:
-                public = reply.visibility is Visibility.PUBLIC
-                response_type = "in_channel" if public else "ephemeral"
-                await self._respond(
-                    response_url, payload, response_type=response_type, replace_original=False
-                )
+            if reply.form is not None and body.get("trigger_id"):
+                await self._open_form(reply.form.button, interaction, body, response_url)
+                return
+            await self._deliver(reply, response_url)
         except Exception:
             what = interaction.press.action_id if interaction.press else "?"
             await self._apologise(response_url, f"button {what[:60]!r}")
+
+    async def _open_form(
+        self, button: Button, interaction: Interaction, body: Mapping[str, Any], url: str
+    ) -> None:
+        """The button asks first: a modal (the trigger id is valid for 3 s after the click)."""
+        metadata = translate.form_metadata(interaction, url)
+        await self.client.views_open(
+            trigger_id=str(body["trigger_id"]), view=modal_view(button, metadata)
+        )
+
+    async def _answer_form(self, body: Mapping[str, Any]) -> None:
+        found = translate.submission_interaction(body)
+        if found is None:
+            return
+        interaction, response_url = found
+        try:
+            reply = await asyncio.to_thread(self.core.handle, interaction)
+            if reply is not None:
+                await self._deliver(reply, response_url)
+        except Exception:
+            await self._apologise(response_url, "form")
+
+    async def _deliver(self, reply: Reply, response_url: str) -> None:
+        """A button's answer: the message replaced in place, or a new (private) one."""
+        payload = render_card(reply.card, nonce=_nonce())
+        if reply.replace_original:
+            await self._respond(response_url, payload, replace_original=True)
+            return
+        public = reply.visibility is Visibility.PUBLIC
+        response_type = "in_channel" if public else "ephemeral"
+        await self._respond(
+            response_url, payload, response_type=response_type, replace_original=False
+        )
 
     async def _may_upload_charts(self, card: Card) -> bool:
         return bool(chart_blocks(card)) and await self.scopes.allows("files:write")

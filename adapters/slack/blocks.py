@@ -476,3 +476,63 @@ def _escaped_clip(escaped: str, limit: int) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# -- forms (a button that asks first: a modal) --------------------------------------------------
+
+#: `callback_id` of CloudOptima's modals; their submissions come back to `view_submission`.
+FORM_CALLBACK_ID = "cloudoptima.form"
+MAX_MODAL_TITLE = 24
+MAX_PRIVATE_METADATA = 3000
+FORM_TEXT_BLOCK = "form.text"
+FORM_CHOICE_BLOCK = "form.choice"
+
+
+def modal_view(button: Button, private_metadata: str) -> dict[str, Any]:
+    """The modal asking what `button.ask` wants (a reason, a duration) before it acts."""
+    ask = button.ask
+    assert ask is not None
+    blocks: list[SlackBlock] = []
+    if ask.choices:
+        options = [
+            {"text": {"type": "plain_text", "text": _clip(c.label, 75)}, "value": c.value}
+            for c in ask.choices[:100]
+        ]
+        initial = next((o for o in options if o["value"] == ask.default_choice), options[0])
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": FORM_CHOICE_BLOCK,
+                "label": {"type": "plain_text", "text": _clip(ask.choice_label or "Choose", 2000)},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "choice",
+                    "options": options,
+                    "initial_option": initial,
+                },
+            }
+        )
+    if ask.text_label:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": FORM_TEXT_BLOCK,
+                "optional": not ask.text_required,
+                "label": {"type": "plain_text", "text": _clip(ask.text_label, 2000)},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "text",
+                    "multiline": True,
+                    "max_length": min(ask.text_max, 3000),
+                },
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": FORM_CALLBACK_ID,
+        "private_metadata": private_metadata[:MAX_PRIVATE_METADATA],
+        "title": {"type": "plain_text", "text": _clip(ask.title, MAX_MODAL_TITLE)},
+        "submit": {"type": "plain_text", "text": _clip(ask.submit, MAX_MODAL_TITLE)},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }

@@ -49,6 +49,10 @@ SCOPES_BY_METHOD: dict[str, tuple[str, ...]] = {
     "chat_update": ("chat:write",),
     "conversations_history": ("channels:history", "groups:history"),
     "files_upload_v2": ("files:write",),
+    # Approval roles granted to Slack user groups: their members.
+    "usergroups_users_list": ("usergroups:read",),
+    # The reason / duration modal of Dismiss and Snooze (a trigger id, no scope).
+    "views_open": (),
 }
 #: Scopes for what Slack sends us rather than what we call: `/optima`.
 INBOUND_SCOPES = ("commands",)

@@ -8,10 +8,12 @@ or its payload delivered. The kernel claims them (`core.kernel.interaction.claim
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.slack.blocks import core_action_id
+from adapters.slack.blocks import FORM_CHOICE_BLOCK, FORM_TEXT_BLOCK, core_action_id
+from core.kernel.cards import ASK_CHOICE, ASK_TEXT
 from core.kernel.context import Platform, Requester
 from core.kernel.interaction import Interaction
 
@@ -54,6 +56,56 @@ def action_interaction(body: Mapping[str, Any]) -> Interaction | None:
         for part in (channel, message_ts, action.get("block_id", ""), slack_action_id, value)
     )
     return Interaction.button(requester, core_action_id(slack_action_id), value, rendered_button)
+
+
+def form_metadata(interaction: Interaction, response_url: str) -> str:
+    """What a modal carries back to its submission: the press it completes, and where to
+    answer (the pressed message's response URL)."""
+    assert interaction.press is not None
+    return json.dumps(
+        {
+            "a": interaction.press.action_id,
+            "v": interaction.press.value,
+            "c": interaction.requester.conversation_id,
+            "r": response_url,
+        },
+        separators=(",", ":"),
+    )
+
+
+def submission_interaction(body: Mapping[str, Any]) -> tuple[Interaction, str] | None:
+    """A modal's `view_submission` → the press it completes, with its inputs, and the response
+    URL to answer on; None when the view is not one of ours."""
+    view = body.get("view") or {}
+    try:
+        meta = json.loads(view.get("private_metadata") or "")
+    except ValueError:
+        return None
+    if not isinstance(meta, dict) or not meta.get("a"):
+        return None
+    values = (view.get("state") or {}).get("values") or {}
+    inputs: dict[str, str] = {}
+    text = (values.get(FORM_TEXT_BLOCK) or {}).get("text") or {}
+    if text.get("value"):
+        inputs[ASK_TEXT] = str(text["value"])
+    choice = ((values.get(FORM_CHOICE_BLOCK) or {}).get("choice") or {}).get("selected_option")
+    if isinstance(choice, dict) and choice.get("value"):
+        inputs[ASK_CHOICE] = str(choice["value"])
+    user = body.get("user") or {}
+    team = (body.get("team") or {}).get("id") or user.get("team_id", "")
+    requester = Requester(
+        platform=Platform.SLACK,
+        user_id=str(user.get("id", "")),
+        user_name=str(user.get("username") or user.get("name") or ""),
+        conversation_id=str(meta.get("c", "")),
+        workspace_id=str(team),
+    )
+    # One submission of one view acts once (Slack retries a submission with the same view id).
+    delivery = f"view:{view.get('id', '')}"
+    interaction = Interaction.button(
+        requester, str(meta["a"]), str(meta.get("v", "")), delivery, inputs=inputs
+    )
+    return interaction, str(meta.get("r", ""))
 
 
 def plain_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -21,8 +21,11 @@ from functools import partial
 from typing import Any
 
 from core.kernel.cards import (
+    ASK_CHOICE,
+    ASK_TEXT,
     Actions,
     Align,
+    Ask,
     Block,
     Button,
     Card,
@@ -246,8 +249,50 @@ def _chart_sparkline(chart: Chart) -> list[Element]:
     ]
 
 
+def _inputs(ask: Ask) -> list[Element]:
+    """What a button asks before it acts, as inputs in the card: their values arrive with the
+    Action.Execute's data, under the core's input names."""
+    body: list[Element] = []
+    if ask.choices:
+        body.append(
+            {
+                "type": "Input.ChoiceSet",
+                "id": ASK_CHOICE,
+                "label": ask.choice_label or "Choose",
+                "style": "compact",
+                "isRequired": True,
+                "errorMessage": "Choose one",
+                "value": ask.default_choice or ask.choices[0].value,
+                "choices": [{"title": c.label, "value": c.value} for c in ask.choices],
+            }
+        )
+    if ask.text_label:
+        body.append(
+            {
+                "type": "Input.Text",
+                "id": ASK_TEXT,
+                "label": ask.text_label,
+                "isMultiline": True,
+                "isRequired": ask.text_required,
+                "errorMessage": "Please say why",
+                "maxLength": ask.text_max,
+            }
+        )
+    return body
+
+
 def _action(button: Button) -> Element:
     execute = _execute(button, button.label)
+    if button.ask is not None:
+        return {
+            "type": "Action.ShowCard",
+            "title": button.label,
+            "card": {
+                "type": "AdaptiveCard",
+                "body": _inputs(button.ask),
+                "actions": [_execute(button, button.ask.submit)],
+            },
+        }
     if not button.confirm:
         return execute
     show: Element = {

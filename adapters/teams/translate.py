@@ -33,7 +33,7 @@ from microsoft_agents.activity import (
 from adapters.teams.cards import CONTENT_TYPE
 from core.delivery.conversations import ConversationRecord
 from core.delivery.tables import ConversationScope
-from core.kernel.cards import Card
+from core.kernel.cards import ASK_CHOICE, ASK_TEXT, Card
 from core.kernel.context import Platform, Requester
 from core.kernel.interaction import Interaction
 
@@ -217,7 +217,25 @@ def press_interaction(
         + hashlib.sha256(f"{press}|{grid}{int((moment + offset) // size)}".encode()).hexdigest()
         for grid, offset in (("a", 0), ("b", DUPLICATE_WINDOW_SECONDS))
     ]
-    return Interaction.button(requester_of(activity), verb, value, *_delivery(activity), *buckets)
+    return Interaction.button(
+        requester_of(activity),
+        verb,
+        value,
+        *_delivery(activity),
+        *buckets,
+        inputs=_inputs(data),
+    )
+
+
+def _inputs(data: Any) -> dict[str, str]:
+    """What the card's inputs (Input.Text, Input.ChoiceSet) sent along with the press."""
+    if not isinstance(data, dict):
+        return {}
+    return {
+        name: data[name]
+        for name in (ASK_TEXT, ASK_CHOICE)
+        if isinstance(data.get(name), str) and data[name].strip()
+    }
 
 
 def _delivery(activity: Activity) -> tuple[str, ...]:

@@ -140,6 +140,34 @@ class Chart:
 
 
 @dataclass(frozen=True, slots=True)
+class Choice:
+    label: str
+    value: str
+
+
+#: The input names an `Ask` fills in (`CommandContext.inputs`, a press's inputs).
+ASK_TEXT = "text"
+ASK_CHOICE = "choice"
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """What a button asks before it acts: a free text (a reason) and/or one choice (a
+    duration). Slack asks in a modal, Teams with inputs in the card, the terminal inline; the
+    answers reach the handler as `CommandContext.inputs` (`ASK_TEXT`, `ASK_CHOICE`)."""
+
+    title: str
+    submit: str
+    #: The free text's label ("" asks none) and whether it may be left empty.
+    text_label: str = ""
+    text_required: bool = False
+    text_max: int = 500
+    choice_label: str = ""
+    choices: tuple[Choice, ...] = ()
+    default_choice: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Button:
     label: str
     #: One vocabulary for every channel (each feature's `actions` module): Slack `action_id`,
@@ -149,6 +177,8 @@ class Button:
     value: str
     style: str | None = None  # "primary" | "danger" | None
     confirm: str | None = None  # a question to confirm before acting
+    #: Inputs to ask before acting (a reason, a duration); pressed with them.
+    ask: Ask | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +215,15 @@ class Card:
 
 
 @dataclass(frozen=True, slots=True)
+class Form:
+    """A handler's answer to a press that needs inputs it did not carry: ask them (Slack: a
+    modal; Teams: a card with the inputs; the terminal: prompts), then press `button` again with
+    them. Nothing was done, so the press is not claimed."""
+
+    button: Button
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     card: Card
     visibility: Visibility = Visibility.PRIVATE
@@ -194,6 +233,8 @@ class Reply:
     #: The request failed (an error card): the terminal exits non-zero. A card's severity says
     #: how the news is (over budget), not whether the request worked.
     failed: bool = False
+    #: Inputs still to ask before the press can act (see `Form`).
+    form: Form | None = None
 
 
 def card(

@@ -9,6 +9,7 @@ from typing import Any
 from core.kernel.cards import (
     Actions,
     Align,
+    Ask,
     Block,
     Button,
     Card,
@@ -18,6 +19,7 @@ from core.kernel.cards import (
     ChartPoint,
     ChartSeries,
     ChartTick,
+    Choice,
     Column,
     Context,
     Divider,
@@ -68,13 +70,41 @@ def _points_from(data: list[list[str]]) -> tuple[ChartPoint, ...]:
 
 
 def _button_to_dict(b: Button) -> dict[str, Any]:
-    return {
+    document: dict[str, Any] = {
         "label": b.label,
         "action_id": str(b.action_id),
         "value": b.value,
         "style": b.style,
         "confirm": b.confirm,
     }
+    if b.ask is not None:
+        a = b.ask
+        document["ask"] = {
+            "title": a.title,
+            "submit": a.submit,
+            "text_label": a.text_label,
+            "text_required": a.text_required,
+            "text_max": a.text_max,
+            "choice_label": a.choice_label,
+            "choices": [[c.label, c.value] for c in a.choices],
+            "default_choice": a.default_choice,
+        }
+    return document
+
+
+def _ask_from_dict(a: dict[str, Any] | None) -> Ask | None:
+    if not a:
+        return None
+    return Ask(
+        title=a["title"],
+        submit=a["submit"],
+        text_label=a.get("text_label", ""),
+        text_required=bool(a.get("text_required", False)),
+        text_max=int(a.get("text_max", 500)),
+        choice_label=a.get("choice_label", ""),
+        choices=tuple(Choice(label, value) for label, value in a.get("choices", [])),
+        default_choice=a.get("default_choice", ""),
+    )
 
 
 def _button_from_dict(b: dict[str, Any]) -> Button:
@@ -84,6 +114,7 @@ def _button_from_dict(b: dict[str, Any]) -> Button:
         value=b["value"],
         style=b.get("style"),
         confirm=b.get("confirm"),
+        ask=_ask_from_dict(b.get("ask")),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -59,8 +60,10 @@ class CommandContext:
     engine: Engine
     clock: Clock
     config: CoreConfig
-    #: Names this request in logs, error cards and (later) audit rows.
+    #: Names this request in logs, error cards and audit rows.
     request_id: str = ""
+    #: What a pressed button asked before it acted (`core.kernel.cards.Ask`): name → answer.
+    inputs: Mapping[str, str] = field(default_factory=dict)
 
     def today(self) -> date:
         return self.clock.now().date()

@@ -11,6 +11,7 @@ platform, for commands and buttons alike.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from core.kernel.context import Requester
@@ -22,6 +23,8 @@ class Press:
 
     action_id: str
     value: str
+    #: What the button asked before it acted (`core.kernel.cards.Ask`): name → answer.
+    inputs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +48,15 @@ class Interaction:
         return Interaction(requester, text=text, delivery_ids=delivery_ids)
 
     @staticmethod
-    def button(requester: Requester, action_id: str, value: str, *delivery_ids: str) -> Interaction:
-        return Interaction(requester, press=Press(action_id, value), delivery_ids=delivery_ids)
+    def button(
+        requester: Requester,
+        action_id: str,
+        value: str,
+        *delivery_ids: str,
+        inputs: Mapping[str, str] | None = None,
+    ) -> Interaction:
+        press = Press(action_id, value, tuple(sorted((inputs or {}).items())))
+        return Interaction(requester, press=press, delivery_ids=delivery_ids)
 
     @property
     def kind(self) -> str:

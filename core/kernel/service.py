@@ -8,7 +8,9 @@ Every command and every button goes through one pipeline, so a cross-cutting rul
 
 Only what runs is claimed: a press refused by authorization (the spec's role, or a feature's
 own rule about one object, e.g. only a budget's owner may delete it) leaves the button usable by
-the next person, and a claim is released when the handler refuses the requester.
+the next person, and a claim is released when the handler refuses the requester, or answers
+with a form (the press needs inputs first: nothing was done). Every refusal, by the policy or by
+the handler, reaches the audit hook.
 
 It never raises. Expected errors become friendly cards; anything else is logged with the request
 id, and the user sees only that id. A delivery seen before (a Slack retry, a double click)
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,6 +70,10 @@ class AuditEvent:
     role: Role
     allowed: bool
     at: datetime
+    #: What it was about: the command line or the button's value (clipped).
+    target: str = ""
+    #: Why it was refused (the refusal's message), for refused events.
+    reason: str = ""
 
 
 class Auditor(Protocol):
@@ -122,9 +128,15 @@ class CloudOptima:
         assert reply is not None  # nothing to claim: never a repeat
         return reply
 
-    def handle_action(self, action_id: str, value: str, requester: Requester) -> Reply:
+    def handle_action(
+        self,
+        action_id: str,
+        value: str,
+        requester: Requester,
+        inputs: Mapping[str, str] | None = None,
+    ) -> Reply:
         """Press one button where every press is meant (the terminal, tests)."""
-        reply = self.handle(Interaction.button(requester, action_id, value))
+        reply = self.handle(Interaction.button(requester, action_id, value, inputs=inputs))
         assert reply is not None
         return reply
 
@@ -134,33 +146,58 @@ class CloudOptima:
         now = self.clock.now()
         self.rate_limiter.check(interaction, now)
         route = self._route(interaction)
+        inputs = dict(interaction.press.inputs) if interaction.press else {}
         ctx = CommandContext(
-            interaction.requester, self.engine, self.clock, self.config, request_id
+            interaction.requester, self.engine, self.clock, self.config, request_id, inputs
         )
+        target = _target(interaction)
         try:
             require(ctx, route.role, route.purpose)
-        except PermissionDeniedError:
-            self._audit(request_id, ctx, route, allowed=False, now=now)
+        except PermissionDeniedError as refusal:
+            self._audit(request_id, ctx, route, now, target, refusal)
             raise
         claimed = self._claim(interaction, now)
         if claimed is None:
             log.info("ignored a repeated delivery of %s", interaction.what)
             return None
-        self._audit(request_id, ctx, route, allowed=True, now=now)
+        self._audit(request_id, ctx, route, now, target)
         try:
-            return route.run(ctx)
-        except PermissionDeniedError:
+            reply = route.run(ctx)
+        except PermissionDeniedError as refusal:
             # The feature refused this requester (a rule about one object): the press did not
             # run, so the next person may use the button.
             self._release(claimed)
+            self._audit(request_id, ctx, route, self.clock.now(), target, refusal)
             raise
+        if reply.form is not None:
+            self._release(claimed)  # it asks for inputs first: nothing was done yet
+        return reply
 
     def _audit(
-        self, request_id: str, ctx: CommandContext, route: Route, *, allowed: bool, now: datetime
+        self,
+        request_id: str,
+        ctx: CommandContext,
+        route: Route,
+        now: datetime,
+        target: str,
+        refusal: PermissionDeniedError | None = None,
     ) -> None:
-        self.auditor.record(
-            AuditEvent(request_id, ctx.requester, route.name, route.role, allowed, now)
+        event = AuditEvent(
+            request_id,
+            ctx.requester,
+            route.name,
+            route.role,
+            refusal is None,
+            now,
+            target=target,
+            reason="" if refusal is None else refusal.message,
         )
+        try:
+            self.auditor.record(event)
+        except Exception:
+            # An audit hook that cannot write must not turn a refusal into an internal error;
+            # the log keeps what it could not store.
+            log.exception("could not record the audit event for %s", route.name)
 
     def _claim(self, interaction: Interaction, now: datetime) -> list[str] | None:
         """Claim every delivery id of the interaction: the keys claimed, or None at the first
@@ -202,6 +239,13 @@ class CloudOptima:
             return Reply(
                 internal_error_card(request_id), visibility=Visibility.PRIVATE, failed=True
             )
+
+
+def _target(interaction: Interaction) -> str:
+    if interaction.text is not None:
+        return interaction.text[:400]
+    assert interaction.press is not None
+    return interaction.press.value[:400]
 
 
 def error_card(error: CloudOptimaError) -> Card:

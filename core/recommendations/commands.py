@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from core.kernel.authz import Role
@@ -20,6 +21,7 @@ from core.recommendations.grammar import (
     parse_recs_args,
 )
 from core.recommendations.model import RecommendationsConfig, StoredRecommendation
+from core.recommendations.ports import DecisionPort
 from core.recommendations.presenters import detail_card, freshness_text, list_card
 from core.recommendations.store import get_recommendation, last_refresh, open_recommendations
 
@@ -55,12 +57,21 @@ def ranked(
 
 
 class RecsCommands:
-    def __init__(self, config: RecommendationsConfig) -> None:
+    def __init__(self, config: RecommendationsConfig, decisions: DecisionPort | None) -> None:
         self.config = config
+        self.decisions = decisions
+
+    def _hidden(self, ctx: CommandContext, items: list[StoredRecommendation]) -> set[int]:
+        if self.decisions is None:
+            return set()
+        views = self.decisions.views(ctx, [s.id for s in items])
+        return {rec_id for rec_id, view in views.items() if view.hidden}
 
     def recs(self, cmd: ParsedCommand, ctx: CommandContext) -> Reply:
         query = parse_recs_args(cmd.args, self.config.top_n)
         found = [s for s in open_recommendations(ctx.engine, evidence=False) if _matches(s, query)]
+        hidden = self._hidden(ctx, found)
+        found = [s for s in found if s.id not in hidden]
         currencies = [s.recommendation.saving.currency for s in found if s.recommendation.saving]
         main = max(set(currencies), key=currencies.count) if currencies else None
         matching = ranked(found, main)
@@ -70,6 +81,12 @@ class RecsCommands:
         return Reply(view, visibility=Visibility.PUBLIC if cmd.public else Visibility.PRIVATE)
 
     def rec(self, cmd: ParsedCommand, ctx: CommandContext) -> Reply:
+        if len(cmd.args) >= 2 and self.decisions is not None:
+            # `rec 12 approve …`: the approvals feature decides.
+            reply = self.decisions.command(parse_rec_id(cmd.args[:1]), cmd.args[1:], ctx)
+            if cmd.public and reply.visibility is Visibility.PRIVATE and not reply.failed:
+                return replace(reply, visibility=Visibility.PUBLIC)
+            return reply
         return self._show(parse_rec_id(cmd.args), ctx, public=cmd.public)
 
     def show_button(self, value: str, ctx: CommandContext) -> Reply:
@@ -83,13 +100,22 @@ class RecsCommands:
             raise NotFoundError(
                 f"There is no recommendation #{rec_id}.", hint="`recs` lists the open ones."
             )
+        decision = None
+        if self.decisions is not None:
+            decision = self.decisions.views(ctx, [rec_id]).get(rec_id)
         return Reply(
-            detail_card(found), visibility=Visibility.PUBLIC if public else Visibility.PRIVATE
+            detail_card(found, decision),
+            visibility=Visibility.PUBLIC if public else Visibility.PRIVATE,
         )
 
 
-def register(router: Router, config: RecommendationsConfig) -> None:
-    commands = RecsCommands(config)
+def register(
+    router: Router, config: RecommendationsConfig, decisions: DecisionPort | None = None
+) -> None:
+    """`recs`, `rec` and the Details button; with `decisions` (the approvals feature), `recs`
+    leaves out dismissed and snoozed items, `rec <id>` shows the decision and its buttons, and
+    `rec <id> approve|dismiss|snooze …` decides."""
+    commands = RecsCommands(config, decisions)
     router.add_command(
         CommandSpec(
             name="recs",
@@ -99,14 +125,14 @@ def register(router: Router, config: RecommendationsConfig) -> None:
             role=Role.VIEWER,
             purpose="see recommendations",
             handler=commands.recs,
-            aliases=("recommendations", "savings"),
+            aliases=("recommendations",),
         )
     )
     router.add_command(
         CommandSpec(
             name="rec",
             usage=REC_USAGE,
-            summary="One recommendation: evidence, prices, formula, Advisor's text",
+            summary="One recommendation: evidence, formula, Advisor; approve, dismiss, snooze",
             help=HELP,
             role=Role.VIEWER,
             purpose="see recommendations",

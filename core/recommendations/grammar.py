@@ -36,14 +36,20 @@ FILTERS: Vocabulary[str] = Vocabulary(
 )
 MAX_TOP = 50
 USAGE = "recs [category] [min <amount>] [sub:|rg:|location:] [top N]"
-REC_USAGE = "rec <id>"
+REC_USAGE = (
+    "rec <id> [approve | dismiss <reason> | snooze <N>d <reason> | reopen | request-approval]"
+)
 HELP = help_text(
     "Savings recommendations, largest monthly saving first, each with its fit score; totals "
     "per currency (never summed across currencies).",
     "",
     f"Categories: {CATEGORIES.listing()}.",
     f"Filters: {FILTERS.listing()}. `min 50` hides smaller savings; `top N` shows more rows.",
-    "`rec <id>` shows one with its evidence, prices, formula and what Advisor said.",
+    "`rec <id>` shows one with its evidence, prices, formula and what Advisor said, and its "
+    "Approve / Dismiss / Snooze buttons. `rec 3 approve [reason]`, `rec 3 dismiss <reason>`, "
+    "`rec 3 snooze 14d <reason>` (7–90 days) decide from the command line; `rec 3 reopen` "
+    "re-opens a decision (admins); `rec 3 request-approval` asks the approvers. Dismissed and "
+    "snoozed items leave `recs` until they re-open.",
     "",
     "Examples: `recs`, `recs compute min 20`, `recs rg:rg-prod-web top 20`, `rec 3`.",
 )

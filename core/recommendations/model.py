@@ -9,6 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from core.kernel.cards import Button
+
 #: Hours in a month, as Azure prices them (8,760 h a year / 12).
 HOURS_PER_MONTH = Decimal(730)
 
@@ -131,6 +133,21 @@ class StoredRecommendation:
     last_seen: datetime
     resolved_at: datetime | None
     resolution: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionView:
+    """What a card shows of a recommendation's decision (the approvals feature supplies it)."""
+
+    state: str
+    #: What a decision button carries (`"<rec id>:<version>"`): a stale card is told apart.
+    version: int
+    #: "Approved by Ann on 2026-11-27 09:30 UTC: …"; "" while open and nobody asked.
+    summary: str
+    #: Dismissed and snoozed items leave `recs` until they re-open.
+    hidden: bool
+    #: The buttons the card offers in this state (Approve / Dismiss / Snooze, Re-open).
+    buttons: tuple[Button, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from core.kernel.cards import Reply
+from core.kernel.context import CommandContext
+from core.recommendations.model import DecisionView
+
 # -- inventory (Azure Resource Graph) -------------------------------------------------------------
 
 
@@ -234,4 +238,17 @@ class Catalog:
 class PriceSource(Protocol):
     async def catalog(self, regions: Sequence[str], currency: str) -> Catalog:
         """VM SKUs and their prices in `regions`, in `currency`."""
+        ...
+
+
+# -- decisions (the approvals feature implements this; core.app wires it) -----------------------
+
+
+class DecisionPort(Protocol):
+    def views(self, ctx: CommandContext, rec_ids: Sequence[int]) -> Mapping[int, DecisionView]:
+        """The decision of each recommendation (snoozes that ended re-opened first)."""
+        ...
+
+    def command(self, rec_id: int, args: tuple[str, ...], ctx: CommandContext) -> Reply:
+        """`rec <id> approve|dismiss|snooze|reopen|request-approval …`."""
         ...

@@ -28,7 +28,7 @@ from core.kernel.cards import (
 from core.kernel.money import format_money, round_to_currency
 from core.recommendations.actions import RecsAction
 from core.recommendations.grammar import RecsQuery
-from core.recommendations.model import Source, Status, StoredRecommendation
+from core.recommendations.model import DecisionView, Source, Status, StoredRecommendation
 from core.recommendations.store import RefreshInfo
 
 #: Where Approve / Dismiss / Snooze will go (the approvals feature adds them).
@@ -172,7 +172,9 @@ def _advisor_blocks(s: StoredRecommendation) -> list[Block]:
     return blocks
 
 
-def detail_card(s: StoredRecommendation) -> Card:
+def detail_card(s: StoredRecommendation, decision: DecisionView | None = None) -> Card:
+    """One recommendation's card; with its `decision` (the approvals feature's view), the
+    decision, who made it and when, and the buttons its state offers."""
     rec = s.recommendation
     title = f"Recommendation #{s.id}"
     saving = rec.saving
@@ -189,6 +191,8 @@ def detail_card(s: StoredRecommendation) -> Card:
         Fact("Sources", sources_text(s)),
         Fact("Status", f"{s.status}: {_dates(s)}"),
     ]
+    if decision is not None:
+        facts.append(Fact("Decision", decision.summary or str(decision.state)))
     blocks: list[Block] = [Header(f"#{s.id} {rec.title}"), Facts(tuple(facts))]
     blocks.append(
         Text(
@@ -222,6 +226,11 @@ def detail_card(s: StoredRecommendation) -> Card:
             )
         )
     blocks += _advisor_blocks(s)
-    blocks.append(Context(f"{rec.resource_id} · {APPROVALS_PLACE}"))
+    if decision is None:
+        blocks.append(Context(f"{rec.resource_id} · {APPROVALS_PLACE}"))
+    else:
+        blocks.append(Context(rec.resource_id))
+        if decision.buttons and s.status is Status.OPEN:
+            blocks.append(Actions(decision.buttons))
     summary = f"#{s.id} {rec.title}: {saving_text(s)} a month."
     return card(title, summary, *blocks)

@@ -50,7 +50,15 @@ def test_delivery_settings_are_checked_together():
 def test_every_replica_schedules_delivery_cleanup_and_ingestion(engine):
     container = build(settings(), engine=engine)
     jobs = container.scheduler().jobs
-    assert set(jobs) == {"outbox", "cleanup", "ingest", "budgets", "anomalies", "recommendations"}
+    assert set(jobs) == {
+        "outbox",
+        "cleanup",
+        "ingest",
+        "budgets",
+        "anomalies",
+        "recommendations",
+        "decisions",
+    }
     assert jobs["outbox"].claim is False
     assert jobs["ingest"].claim is True
     # The ingest job's pipeline evaluates budgets itself; recommendations follow it, daily.

@@ -90,3 +90,15 @@ def test_a_card_written_before_overlays_and_data_still_reads():
     chart, table = view.blocks
     assert chart.series == () and chart.lines == () and chart.until is None
     assert table.row_actions == ()
+
+
+def test_buttons_that_ask_first_survive_a_round_trip_and_old_documents_still_read():
+    import json
+
+    from core.recommendations.actions import decision_buttons
+
+    original = card("Decide", "Approve, dismiss or snooze", Actions(decision_buttons(7, 2)))
+    document = card_to_dict(original)
+    assert card_from_dict(json.loads(json.dumps(document))) == original
+    [approve] = [b for b in document["blocks"][0]["buttons"] if b["label"] == "Approve"]
+    assert "ask" not in approve  # written only when set: documents of before still read

@@ -81,7 +81,13 @@ async def test_rec_shows_the_evidence_the_chart_the_prices_the_formula_and_advis
     assert any(isinstance(b, Table) and b.columns[0].title == "Size" for b in card.blocks)
     assert "Azure Advisor" in text and "aka.ms" in text
     assert "CloudOptima + Azure Advisor" in text
-    assert APPROVALS_PLACE in text
+    assert APPROVALS_PLACE not in text and "Decision" in text  # the approvals feature is in
+    [actions] = [b for b in card.blocks if isinstance(b, Actions)]
+    assert [b.action_id for b in actions.buttons] == [
+        RecsAction.APPROVE,
+        RecsAction.DISMISS,
+        RecsAction.SNOOZE,
+    ]
 
 
 async def test_the_details_button_opens_the_same_card(core, engine):

@@ -336,6 +336,20 @@ def many_buttons() -> Card:
     )
 
 
+def decision_buttons_card() -> Card:
+    """A recommendation's Approve / Dismiss / Snooze: buttons that ask (a reason, a duration)
+    before they act, as every card showing a recommendation draws them."""
+    from core.recommendations.actions import decision_buttons
+
+    return card(
+        "Recommendation #12",
+        "#12 Deallocate idle VM vm-web-1: €100.00 a month.",
+        Header("#12 Deallocate idle VM vm-web-1"),
+        Facts((Fact("Monthly saving", "€100.00"), Fact("Decision", "open"))),
+        Actions(decision_buttons(12, 3)),
+    )
+
+
 def oversized_buttons() -> Card:
     """A button whose value exceeds core's limit, and one without a label, next to good ones."""
     return card(
@@ -492,6 +506,7 @@ def _catalogue() -> dict[str, Card]:
         "empty_parts": empty_parts(),
         "blank_parts": blank_parts(),
         "many_buttons": many_buttons(),
+        "decision_buttons": decision_buttons_card(),
         "oversized_buttons": oversized_buttons(),
         "unicode": unicode_everywhere(),
         "markup": markup_everywhere(),

@@ -47,6 +47,10 @@ class FakeSlack:
         self.channels: dict[str, list[dict[str, Any]]] = defaultdict(list)
         #: Channel id → the Slack error code every call about it gets (`refuse_channel`).
         self.refused_channels: dict[str, str] = {}
+        #: User group id → its members' user ids (`usergroups.users.list`).
+        self.usergroups: dict[str, list[str]] = {}
+        #: Every view opened with `views.open` (modals).
+        self.views: list[dict[str, Any]] = []
         self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
         self._ts = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -185,6 +189,16 @@ class FakeSlack:
             files = params.get("files")
             files = json.loads(files) if isinstance(files, str) else files
             return web.json_response({"ok": True, "files": files})
+        if method == "usergroups.users.list":
+            members = self.usergroups.get(str(params.get("usergroup", "")))
+            if members is None:
+                return web.json_response({"ok": False, "error": "no_such_subteam"})
+            return web.json_response({"ok": True, "users": members})
+        if method == "views.open":
+            view = params.get("view")
+            view = json.loads(view) if isinstance(view, str) else view
+            self.views.append({"trigger_id": params.get("trigger_id"), "view": view})
+            return web.json_response({"ok": True, "view": {"id": f"V{len(self.views)}", **view}})
         if method == "apps.connections.open":
             return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
         return web.json_response({"ok": True})

@@ -23,7 +23,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -533,7 +533,11 @@ class SimulatedTenant:
         estate = self.estate
         self.resource_graph = resource_graph_api.ResourceGraphEndpoint(estate)
         self.metrics = metrics_api.MetricsEndpoint(estate)
+        self.advisor_suppressions = advisor_api.SuppressionsEndpoint(
+            estate, lambda: datetime.combine(self.today, time(9, 30), tzinfo=UTC)
+        )
         endpoints: list[Any] = [
+            self.advisor_suppressions,
             self.resource_graph,
             self.metrics,
             advisor_api.AdvisorEndpoint(estate),
