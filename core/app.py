@@ -15,6 +15,8 @@ from core.budgets import commands as budgets
 from core.budgets.model import BudgetsConfig
 from core.costs import commands as costs
 from core.costs.model import CostsConfig
+from core.digests import commands as digests
+from core.digests.model import DigestsConfig
 from core.kernel import help as kernel_help
 from core.kernel.clock import Clock
 from core.kernel.context import CoreConfig
@@ -32,6 +34,7 @@ class FeatureConfigs:
     budgets: BudgetsConfig = field(default_factory=BudgetsConfig)
     anomalies: AnomaliesConfig = field(default_factory=AnomaliesConfig)
     recommendations: RecommendationsConfig = field(default_factory=RecommendationsConfig)
+    digests: DigestsConfig = field(default_factory=DigestsConfig)
 
 
 def build_router(features: FeatureConfigs) -> Router:
@@ -41,6 +44,7 @@ def build_router(features: FeatureConfigs) -> Router:
     budgets.register(router, features.budgets)
     anomalies.register(router, features.anomalies)
     recommendations.register(router, features.recommendations)
+    digests.register(router, features.digests)
     kernel_help.register(router)
     return router
 

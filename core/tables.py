@@ -6,6 +6,7 @@ from core.anomalies import tables as anomaly_tables
 from core.budgets import tables as budget_tables
 from core.costs import tables as cost_tables
 from core.delivery import tables as delivery_tables
+from core.digests import tables as digest_tables
 from core.kernel.db import tables as kernel_tables
 from core.recommendations import tables as recommendation_tables
 
@@ -18,4 +19,5 @@ MODULES = (
     delivery_tables,
     anomaly_tables,
     recommendation_tables,
+    digest_tables,
 )

@@ -1,0 +1,321 @@
+"""Digest subscriptions and runs: saving what people asked for, and the tick's claims.
+
+A tick takes due subscriptions with a lease (`claim_due`: `UPDATE … RETURNING` with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, under `BEGIN IMMEDIATE` on SQLite), builds each digest,
+then `finish_slot` writes in ONE transaction: the run row (unique per subscription and slot,
+`ON CONFLICT DO NOTHING`), the outbox message (only when the run row is new) and the next slot.
+A replica that dies mid-build commits nothing; its lease runs out and another replica builds the
+slot. Two replicas holding the same slot (a lease taken over from a slow one) insert one run row
+between them, so the message exists once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, or_, select, update
+
+from core.delivery.outbox import enqueue
+from core.delivery.targets import Target, TargetKind
+from core.digests.model import DIGEST_SOURCE, Frequency, Schedule, Subscription
+from core.digests.schedule import Slot, first_slot_after
+from core.digests.tables import DigestRun, DigestSubscription
+from core.kernel.cards import Card
+from core.kernel.db.engine import is_sqlite, write_transaction
+from core.kernel.db.upsert import insert_for
+
+SUBS = DigestSubscription.__table__  # type: ignore[attr-defined]
+RUNS = DigestRun.__table__  # type: ignore[attr-defined]
+
+
+def scope_key(filters: Sequence[str]) -> str:
+    return " ".join(sorted(f.lower() for f in filters))[:512]
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        id=int(row.id),
+        target=Target(TargetKind(row.target_kind), row.target_address),
+        schedule=Schedule(
+            frequency=Frequency(row.frequency),
+            at=time(row.at_minute // 60, row.at_minute % 60),
+            timezone=row.timezone,
+            weekday=row.weekday,
+            weekdays_only=bool(row.weekdays_only),
+        ),
+        filters=tuple(row.filters or ()),
+        paused_until=row.paused_until,
+        next_slot=row.next_slot,
+        next_run_at=row.next_run_at,
+        missed_note=row.missed_note,
+        created_by=row.created_by,
+        created_at=row.created_at,
+    )
+
+
+def _schedule_columns(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "frequency": str(schedule.frequency),
+        "at_minute": schedule.at.hour * 60 + schedule.at.minute,
+        "timezone": schedule.timezone,
+        "weekday": schedule.weekday,
+        "weekdays_only": schedule.weekdays_only,
+    }
+
+
+def subscribe(
+    engine: Engine,
+    target: Target,
+    schedule: Schedule,
+    filters: Sequence[str],
+    principal: str,
+    now: datetime,
+) -> tuple[Subscription, bool]:
+    """Create the channel's digest over `filters`, or change its schedule; (it, created?)."""
+    first = first_slot_after(schedule, now)
+    key = scope_key(filters)
+    values = {
+        **_schedule_columns(schedule),
+        "next_slot": first.day,
+        "next_run_at": first.at,
+        "updated_at": now,
+    }
+    where = (
+        (SUBS.c.target_kind == str(target.kind))
+        & (SUBS.c.target_address == target.address)
+        & (SUBS.c.scope_key == key)
+    )
+    with write_transaction(engine) as conn:
+        created = conn.execute(
+            insert_for(engine, SUBS)
+            .values(
+                target_kind=str(target.kind),
+                target_address=target.address,
+                scope_key=key,
+                filters=list(filters),
+                paused_until=None,
+                created_by=principal[:300],
+                created_at=now,
+                **values,
+            )
+            .on_conflict_do_nothing(index_elements=["target_kind", "target_address", "scope_key"])
+            .returning(SUBS.c.id)
+        ).first()
+        if created is None:
+            conn.execute(update(SUBS).where(where).values(**values))
+        row = conn.execute(select(SUBS).where(where)).one()
+    return _subscription(row), created is not None
+
+
+def subscriptions_of(engine: Engine, target: Target) -> list[Subscription]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(SUBS)
+            .where(SUBS.c.target_kind == str(target.kind), SUBS.c.target_address == target.address)
+            .order_by(SUBS.c.id)
+        ).all()
+    return [_subscription(r) for r in rows]
+
+
+def all_subscriptions(engine: Engine) -> list[Subscription]:
+    with engine.connect() as conn:
+        return [_subscription(r) for r in conn.execute(select(SUBS).order_by(SUBS.c.id))]
+
+
+def remove(engine: Engine, ids: Sequence[int]) -> int:
+    with write_transaction(engine) as conn:
+        return len(
+            conn.execute(delete(SUBS).where(SUBS.c.id.in_(list(ids))).returning(SUBS.c.id)).all()
+        )
+
+
+def set_paused(engine: Engine, ids: Sequence[int], until: date | None, now: datetime) -> int:
+    with write_transaction(engine) as conn:
+        changed = conn.execute(
+            update(SUBS)
+            .where(SUBS.c.id.in_(list(ids)))
+            .values(paused_until=until, updated_at=now)
+            .returning(SUBS.c.id)
+        ).all()
+    return len(changed)
+
+
+def reschedule(
+    engine: Engine, subscription: Subscription, schedule: Schedule, now: datetime
+) -> None:
+    """A new schedule (`weekdays-only`): the next slot from now on."""
+    first = first_slot_after(schedule, now)
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(SUBS)
+            .where(SUBS.c.id == subscription.id)
+            .values(
+                **_schedule_columns(schedule),
+                next_slot=first.day,
+                next_run_at=first.at,
+                updated_at=now,
+            )
+        )
+
+
+# -- the tick ------------------------------------------------------------------------------------
+
+
+def claim_due(
+    engine: Engine, now: datetime, token: str, lease: timedelta, limit: int
+) -> list[Subscription]:
+    """Lease up to `limit` subscriptions whose slot is due and that no replica holds."""
+    due = (
+        select(SUBS.c.id)
+        .where(
+            SUBS.c.next_run_at <= now,
+            or_(SUBS.c.lease_until.is_(None), SUBS.c.lease_until <= now),
+        )
+        .order_by(SUBS.c.next_run_at, SUBS.c.id)
+        .limit(limit)
+    )
+    if not is_sqlite(engine):
+        due = due.with_for_update(skip_locked=True)
+    with write_transaction(engine) as conn:
+        rows = conn.execute(
+            update(SUBS)
+            .where(SUBS.c.id.in_(due.scalar_subquery()))
+            .values(lease_until=now + lease, lease_token=token)
+            .returning(*SUBS.c)
+        ).all()
+    return sorted((_subscription(r) for r in rows), key=lambda s: (s.next_run_at, s.id))
+
+
+class RunStatus:
+    DELIVERED = "delivered"
+    PAUSED = "paused"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class SlotOutcome:
+    subscription: Subscription
+    status: str
+    #: The run row was ours (False: another replica had recorded this slot).
+    won: bool
+    #: The outbox key of the message, when one was queued.
+    outbox_key: str | None = None
+
+
+def outbox_key(subscription_id: int, slot: date) -> str:
+    return f"digest:{subscription_id}:{slot:%Y-%m-%d}"
+
+
+def finish_slot(
+    engine: Engine,
+    subscription: Subscription,
+    token: str,
+    *,
+    status: str,
+    card: Card | None,
+    following: Slot,
+    missed_note: str | None,
+    owner: str,
+    now: datetime,
+    build_ms: int = 0,
+) -> SlotOutcome:
+    """Record the slot, queue its message, advance to `following`, in one transaction."""
+    slot = subscription.next_slot
+    key = outbox_key(subscription.id, slot) if card is not None else None
+    with write_transaction(engine) as conn:
+        won = _insert_run(conn, subscription, status, key, owner, now, build_ms)
+        if won and card is not None and key is not None:
+            enqueue(
+                conn,
+                key=key,
+                target=subscription.target,
+                card=card,
+                source=DIGEST_SOURCE,
+                source_id=str(subscription.id),
+                now=now,
+            )
+        conn.execute(
+            update(SUBS)
+            .where(SUBS.c.id == subscription.id, SUBS.c.next_slot == slot)
+            .values(
+                next_slot=following.day,
+                next_run_at=following.at,
+                lease_until=None,
+                lease_token=None,
+                missed_note=missed_note,
+                updated_at=now,
+            )
+        )
+    return SlotOutcome(subscription, status, won, key if won else None)
+
+
+def _insert_run(
+    conn: Connection,
+    subscription: Subscription,
+    status: str,
+    key: str | None,
+    owner: str,
+    now: datetime,
+    build_ms: int,
+) -> bool:
+    inserted = conn.execute(
+        insert_for(conn, RUNS)
+        .values(
+            subscription_id=subscription.id,
+            slot=subscription.next_slot,
+            status=status,
+            scheduled_at=subscription.next_run_at,
+            ran_at=now,
+            owner=owner[:128],
+            outbox_key=key,
+            build_ms=build_ms,
+        )
+        .on_conflict_do_nothing(index_elements=["subscription_id", "slot"])
+        .returning(RUNS.c.id)
+    ).first()
+    return inserted is not None
+
+
+def release(engine: Engine, subscription: Subscription, token: str) -> None:
+    """Give a lease back without running (the build failed): the next tick tries again."""
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(SUBS)
+            .where(SUBS.c.id == subscription.id, SUBS.c.lease_token == token)
+            .values(lease_until=None, lease_token=None)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    subscription_id: int
+    slot: date
+    status: str
+    scheduled_at: datetime
+    ran_at: datetime
+    owner: str
+    outbox_key: str | None
+    build_ms: int
+
+
+def runs(engine: Engine, subscription_ids: Sequence[int] | None = None) -> list[RunRecord]:
+    query = select(RUNS).order_by(RUNS.c.subscription_id, RUNS.c.slot)
+    if subscription_ids is not None:
+        query = query.where(RUNS.c.subscription_id.in_(list(subscription_ids)))
+    with engine.connect() as conn:
+        return [
+            RunRecord(
+                r.subscription_id,
+                r.slot,
+                r.status,
+                r.scheduled_at,
+                r.ran_at,
+                r.owner,
+                r.outbox_key,
+                r.build_ms,
+            )
+            for r in conn.execute(query)
+        ]
