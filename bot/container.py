@@ -6,6 +6,7 @@ container with overrides (a fixed clock, an engine, fake connections) instead of
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import ssl
 from dataclasses import dataclass, field
@@ -32,14 +33,17 @@ from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackBot, SlackNotifier
 from bot.jobs import scheduled_pipeline
-from bot.scheduler import ReplicaScheduler, cleanup_job
+from bot.scheduler import ReplicaScheduler, cleanup_job, replica_id
 from bot.settings import Settings
 from core.anomalies.scan import ScanSummary, scan_anomalies
 from core.app import create_core
 from core.budgets.evaluate import EvaluationSummary, evaluate_budgets
 from core.delivery.dispatcher import Dispatcher
+from core.delivery.pacer import Pacer
 from core.delivery.ports import Notifier
 from core.delivery.targets import TargetKind
+from core.digests.model import DigestsConfig, RealizedSavingsReader
+from core.digests.run import DigestRunner, TickSummary
 from core.kernel.clock import Clock, SystemClock
 from core.kernel.db.engine import make_engine
 from core.kernel.scopes import Scope, parse_scope
@@ -71,6 +75,9 @@ class Container:
     _tenant: SimulatedTenant | None = field(default=None, repr=False)
     _notifiers: dict[TargetKind, Notifier] | None = field(default=None, repr=False)
     _dispatcher: Dispatcher | None = field(default=None, repr=False)
+    _digest_runner: DigestRunner | None = field(default=None, repr=False)
+    #: The realized-savings reader digests show (the approvals feature's; None: left out).
+    realized_savings: RealizedSavingsReader | None = field(default=None, repr=False)
     _scheduler: ReplicaScheduler | None = field(default=None, repr=False)
     _slack_bot: SlackBot | None = field(default=None, repr=False)
     _slack_notifier: SlackNotifier | None = field(default=None, repr=False)
@@ -89,6 +96,25 @@ class Container:
         """Score every cost series' final days; claim, update or withdraw incidents."""
         return scan_anomalies(self.engine, self.clock, self.settings.anomalies_config())
 
+    def digest_runner(self) -> DigestRunner:
+        """The digest tick (every replica runs it; subscriptions are claimed per slot)."""
+        if self._digest_runner is None:
+            self._digest_runner = DigestRunner(
+                self.engine,
+                self.clock,
+                self.digests_config(),
+                owner=replica_id(),
+            )
+        return self._digest_runner
+
+    def digests_config(self) -> DigestsConfig:
+        return dataclasses.replace(
+            self.settings.digests_config(), realized_savings=self.realized_savings
+        )
+
+    def run_digests(self) -> TickSummary:
+        return self.digest_runner().tick()
+
     def dispatcher(self) -> Dispatcher:
         """The outbox dispatcher over every configured notifier."""
         if self._dispatcher is None:
@@ -98,6 +124,7 @@ class Container:
                 self.clock,
                 self.settings.dispatch_config(),
                 observer=lambda kind, outcome: OUTBOX_DELIVERIES.labels(kind, outcome).inc(),
+                pacer=Pacer() if self.settings.outbox_pacing else None,
             )
         return self._dispatcher
 
@@ -361,6 +388,12 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
         every=timedelta(hours=settings.cleanup_interval_hours),
     )
     scheduler.add_job(
+        "digests",
+        container.run_digests,
+        every=timedelta(seconds=settings.digest_tick_seconds),
+        claim=False,  # every replica ticks; each subscription's slot is claimed on its own
+    )
+    scheduler.add_job(
         "budgets",
         container.evaluate_budgets,
         every=timedelta(minutes=settings.budget_interval_minutes),
@@ -393,13 +426,30 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
 
 
 def build(
-    settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    realized_savings: RealizedSavingsReader | None = None,
 ) -> Container:
+    """The container. `realized_savings` is the approvals feature's reader of realized savings
+    (digests show the section only when it is given)."""
     clock = clock or SystemClock()
     engine = engine or make_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    core = create_core(engine, clock, settings.core_config(), settings.feature_configs())
-    return Container(settings=settings, engine=engine, clock=clock, core=core)
+    features = settings.feature_configs()
+    features = dataclasses.replace(
+        features,
+        digests=dataclasses.replace(features.digests, realized_savings=realized_savings),
+    )
+    core = create_core(engine, clock, settings.core_config(), features)
+    return Container(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        core=core,
+        realized_savings=realized_savings,
+    )

@@ -50,8 +50,19 @@ def test_delivery_settings_are_checked_together():
 def test_every_replica_schedules_delivery_cleanup_and_ingestion(engine):
     container = build(settings(), engine=engine)
     jobs = container.scheduler().jobs
-    assert set(jobs) == {"outbox", "cleanup", "ingest", "budgets", "anomalies", "recommendations"}
+    assert set(jobs) == {
+        "outbox",
+        "cleanup",
+        "ingest",
+        "budgets",
+        "anomalies",
+        "recommendations",
+        "digests",
+    }
     assert jobs["outbox"].claim is False
+    # Every replica ticks the digests; each subscription's slot is claimed on its own.
+    assert jobs["digests"].claim is False
+    assert jobs["digests"].every.total_seconds() == 30
     assert jobs["ingest"].claim is True
     # The ingest job's pipeline evaluates budgets itself; recommendations follow it, daily.
     assert jobs["ingest"].then == ("recommendations",)
