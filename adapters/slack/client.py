@@ -242,14 +242,15 @@ PNG_CACHE_SIZE = 64
 
 
 def _png(chart: Chart) -> bytes:
+    png = _PNG_CACHE.get(chart)  # a drawn chart is not held up by another one being drawn
+    if png is not None:
+        return png
     with _PNG_LOCK:
-        png = _PNG_CACHE.get(chart)
+        png = _PNG_CACHE.get(chart)  # drawn meanwhile by the thread that held the lock
         if png is None:
             png = _PNG_CACHE[chart] = render_png(chart)
             while len(_PNG_CACHE) > PNG_CACHE_SIZE:
                 _PNG_CACHE.popitem(last=False)
-        else:
-            _PNG_CACHE.move_to_end(chart)
         return png
 
 

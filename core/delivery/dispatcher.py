@@ -68,7 +68,7 @@ log = logging.getLogger(__name__)
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 LAST_ERROR_MAX = 2000
 #: With a pacer: messages of one target claimed at a time (the rest wait in the table).
-PACED_PER_TARGET = 4
+PACED_PER_TARGET = 2
 REFUSAL_CODE_PREFIXES = ("http_4", "smtp_", "refused")
 
 #: What happened to one claimed message: sent, already_delivered (found by `was_delivered`),
@@ -292,16 +292,41 @@ class Dispatcher:
             if self._in_flight[message.target] <= 0:
                 del self._in_flight[message.target]
 
-    async def _paced(self, notifier: Notifier, delivery: Delivery) -> Delivery:
-        """Wait for the target's turn, or hand the wait to a notifier that paces itself."""
+    async def _send(self, notifier: Notifier, delivery: Delivery) -> str:
+        """`notifier.send`, in the target's turn when pacing: a notifier that paces itself
+        (`paces_itself`, e.g. Slack after its uploads) takes the turn through `delivery.pace`
+        right before its rate-limited call; others get it before `send`."""
         pacer = self._pacer
         if pacer is None or not pacer.paced(delivery.target):
-            return delivery
-        if getattr(notifier, "paces_itself", False):
-            target = delivery.target
-            return dataclasses.replace(delivery, pace=lambda: pacer.turn(target))
+            return await self._with_timeout(notifier.send(delivery))
+        target = delivery.target
+        taken = False
+
+        async def pace() -> None:
+            nonlocal taken
+            if not taken:
+                await pacer.turn(target)
+                taken = True
+
+        try:
+            if getattr(notifier, "paces_itself", False):
+                delivery = dataclasses.replace(delivery, pace=pace)
+            else:
+                await pace()
+            return await self._with_timeout(notifier.send(delivery))
+        finally:
+            if taken:
+                pacer.done(target)
+
+    async def _update(self, notifier: Notifier, delivery: Delivery, message_id: str) -> str:
+        pacer = self._pacer
+        if pacer is None or not pacer.paced(delivery.target):
+            return await self._with_timeout(notifier.update(delivery, message_id))
         await pacer.turn(delivery.target)
-        return delivery
+        try:
+            return await self._with_timeout(notifier.update(delivery, message_id))
+        finally:
+            pacer.done(delivery.target)
 
     def _hold(self, message: ClaimedMessage, error: DeliveryError) -> None:
         if self._pacer is not None and error.retry_after_seconds is not None:
@@ -525,9 +550,7 @@ class Dispatcher:
         except (KeyError, TypeError, ValueError) as exc:
             error = DeliveryError(f"unreadable card: {exc}", permanent=True, code="bad_card")
             return await asyncio.to_thread(self._mark_failed, message, error)
-        delivery = await self._paced(
-            notifier, Delivery(idempotency_key=message.key, target=message.target, card=card)
-        )
+        delivery = Delivery(idempotency_key=message.key, target=message.target, card=card)
         if not await asyncio.to_thread(self._recheck, message):
             log.info("outbox message %s was taken over by another dispatcher", message.key)
             return "skipped"
@@ -544,7 +567,7 @@ class Dispatcher:
                     "the dispatcher stopped during the last attempt", permanent=True, code="crash"
                 )
                 return await asyncio.to_thread(self._mark_failed, message, error)
-            provider_id = await self._with_timeout(notifier.send(delivery))
+            provider_id = await self._send(notifier, delivery)
         except DeliveryError as exc:
             self._hold(message, exc)
             return await asyncio.to_thread(self._mark_failed, message, exc)
@@ -578,9 +601,9 @@ class Dispatcher:
             return "superseded" if marked else "lost_claim"
         try:
             if where.message_id is None:
-                provider_id = await self._with_timeout(notifier.send(delivery))
+                provider_id = await self._send(notifier, delivery)
             else:
-                provider_id = await self._with_timeout(notifier.update(delivery, where.message_id))
+                provider_id = await self._update(notifier, delivery, where.message_id)
         except DeliveryError as exc:
             self._hold(message, exc)
             return await asyncio.to_thread(self._mark_failed, message, exc)

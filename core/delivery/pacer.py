@@ -3,10 +3,13 @@ time, without holding up the others.
 
 Slack allows about one message per second per channel (short bursts tolerated, then 429 with
 Retry-After); Teams documents per-bot, per-conversation limits over several windows (7 per
-second, 8 per 2 s, 60 per 30 s, 1800 per hour). A `Pacer` keeps, per target, the times of its
-recent sends and hands out turns: `turn(target)` waits until a send would stay within every
-window of the target's kind, and reserves that moment. A 429's Retry-After pushes the target's
-next turn back (`hold`). Waiting happens per message, so a busy channel never blocks another.
+second, 8 per 2 s, 60 per 30 s, 1800 per hour). A `Pacer` takes turns per target: `turn(target)`
+waits until the target's previous send has finished and a new one stays within every window of
+the target's kind; `done(target)` ends the turn. The windows count from when sends *finished*
+(their answer came back), which is after the receiver got them: however late the event loop
+gets a request onto the wire, two posts never reach the receiver closer than the window allows.
+A 429's Retry-After pushes the target's next turn back (`hold`). A channel waiting for its turn
+holds up no other channel (each message is its own task).
 
 The pacer is per process: replicas delivering to one channel at once are kept within the limit
 by the receiver's 429s and Retry-After, which the dispatcher honours.
@@ -34,8 +37,8 @@ class Window:
     seconds: float
 
 
-#: Slack: 1 message per second per channel, with a small margin for network jitter.
-SLACK_WINDOWS = (Window(1, 1.02),)
+#: Slack: 1 message per second per channel.
+SLACK_WINDOWS = (Window(1, 1.0),)
 #: Teams: the documented per-conversation limits of a bot.
 TEAMS_WINDOWS = (Window(7, 1.0), Window(8, 2.0), Window(60, 30.0), Window(1800, 3600.0))
 DEFAULT_WINDOWS: Mapping[TargetKind, tuple[Window, ...]] = {
@@ -55,38 +58,46 @@ class Pacer:
         self.windows = dict(windows)
         self._now = monotonic
         self._sleep = sleep
-        self._sent: dict[Target, deque[float]] = {}
+        self._finished: dict[Target, deque[float]] = {}
         self._held: dict[Target, float] = {}
+        self._turns: dict[Target, asyncio.Lock] = {}
 
     def paced(self, target: Target) -> bool:
         return bool(self.windows.get(target.kind))
 
     def next_free(self, target: Target) -> float:
-        """The earliest moment (monotonic) a new send to `target` would be allowed."""
+        """The earliest moment (monotonic) a new send to `target` may start."""
         at = max(self._now(), self._held.get(target, 0.0))
-        sent = self._sent.get(target)
-        if sent:
+        finished = self._finished.get(target)
+        if finished:
             for window in self.windows.get(target.kind, ()):
-                if len(sent) >= window.count:
-                    at = max(at, sent[-window.count] + window.seconds)
+                if len(finished) >= window.count:
+                    at = max(at, finished[-window.count] + window.seconds)
         return at
 
-    def reserve(self, target: Target) -> float:
-        """Take the next turn of `target`; how many seconds until it comes."""
+    async def turn(self, target: Target) -> None:
+        """Wait for the target's turn and take it; `done(target)` must follow."""
+        if not self.paced(target):
+            return
+        lock = self._turns.setdefault(target, asyncio.Lock())
+        await lock.acquire()
+        try:
+            while (wait := self.next_free(target) - self._now()) > 0:
+                await self._sleep(wait)  # again: a hold may have come meanwhile
+        except BaseException:
+            lock.release()
+            raise
+
+    def done(self, target: Target) -> None:
+        """The send that had the turn finished (delivered or not): the next one may go."""
         windows = self.windows.get(target.kind, ())
         if not windows:
-            return 0.0
-        at = self.next_free(target)
-        longest = max(w.count for w in windows)
-        sent = self._sent.setdefault(target, deque(maxlen=longest))
-        sent.append(at)
-        return max(at - self._now(), 0.0)
-
-    async def turn(self, target: Target) -> None:
-        """Wait for (and take) the next turn of `target`."""
-        wait = self.reserve(target)
-        if wait > 0:
-            await self._sleep(wait)
+            return
+        finished = self._finished.setdefault(target, deque(maxlen=max(w.count for w in windows)))
+        finished.append(self._now())
+        lock = self._turns.get(target)
+        if lock is not None and lock.locked():
+            lock.release()
 
     def hold(self, target: Target, seconds: float) -> None:
         """The receiver asked for a pause (Retry-After): no turn before it is over."""
@@ -94,9 +105,9 @@ class Pacer:
         self._held[target] = max(self._held.get(target, 0.0), until)
 
     def backlog(self, target: Target) -> float:
-        """Seconds until the next free turn of `target` (0: it could send now)."""
+        """Seconds until `target` could send (0: now)."""
         return max(self.next_free(target) - self._now(), 0.0)
 
     def saturated(self, horizon: float) -> list[Target]:
-        """Targets whose next free turn is more than `horizon` seconds away."""
-        return [t for t in list(self._sent) + list(self._held) if self.backlog(t) > horizon]
+        """Targets that could not send within `horizon` seconds (a long Retry-After)."""
+        return [t for t in self._held if self.backlog(t) > horizon]

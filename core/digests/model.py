@@ -94,8 +94,9 @@ class DigestsConfig:
     grace: timedelta = timedelta(hours=6)
     #: How long a replica holds a due subscription while it builds the digest.
     lease: timedelta = timedelta(seconds=120)
-    #: Subscriptions one tick claims at a time.
-    batch_size: int = 50
+    #: Subscriptions one tick leases at a time, and how many it records per transaction.
+    batch_size: int = 500
+    commit_size: int = 50
     movers: int = 3
     resources_per_mover: int = 2
     recommendations: int = 3

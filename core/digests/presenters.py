@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from core.digests.actions import DigestAction
 from core.digests.content import DigestContent, Mover, SpendLine
@@ -36,7 +37,9 @@ from core.recommendations.actions import RecsAction
 MAX_RESOURCE_NAME = 60
 
 
+@lru_cache(maxsize=4096)
 def _money(amount: Decimal | None, currency: str | None) -> str:
+    """Formatted once per figure (subscriptions over one scope share their figures)."""
     if amount is None:
         return "—"
     return format_money(amount, currency) if currency else f"{amount:,.2f}"

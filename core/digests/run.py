@@ -10,7 +10,9 @@ Each tick leases the subscriptions whose slot is due (`store.claim_due`), and fo
   the next slot in one transaction. The outbox delivers it (per-channel pacing, retries).
 
 Subscriptions over the same filters share one build per tick (channels that follow the same
-scope get the same figures).
+scope get the same figures). A tick leases up to `batch_size` due subscriptions at once and
+commits them in chunks of `commit_size`, taking the channels in turn, so every channel's first
+digest is queued before any channel's second.
 """
 
 from __future__ import annotations
@@ -25,11 +27,20 @@ from datetime import date, datetime
 
 from sqlalchemy import Engine
 
+from core.delivery.targets import Target
 from core.digests.content import DigestContent, DigestSources, build_content
 from core.digests.model import DigestsConfig, Subscription
 from core.digests.presenters import digest_card, skipped_note
 from core.digests.schedule import advance
-from core.digests.store import RunStatus, claim_due, finish_slot, release, scope_key
+from core.digests.store import (
+    RunStatus,
+    SlotOutcome,
+    SlotResult,
+    claim_due,
+    finish_slots,
+    release,
+    scope_key,
+)
 from core.kernel.cards import Card
 from core.kernel.clock import Clock
 
@@ -52,11 +63,34 @@ class TickSummary:
     #: Milliseconds per digest actually built (shared builds counted once).
     build_ms: list[float] = field(default_factory=list)
 
+    def count(self, outcome: SlotOutcome) -> None:
+        if not outcome.won:
+            self.lost += 1
+        elif outcome.status == RunStatus.DELIVERED:
+            self.delivered += 1
+        elif outcome.status == RunStatus.PAUSED:
+            self.paused += 1
+        else:
+            self.skipped += 1
+
     def describe(self) -> str:
         return (
             f"{self.claimed} due: {self.delivered} queued, {self.paused} paused, "
             f"{self.skipped} skipped, {self.lost} done elsewhere, {self.failed} failed"
         )
+
+
+def round_robin(subscriptions: list[Subscription]) -> list[Subscription]:
+    """One subscription of each target, then the next of each…: every channel's first digest
+    is queued (and can be on its way) before any channel's second."""
+    by_target: dict[Target, list[Subscription]] = {}
+    for s in subscriptions:
+        by_target.setdefault(s.target, []).append(s)
+    queues = list(by_target.values())
+    out: list[Subscription] = []
+    for depth in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[depth] for q in queues if depth < len(q))
+    return out
 
 
 class DigestRunner:
@@ -94,8 +128,19 @@ class DigestRunner:
             now = self.clock.now()
             due = claim_due(self.engine, now, token, self.config.lease, self.config.batch_size)
             summary.claimed += len(due)
-            for subscription in due:
-                self._run_one(subscription, token, built, summary)
+            ordered = round_robin(due)
+            for first in range(0, len(ordered), self.config.commit_size):
+                chunk = ordered[first : first + self.config.commit_size]
+                results = [
+                    r
+                    for subscription in chunk
+                    if (r := self._decide(subscription, token, built, summary)) is not None
+                ]
+                outcomes = finish_slots(
+                    self.engine, results, owner=self.owner, now=self.clock.now()
+                )
+                for outcome in outcomes:
+                    summary.count(outcome)
             if len(due) < self.config.batch_size:
                 break
         if summary.claimed:
@@ -131,13 +176,15 @@ class DigestRunner:
             summary.build_ms.append(build_ms)
         return digest_card(dataclasses.replace(content, subscription=subscription)), build_ms
 
-    def _run_one(
+    def _decide(
         self,
         subscription: Subscription,
         token: str,
         built: dict[tuple[str, date], DigestContent],
         summary: TickSummary,
-    ) -> None:
+    ) -> SlotResult | None:
+        """Deliver (with the digest built), hold (paused) or skip (too late) the slot; None when
+        the build failed (the lease is given back, the next tick tries again)."""
         now = self.clock.now()
         schedule = subscription.schedule
         following = advance(schedule, subscription.next_slot, now, self.config.grace)
@@ -154,7 +201,7 @@ class DigestRunner:
                 )
                 release(self.engine, subscription, token)
                 summary.failed += 1
-                return
+                return None
             note = None  # told in this digest
         missed = [subscription.next_slot] if status == RunStatus.SKIPPED else []
         missed += list(following.skipped)
@@ -163,24 +210,4 @@ class DigestRunner:
             note = ((f"{note} " if note else "") + skipped_note(missed, local_time))[:1000]
         if self._before_finish is not None:
             self._before_finish(subscription)
-        outcome = finish_slot(
-            self.engine,
-            subscription,
-            token,
-            status=status,
-            card=card,
-            following=following.next,
-            missed_note=note,
-            owner=self.owner,
-            now=self.clock.now(),
-            build_ms=int(build_ms),
-        )
-        counter = (
-            "lost"
-            if not outcome.won
-            else {
-                RunStatus.DELIVERED: "delivered",
-                RunStatus.PAUSED: "paused",
-            }.get(status, "skipped")
-        )
-        setattr(summary, counter, getattr(summary, counter) + 1)
+        return SlotResult(subscription, status, card, following.next, note, int(build_ms))

@@ -16,16 +16,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, or_, select, update
+from sqlalchemy import Engine, bindparam, delete, or_, select, update
 
-from core.delivery.outbox import enqueue
+from core.delivery.outbox import NewMessage, enqueue_many
 from core.delivery.targets import Target, TargetKind
 from core.digests.model import DIGEST_SOURCE, Frequency, Schedule, Subscription
 from core.digests.schedule import Slot, first_slot_after
 from core.digests.tables import DigestRun, DigestSubscription
 from core.kernel.cards import Card
+from core.kernel.cards_json import card_to_dict
 from core.kernel.db.engine import is_sqlite, write_transaction
-from core.kernel.db.upsert import insert_for
+from core.kernel.db.upsert import insert_for, insert_many
 
 SUBS = DigestSubscription.__table__  # type: ignore[attr-defined]
 RUNS = DigestRun.__table__  # type: ignore[attr-defined]
@@ -209,74 +210,98 @@ def outbox_key(subscription_id: int, slot: date) -> str:
     return f"digest:{subscription_id}:{slot:%Y-%m-%d}"
 
 
-def finish_slot(
-    engine: Engine,
-    subscription: Subscription,
-    token: str,
-    *,
-    status: str,
-    card: Card | None,
-    following: Slot,
-    missed_note: str | None,
-    owner: str,
-    now: datetime,
-    build_ms: int = 0,
-) -> SlotOutcome:
-    """Record the slot, queue its message, advance to `following`, in one transaction."""
-    slot = subscription.next_slot
-    key = outbox_key(subscription.id, slot) if card is not None else None
-    with write_transaction(engine) as conn:
-        won = _insert_run(conn, subscription, status, key, owner, now, build_ms)
-        if won and card is not None and key is not None:
-            enqueue(
-                conn,
-                key=key,
-                target=subscription.target,
-                card=card,
-                source=DIGEST_SOURCE,
-                source_id=str(subscription.id),
-                now=now,
-            )
-        conn.execute(
-            update(SUBS)
-            .where(SUBS.c.id == subscription.id, SUBS.c.next_slot == slot)
-            .values(
-                next_slot=following.day,
-                next_run_at=following.at,
-                lease_until=None,
-                lease_token=None,
-                missed_note=missed_note,
-                updated_at=now,
-            )
-        )
-    return SlotOutcome(subscription, status, won, key if won else None)
+@dataclass(frozen=True, slots=True)
+class SlotResult:
+    """What a tick decided for one leased subscription's slot."""
+
+    subscription: Subscription
+    status: str
+    card: Card | None
+    following: Slot
+    missed_note: str | None
+    build_ms: int = 0
 
 
-def _insert_run(
-    conn: Connection,
-    subscription: Subscription,
-    status: str,
-    key: str | None,
-    owner: str,
-    now: datetime,
-    build_ms: int,
-) -> bool:
-    inserted = conn.execute(
-        insert_for(conn, RUNS)
-        .values(
-            subscription_id=subscription.id,
-            slot=subscription.next_slot,
-            status=status,
-            scheduled_at=subscription.next_run_at,
-            ran_at=now,
-            owner=owner[:128],
-            outbox_key=key,
-            build_ms=build_ms,
-        )
+def finish_slots(
+    engine: Engine, results: Sequence[SlotResult], *, owner: str, now: datetime
+) -> list[SlotOutcome]:
+    """Record each slot, queue its message and advance to the next slot, in ONE transaction
+    for the whole batch (a replica killed before it commits leaves every slot to the next).
+
+    Three statements for the batch: the run rows (`ON CONFLICT DO NOTHING RETURNING`: which
+    slots are ours), the outbox messages of those, the subscriptions' next slots."""
+    if not results:
+        return []
+    run_rows = [
+        {
+            "subscription_id": r.subscription.id,
+            "slot": r.subscription.next_slot,
+            "status": r.status,
+            "scheduled_at": r.subscription.next_run_at,
+            "ran_at": now,
+            "owner": owner[:128],
+            "outbox_key": outbox_key(r.subscription.id, r.subscription.next_slot)
+            if r.card is not None
+            else None,
+            "build_ms": r.build_ms,
+        }
+        for r in results
+    ]
+    insert_runs = (
+        insert_for(engine, RUNS)
         .on_conflict_do_nothing(index_elements=["subscription_id", "slot"])
-        .returning(RUNS.c.id)
-    ).first()
-    return inserted is not None
+        .returning(RUNS.c.subscription_id)
+    )
+    advance_sub = (
+        update(SUBS)
+        .where(SUBS.c.id == bindparam("b_id"), SUBS.c.next_slot == bindparam("b_slot"))
+        .values(
+            next_slot=bindparam("b_next_slot"),
+            next_run_at=bindparam("b_next_run_at"),
+            lease_until=None,
+            lease_token=None,
+            missed_note=bindparam("b_note"),
+            updated_at=now,
+        )
+    )
+    with write_transaction(engine) as conn:
+        won = {int(sid) for (sid,) in insert_many(conn, insert_runs, run_rows)}
+        messages = [
+            NewMessage(
+                key=outbox_key(r.subscription.id, r.subscription.next_slot),
+                target=r.subscription.target,
+                card=card_to_dict(r.card),
+                source=DIGEST_SOURCE,
+                source_id=str(r.subscription.id),
+            )
+            for r in results
+            if r.card is not None and r.subscription.id in won
+        ]
+        enqueue_many(conn, messages, now)
+        conn.execute(
+            advance_sub,
+            [
+                {
+                    "b_id": r.subscription.id,
+                    "b_slot": r.subscription.next_slot,
+                    "b_next_slot": r.following.day,
+                    "b_next_run_at": r.following.at,
+                    "b_note": r.missed_note,
+                }
+                for r in results
+            ],
+        )
+    return [
+        SlotOutcome(
+            r.subscription,
+            r.status,
+            r.subscription.id in won,
+            outbox_key(r.subscription.id, r.subscription.next_slot)
+            if r.card is not None and r.subscription.id in won
+            else None,
+        )
+        for r in results
+    ]
 
 
 def release(engine: Engine, subscription: Subscription, token: str) -> None:
