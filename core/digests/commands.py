@@ -225,6 +225,7 @@ def register(router: Router, config: DigestsConfig) -> None:
                     purpose,
                     aliases=("stop", "unsubscribe"),
                     usage="digest off [#id]",
+                    summary="Stop this channel's digests (or one)",
                 ),
                 Subcommand(
                     "pause",
@@ -232,8 +233,16 @@ def register(router: Router, config: DigestsConfig) -> None:
                     viewer,
                     purpose,
                     usage="digest pause until YYYY-MM-DD [#id]",
+                    summary="No digest before that date (holidays)",
                 ),
-                Subcommand("resume", commands.resume, viewer, purpose, usage="digest resume [#id]"),
+                Subcommand(
+                    "resume",
+                    commands.resume,
+                    viewer,
+                    purpose,
+                    usage="digest resume [#id]",
+                    summary="Start a paused digest again",
+                ),
                 Subcommand(
                     "weekdays-only",
                     commands.weekdays_only,
@@ -241,6 +250,7 @@ def register(router: Router, config: DigestsConfig) -> None:
                     purpose,
                     aliases=("weekdays",),
                     usage="digest weekdays-only [#id]",
+                    summary="A daily digest skips Saturdays and Sundays",
                 ),
                 Subcommand(
                     "now",

@@ -44,6 +44,7 @@ HELP = help_text(
 )
 _TIME = re.compile(r"^([01]?\d|2[0-3])(?::([0-5]\d))?$")
 _AMPM = re.compile(r"^(1[0-2]|0?[1-9])(?::([0-5]\d))?(am|pm)$")
+_TIMEISH = re.compile(r"^\d{1,2}(:\d{1,2})?(am|pm)?$|^\d{1,2}:\d{1,2}$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ID = re.compile(r"^#?(\d{1,12})$")
 MAX_FILTERS = 8
@@ -66,6 +67,22 @@ def _time(word: str) -> time | None:
     return None
 
 
+def _weekday(frequency: Frequency, word: str, day: int) -> int:
+    if frequency is not Frequency.WEEKLY:
+        raise UserInputError(
+            f"'{word}' is a weekday: only a weekly digest takes one.",
+            hint="`digest weekly mon 09:00`, or `digest daily` then `digest weekdays-only`.",
+        )
+    return day
+
+
+def _refuse_bad_time(word: str) -> None:
+    if _TIMEISH.match(word.lower()) and _time(word) is None:
+        raise UserInputError(
+            f"'{word[:20]}' is not a time of day.", accepted=["00:00 … 23:59", "9am", "7:30pm"]
+        )
+
+
 def parse_subscribe(
     frequency: Frequency, args: tuple[str, ...], default_at: time, default_timezone: str
 ) -> SubscribeRequest:
@@ -77,6 +94,7 @@ def parse_subscribe(
     filters: list[str] = []
     for word in args:
         lowered = word.lower()
+        _refuse_bad_time(word)
         if ":" in word and _time(word) is None:
             parse_filter(word)  # refuses what the costs grammar does not know
             filters.append(word)
@@ -85,13 +103,7 @@ def parse_subscribe(
                 raise UserInputError("Give one time of day.", accepted=["09:00", "8:30", "7am"])
             at = t
         elif (day := WEEKDAYS.get(lowered)) is not None:
-            if frequency is not Frequency.WEEKLY:
-                raise UserInputError(
-                    f"'{word}' is a weekday: only a weekly digest takes one.",
-                    hint="`digest weekly mon 09:00`, or `digest daily` then "
-                    "`digest weekdays-only`.",
-                )
-            weekday = day
+            weekday = _weekday(frequency, word, day)
         elif lowered in ("weekdays", "weekdays-only"):
             weekdays_only = True
         elif "/" in word or lowered == "utc":
