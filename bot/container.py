@@ -42,7 +42,7 @@ from core.delivery.dispatcher import Dispatcher
 from core.delivery.pacer import Pacer
 from core.delivery.ports import Notifier
 from core.delivery.targets import TargetKind
-from core.digests.model import DigestsConfig, RealizedSavingsReader
+from core.digests.model import DigestsConfig, RealizedSavingsReader, RecDecisionsReader
 from core.digests.run import DigestRunner, TickSummary
 from core.kernel.clock import Clock, SystemClock
 from core.kernel.db.engine import make_engine
@@ -78,6 +78,8 @@ class Container:
     _digest_runner: DigestRunner | None = field(default=None, repr=False)
     #: The realized-savings reader digests show (the approvals feature's; None: left out).
     realized_savings: RealizedSavingsReader | None = field(default=None, repr=False)
+    #: The approvals feature's decisions (versions on the digest's buttons; decided ones hidden).
+    rec_decisions: RecDecisionsReader | None = field(default=None, repr=False)
     _scheduler: ReplicaScheduler | None = field(default=None, repr=False)
     _slack_bot: SlackBot | None = field(default=None, repr=False)
     _slack_notifier: SlackNotifier | None = field(default=None, repr=False)
@@ -109,7 +111,9 @@ class Container:
 
     def digests_config(self) -> DigestsConfig:
         return dataclasses.replace(
-            self.settings.digests_config(), realized_savings=self.realized_savings
+            self.settings.digests_config(),
+            realized_savings=self.realized_savings,
+            rec_decisions=self.rec_decisions,
         )
 
     def run_digests(self) -> TickSummary:
@@ -431,9 +435,11 @@ def build(
     clock: Clock | None = None,
     engine: Engine | None = None,
     realized_savings: RealizedSavingsReader | None = None,
+    rec_decisions: RecDecisionsReader | None = None,
 ) -> Container:
-    """The container. `realized_savings` is the approvals feature's reader of realized savings
-    (digests show the section only when it is given)."""
+    """The container. `realized_savings` and `rec_decisions` are the approvals feature's
+    readers (digests show realized savings only when given; without decisions every open
+    recommendation is undecided, at version 0)."""
     clock = clock or SystemClock()
     engine = engine or make_engine(
         settings.database_url,
@@ -443,7 +449,9 @@ def build(
     features = settings.feature_configs()
     features = dataclasses.replace(
         features,
-        digests=dataclasses.replace(features.digests, realized_savings=realized_savings),
+        digests=dataclasses.replace(
+            features.digests, realized_savings=realized_savings, rec_decisions=rec_decisions
+        ),
     )
     core = create_core(engine, clock, settings.core_config(), features)
     return Container(
@@ -452,4 +460,5 @@ def build(
         clock=clock,
         core=core,
         realized_savings=realized_savings,
+        rec_decisions=rec_decisions,
     )

@@ -50,6 +50,7 @@ class DigestCommands:
             resources_per_mover=config.resources_per_mover,
             recommendations=config.recommendations,
             realized_savings=config.realized_savings,
+            rec_decisions=config.rec_decisions,
         )
 
     def _pick(self, ctx: CommandContext, wanted: int | None) -> list[Subscription]:

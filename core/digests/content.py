@@ -7,7 +7,8 @@
 - budgets in scope: `core.budgets.evaluate.assess` (spend to date and the forecast to the
   period end, the figures budget alerts use);
 - open anomaly incidents: `core.anomalies.store.list_incidents`;
-- recommendations: `core.recommendations.store.open_recommendations`, largest saving first;
+- recommendations: `core.recommendations.store.open_recommendations`, largest saving first,
+  less those already decided, with the decision's version (the `RecDecisionsReader` port);
 - realized savings: the `RealizedSavingsReader` port (the approvals feature), when wired;
 - freshness: `data_freshness` and the last recommendations refresh.
 """
@@ -44,7 +45,13 @@ from core.costs.model import (
     ForecastProvider,
 )
 from core.costs.periods import PeriodPair, resolve_period
-from core.digests.model import RealizedSaving, RealizedSavingsReader, Subscription
+from core.digests.model import (
+    RealizedSaving,
+    RealizedSavingsReader,
+    RecDecision,
+    RecDecisionsReader,
+    Subscription,
+)
 from core.kernel.errors import UserInputError
 from core.recommendations.model import StoredRecommendation
 from core.recommendations.store import last_refresh, open_recommendations
@@ -136,16 +143,11 @@ class DigestSources:
     resources_per_mover: int = 2
     recommendations: int = 3
     realized_savings: RealizedSavingsReader | None = None
+    rec_decisions: RecDecisionsReader | None = None
 
 
 def parse_filters(texts: Sequence[str]) -> tuple[CostFilter, ...]:
     return tuple(parse_filter(t) for t in texts)
-
-
-def rec_version(stored: StoredRecommendation) -> str:
-    """The version a decision button carries (`<rec id>:<version>`): the recommendation as last
-    refreshed, so a press on a card older than the last refresh can be told apart."""
-    return str(int(stored.last_seen.timestamp()))
 
 
 class _Costs:
@@ -296,9 +298,15 @@ def _rec_matches(s: StoredRecommendation, filters: tuple[CostFilter, ...]) -> bo
 
 
 def _recommendations(
-    engine: Engine, filters: tuple[CostFilter, ...], limit: int
+    engine: Engine,
+    filters: tuple[CostFilter, ...],
+    limit: int,
+    read_decisions: RecDecisionsReader | None,
 ) -> tuple[tuple[RecLine, ...], int]:
     found = [s for s in open_recommendations(engine, evidence=False) if _rec_matches(s, filters)]
+    decided = read_decisions(engine, [s.id for s in found]) if read_decisions else {}
+    undecided = RecDecision(0)
+    found = [s for s in found if decided.get(s.id, undecided).open]
 
     def order(s: StoredRecommendation) -> tuple[int, Decimal, int]:
         saving = s.recommendation.saving
@@ -308,7 +316,7 @@ def _recommendations(
     lines = tuple(
         RecLine(
             s.id,
-            rec_version(s),
+            str(decided.get(s.id, undecided).version),
             s.recommendation.title,
             s.recommendation.resource_name,
             s.recommendation.saving.amount if s.recommendation.saving else None,
@@ -344,7 +352,9 @@ def build_content(
             )
     except UserInputError as exc:
         notes.append(exc.message)
-    recs, open_count = _recommendations(engine, filters, sources.recommendations)
+    recs, open_count = _recommendations(
+        engine, filters, sources.recommendations, sources.rec_decisions
+    )
     realized = (
         None
         if sources.realized_savings is None

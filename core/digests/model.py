@@ -3,7 +3,7 @@ feature's settings and the port through which realized savings reach a digest.""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -85,6 +85,22 @@ RealizedSavingsReader = Callable[[Engine, Sequence[CostFilter]], Sequence[Realiz
 
 
 @dataclass(frozen=True, slots=True)
+class RecDecision:
+    """Where the decision on one recommendation stands (the approvals feature's)."""
+
+    #: What the decision buttons carry (`<rec id>:<version>`): a press on a stale card is told
+    #: apart by it.
+    version: int
+    #: Still waiting for a decision (False: approved, dismissed or snoozed: left out).
+    open: bool = True
+
+
+#: The decisions on these recommendations (ids without a decision may be left out: open at
+#: version 0); the approvals feature provides it, the composition root wires it in.
+RecDecisionsReader = Callable[[Engine, Sequence[int]], Mapping[int, RecDecision]]
+
+
+@dataclass(frozen=True, slots=True)
 class DigestsConfig:
     """The settings the digests feature reads (the bot's Settings object builds it)."""
 
@@ -104,3 +120,5 @@ class DigestsConfig:
     default_at: time = time(9, 0)
     default_timezone: str = "UTC"
     realized_savings: RealizedSavingsReader | None = field(default=None, compare=False)
+    #: None: every open recommendation is undecided, at version 0.
+    rec_decisions: RecDecisionsReader | None = field(default=None, compare=False)

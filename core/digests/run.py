@@ -114,6 +114,7 @@ class DigestRunner:
             resources_per_mover=config.resources_per_mover,
             recommendations=config.recommendations,
             realized_savings=config.realized_savings,
+            rec_decisions=config.rec_decisions,
         )
         self.owner = owner or "digests"
         self._token_factory = token_factory

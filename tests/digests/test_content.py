@@ -14,7 +14,7 @@ from core.anomalies.model import Status
 from core.budgets.evaluate import assess
 from core.budgets.store import list_budgets
 from core.costs.model import CostType
-from core.digests.model import DigestsConfig, RealizedSaving
+from core.digests.model import DigestsConfig, RealizedSaving, RecDecision
 from core.digests.run import DigestRunner
 from core.kernel.cards import Actions, Chart
 from core.kernel.clock import FixedClock
@@ -146,7 +146,7 @@ def test_open_incidents_and_top_recommendations_with_their_decision_buttons(engi
     assert "€120.00/mo" in text
     buttons = [b for block in view.blocks if isinstance(block, Actions) for b in block.buttons]
     b_id = stored["vm-b"].id
-    version = str(int(stored["vm-b"].last_seen.timestamp()))
+    version = "0"  # no decision reader wired: every open recommendation is undecided
     assert [(b.label, b.action_id, b.value) for b in buttons[:3]] == [
         ("Approve", RecsAction.APPROVE, f"{b_id}:{version}"),
         ("Dismiss", RecsAction.DISMISS, f"{b_id}:{version}"),
@@ -158,6 +158,24 @@ def test_recommendations_follow_the_scope(engine, store):
     text = text_of(digest_for(engine, store, "digest daily 09:00 UTC rg:rg-data"))
     assert "— vm-c:" in text and "vm-a" not in text and "vm-b" not in text
     assert "Open anomalies: none." in text  # the incident is in rg-web
+
+
+def test_decided_recommendations_are_left_out_and_buttons_carry_the_decisions_version(
+    engine, store
+):
+    ids = {s.recommendation.resource_name: s.id for s in open_recommendations(engine)}
+
+    def decisions(engine, rec_ids):
+        assert sorted(rec_ids) == sorted(ids.values())
+        return {ids["vm-b"]: RecDecision(3, open=False), ids["vm-c"]: RecDecision(2)}
+
+    view = digest_for(
+        engine, store, "digest daily 09:00 UTC", replace(CONFIG, rec_decisions=decisions)
+    )
+    text = text_of(view)
+    assert "vm-b" not in text and "2 of 2 open" in text
+    buttons = [b for block in view.blocks if isinstance(block, Actions) for b in block.buttons]
+    assert [b.value for b in buttons] == [f"{ids['vm-c']}:2"] * 3 + [f"{ids['vm-a']}:0"] * 3
 
 
 def test_realized_savings_show_when_a_reader_is_wired(engine, store):
