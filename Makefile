@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-ingest bench-budgets bench-slack bench-anomalies bench-recs bench-cost-types chat serve teams-app clean
+.PHONY: demo test lint format bench bench-ingest bench-budgets bench-slack bench-anomalies bench-recs bench-cost-types bench-digests chat serve teams-app clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ test: lint
 	.ci/ensure-postgres
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: bench-ingest bench-budgets bench-slack bench-anomalies bench-recs bench-cost-types
+bench: bench-ingest bench-budgets bench-slack bench-anomalies bench-recs bench-cost-types bench-digests
 
 bench-ingest: $(STAMP)
 	.ci/ensure-postgres
@@ -55,6 +55,10 @@ bench-slack: $(STAMP)
 bench-recs: $(STAMP)
 	.ci/ensure-postgres
 	$(BIN)/python benchmarks/recommendations.py $(RECS_BENCH_ARGS)
+
+bench-digests: $(STAMP)
+	@# 500 digests over 50 channels against a fake Slack allowing 1 post/s/channel
+	$(BIN)/python benchmarks/digests.py $(DIGEST_BENCH_ARGS)
 
 bench-cost-types: $(STAMP)
 	.ci/ensure-postgres

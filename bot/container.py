@@ -7,6 +7,7 @@ container with overrides (a fixed clock, an engine, fake connections) instead of
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import ssl
 from dataclasses import dataclass, field
@@ -38,10 +39,10 @@ from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackBot, SlackNotifier
 from adapters.slack.usergroups import SlackUserGroups
 from bot.jobs import scheduled_pipeline
-from bot.scheduler import ReplicaScheduler, cleanup_job
+from bot.scheduler import ReplicaScheduler, cleanup_job, replica_id
 from bot.settings import Settings
 from core.anomalies.scan import ScanSummary, scan_anomalies
-from core.app import create_core
+from core.app import create_core, digest_realized_savings, digest_rec_decisions
 from core.approvals.advisor_sync import apply_portal_suppressions, push_suppressions
 from core.approvals.watch import (
     WatchSummary,
@@ -52,8 +53,11 @@ from core.approvals.watch import (
 )
 from core.budgets.evaluate import EvaluationSummary, evaluate_budgets
 from core.delivery.dispatcher import Dispatcher
+from core.delivery.pacer import Pacer
 from core.delivery.ports import Notifier
 from core.delivery.targets import TargetKind
+from core.digests.model import DigestsConfig, RealizedSavingsReader, RecDecisionsReader
+from core.digests.run import DigestRunner, TickSummary
 from core.kernel.clock import Clock, SystemClock
 from core.kernel.db.engine import make_engine
 from core.kernel.errors import CloudOptimaError
@@ -86,6 +90,11 @@ class Container:
     _tenant: SimulatedTenant | None = field(default=None, repr=False)
     _notifiers: dict[TargetKind, Notifier] | None = field(default=None, repr=False)
     _dispatcher: Dispatcher | None = field(default=None, repr=False)
+    _digest_runner: DigestRunner | None = field(default=None, repr=False)
+    #: The realized-savings reader digests show (the approvals feature's; None: left out).
+    realized_savings: RealizedSavingsReader | None = field(default=None, repr=False)
+    #: The approvals feature's decisions (versions on the digest's buttons; decided ones hidden).
+    rec_decisions: RecDecisionsReader | None = field(default=None, repr=False)
     _scheduler: ReplicaScheduler | None = field(default=None, repr=False)
     _slack_bot: SlackBot | None = field(default=None, repr=False)
     _slack_notifier: SlackNotifier | None = field(default=None, repr=False)
@@ -104,6 +113,27 @@ class Container:
         """Score every cost series' final days; claim, update or withdraw incidents."""
         return scan_anomalies(self.engine, self.clock, self.settings.anomalies_config())
 
+    def digest_runner(self) -> DigestRunner:
+        """The digest tick (every replica runs it; subscriptions are claimed per slot)."""
+        if self._digest_runner is None:
+            self._digest_runner = DigestRunner(
+                self.engine,
+                self.clock,
+                self.digests_config(),
+                owner=replica_id(),
+            )
+        return self._digest_runner
+
+    def digests_config(self) -> DigestsConfig:
+        return dataclasses.replace(
+            self.settings.digests_config(),
+            realized_savings=self.realized_savings,
+            rec_decisions=self.rec_decisions,
+        )
+
+    def run_digests(self) -> TickSummary:
+        return self.digest_runner().tick()
+
     def dispatcher(self) -> Dispatcher:
         """The outbox dispatcher over every configured notifier."""
         if self._dispatcher is None:
@@ -113,6 +143,7 @@ class Container:
                 self.clock,
                 self.settings.dispatch_config(),
                 observer=lambda kind, outcome: OUTBOX_DELIVERIES.labels(kind, outcome).inc(),
+                pacer=Pacer() if self.settings.outbox_pacing else None,
             )
         return self._dispatcher
 
@@ -436,6 +467,12 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
         every=timedelta(hours=settings.cleanup_interval_hours),
     )
     scheduler.add_job(
+        "digests",
+        container.run_digests,
+        every=timedelta(seconds=settings.digest_tick_seconds),
+        claim=False,  # every replica ticks; each subscription's slot is claimed on its own
+    )
+    scheduler.add_job(
         "budgets",
         container.evaluate_budgets,
         every=timedelta(minutes=settings.budget_interval_minutes),
@@ -474,8 +511,16 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
 
 
 def build(
-    settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: Engine | None = None,
+    realized_savings: RealizedSavingsReader | None = None,
+    rec_decisions: RecDecisionsReader | None = None,
 ) -> Container:
+    """The container. `realized_savings` and `rec_decisions` are the approvals feature's
+    readers (digests show realized savings only when given; without decisions every open
+    recommendation is undecided, at version 0)."""
     clock = clock or SystemClock()
     engine = engine or make_engine(
         settings.database_url,
@@ -487,7 +532,22 @@ def build(
         groups = SlackUserGroups(
             settings.slack_bot_token.get_secret_value(), api_url=settings.slack_api_url
         )
-    core = create_core(
-        engine, clock, settings.core_config(), settings.feature_configs(), groups=groups
+    # Digests show the approvals feature's decisions and realized savings unless told otherwise.
+    realized_savings = realized_savings or digest_realized_savings
+    rec_decisions = rec_decisions or digest_rec_decisions
+    features = settings.feature_configs()
+    features = dataclasses.replace(
+        features,
+        digests=dataclasses.replace(
+            features.digests, realized_savings=realized_savings, rec_decisions=rec_decisions
+        ),
     )
-    return Container(settings=settings, engine=engine, clock=clock, core=core)
+    core = create_core(engine, clock, settings.core_config(), features, groups=groups)
+    return Container(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        core=core,
+        realized_savings=realized_savings,
+        rec_decisions=rec_decisions,
+    )

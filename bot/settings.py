@@ -22,6 +22,8 @@ from core.budgets.model import BudgetsConfig
 from core.costs.model import CostsConfig, CostType, ForecastProvider
 from core.delivery.dispatcher import DispatchConfig
 from core.delivery.targets import TargetKind
+from core.digests.model import DigestsConfig
+from core.digests.schedule import zone
 from core.kernel.context import CoreConfig
 from core.kernel.db.engine import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
 from core.kernel.errors import CloudOptimaError, ConfigurationError
@@ -258,6 +260,24 @@ class Settings(BaseSettings):
     anomaly_drops: bool = True
     anomaly_interval_hours: float = Field(6, ge=0.25, le=168)
 
+    # -- digests -------------------------------------------------------------------------------
+    digest_tick_seconds: float = Field(
+        30, ge=1, le=3600, description="How often every replica looks for due digests"
+    )
+    digest_grace_hours: float = Field(
+        6, ge=0, le=72, description="A digest missed while no replica ran is sent this late"
+    )
+    digest_lease_seconds: float = Field(
+        120, ge=5, le=3600, description="How long a replica holds a due digest while building it"
+    )
+    digest_default_timezone: str = Field(
+        "UTC", description="Time zone of `digest daily` without one (IANA name)"
+    )
+    outbox_pacing: bool = Field(
+        True,
+        description="Pace posts per channel at Slack's (1/s) and Teams' documented limits",
+    )
+
     # -- scheduler -----------------------------------------------------------------------------
     scheduler_enabled: bool = Field(
         True, description="Run the scheduled jobs inside `cloudoptima serve`"
@@ -345,6 +365,15 @@ class Settings(BaseSettings):
     def _https(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith("https://"):
             raise ValueError("must be an https:// URL (tokens are never sent over http)")
+        return value
+
+    @field_validator("digest_default_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            zone(value)
+        except CloudOptimaError as exc:
+            raise ValueError(exc.message) from None
         return value
 
     @field_validator("cost_types")
@@ -495,6 +524,7 @@ class Settings(BaseSettings):
             anomalies=self.anomalies_config(),
             recommendations=self.recommendations_config(),
             approvals=self.approvals_config(),
+            digests=self.digests_config(),
         )
 
     def approvals_config(self) -> ApprovalsConfig:
@@ -505,6 +535,15 @@ class Settings(BaseSettings):
             approvers_channel=self.approvers_channel,
             group_cache_seconds=self.approvals_group_cache_seconds,
             advisor_sync=self.approvals_advisor_sync,
+        )
+
+    def digests_config(self) -> DigestsConfig:
+        return DigestsConfig(
+            cost_type=self.cost_type,
+            forecast_provider=self.forecast_source,
+            grace=timedelta(hours=self.digest_grace_hours),
+            lease=timedelta(seconds=self.digest_lease_seconds),
+            default_timezone=self.digest_default_timezone,
         )
 
     def anomalies_config(self) -> AnomaliesConfig:

@@ -5,6 +5,7 @@ A new feature is a new folder plus one registration line below.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -16,12 +17,17 @@ from core.approvals import commands as approvals
 from core.approvals.model import ApprovalsConfig
 from core.approvals.policy import GroupCache, Policy
 from core.approvals.ports import GroupDirectory
+from core.approvals.savings import realized_by_currency
+from core.approvals.store import read_decisions
 from core.audit import commands as audit
 from core.audit.auditor import AuditTrail
 from core.budgets import commands as budgets
 from core.budgets.model import BudgetsConfig
 from core.costs import commands as costs
-from core.costs.model import CostsConfig
+from core.costs.model import CostFilter, CostsConfig
+from core.digests import commands as digests
+from core.digests.content import rec_matches
+from core.digests.model import DigestsConfig, RealizedSaving, RecDecision
 from core.kernel import help as kernel_help
 from core.kernel.clock import Clock
 from core.kernel.context import CoreConfig
@@ -30,6 +36,7 @@ from core.kernel.service import Auditor, CloudOptima, RateLimiter
 from core.recommendations import commands as recommendations
 from core.recommendations.model import RecommendationsConfig
 from core.recommendations.presenters import detail_card
+from core.recommendations.store import all_recommendations
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,28 @@ class FeatureConfigs:
     anomalies: AnomaliesConfig = field(default_factory=AnomaliesConfig)
     recommendations: RecommendationsConfig = field(default_factory=RecommendationsConfig)
     approvals: ApprovalsConfig = field(default_factory=ApprovalsConfig)
+    digests: DigestsConfig = field(default_factory=DigestsConfig)
+
+
+# -- one feature's read API in another's port (digests show the approvals feature's state) ------
+
+
+def digest_rec_decisions(engine: Engine, rec_ids: Sequence[int]) -> Mapping[int, RecDecision]:
+    """The version a digest's decision buttons carry; decided items are left out of digests."""
+    views = approvals.decision_views(engine, rec_ids)
+    return {i: RecDecision(v.version, open=v.state == "open") for i, v in views.items()}
+
+
+def digest_realized_savings(
+    engine: Engine, filters: Sequence[CostFilter]
+) -> Sequence[RealizedSaving]:
+    """Realized savings to date of the recommendations within a digest's scope filters."""
+    scoped = tuple(filters)
+    recs = {s.id: s for s in all_recommendations(engine) if rec_matches(s, scoped)}
+    with engine.connect() as conn:
+        decisions = read_decisions(conn, list(recs))
+    totals = realized_by_currency(decisions.values(), recs)
+    return [RealizedSaving(cur, amount, count) for cur, (amount, count) in sorted(totals.items())]
 
 
 def build_router(
@@ -68,6 +97,7 @@ def build_router(
     recommendations.register(router, features.recommendations, decisions)
     approvals.register(router, decisions)
     audit.register(router)
+    digests.register(router, features.digests)
     kernel_help.register(router)
     return router
 

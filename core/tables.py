@@ -8,6 +8,7 @@ from core.audit import tables as audit_tables
 from core.budgets import tables as budget_tables
 from core.costs import tables as cost_tables
 from core.delivery import tables as delivery_tables
+from core.digests import tables as digest_tables
 from core.kernel.db import tables as kernel_tables
 from core.recommendations import tables as recommendation_tables
 
@@ -22,4 +23,5 @@ MODULES = (
     recommendation_tables,
     audit_tables,
     approval_tables,
+    digest_tables,
 )

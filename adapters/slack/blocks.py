@@ -14,7 +14,7 @@ fits in: it becomes a real channel link, `<#C0123ABCD>`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -72,6 +72,8 @@ NATIVE_TABLE_MAX_COLUMNS = 20
 NATIVE_CELL_MAX = 500
 #: Longer series are averaged into this many bars so the sparkline stays on one line.
 SPARKLINE_MAX_BARS = 60
+#: Slack's limit on an image block's alt_text.
+MAX_IMAGE_ALT_TEXT = 2000
 #: Separates the core action id from the per-message index (Slack wants unique action ids).
 ACTION_INDEX_SEPARATOR = "#"
 
@@ -95,9 +97,16 @@ SlackBlock = dict[str, Any]
 
 
 def render_card(
-    card: Card, *, chart_mode: ChartMode = ChartMode.SPARKLINE, nonce: str = ""
+    card: Card,
+    *,
+    chart_mode: ChartMode = ChartMode.SPARKLINE,
+    nonce: str = "",
+    chart_files: Mapping[Chart, str] | None = None,
 ) -> Payload:
     """The message payload for `card`: `{"blocks": [...], "text": fallback}`.
+
+    `chart_files` maps charts already uploaded (files_upload_v2) to their Slack file ids: those
+    are shown in the message as image blocks; the others follow `chart_mode`.
 
     `nonce` goes into the block ids of action blocks, so two renderings of one card (before and
     after an in-place update) carry different ids; double clicks are recognised by it.
@@ -118,7 +127,7 @@ def render_card(
             if row_buttons:
                 pending.append(Actions(row_buttons))
         else:
-            blocks.extend(_render_block(block, card.severity, chart_mode))
+            blocks.extend(_render_block(block, card.severity, chart_mode, chart_files or {}))
         for actions in pending:
             rendered = _actions(actions, nonce, actions_seen, buttons_seen)
             actions_seen += len(rendered)
@@ -156,7 +165,9 @@ def chart_blocks(card: Card) -> list[Chart]:
 # -- one view block → Slack blocks -------------------------------------------------------------
 
 
-def _render_block(block: Block, severity: Severity, chart_mode: ChartMode) -> list[SlackBlock]:
+def _render_block(
+    block: Block, severity: Severity, chart_mode: ChartMode, files: Mapping[Chart, str]
+) -> list[SlackBlock]:
     match block:
         case Header(text=text):
             if not text.strip():
@@ -185,6 +196,8 @@ def _render_block(block: Block, severity: Severity, chart_mode: ChartMode) -> li
         case Table():  # rendered by the caller, which gives the first that fits a table block
             return []
         case Chart():
+            if block in files and block.points:
+                return _chart_image(block, files[block])
             return _chart(block, chart_mode)
         case Context(text=text):
             return [_context(text)] if text.strip() else []
@@ -330,6 +343,20 @@ def _table_line(cells: tuple[str, ...] | list[str], table: Table, widths: list[i
 
 
 # -- charts ------------------------------------------------------------------------------------
+
+
+def _chart_image(chart: Chart, file_id: str) -> list[SlackBlock]:
+    """An uploaded chart, shown in the message (an image block naming the Slack file)."""
+    caption = chart_caption(chart)
+    return [
+        {
+            "type": "image",
+            "slack_file": {"id": file_id},
+            "alt_text": _clip(caption, MAX_IMAGE_ALT_TEXT),
+            "title": {"type": "plain_text", "text": _clip(chart.title or "Chart", MAX_HEADER_TEXT)},
+        },
+        _context(caption),
+    ]
 
 
 def _chart(chart: Chart, mode: ChartMode) -> list[SlackBlock]:

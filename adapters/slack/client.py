@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from typing import Any
@@ -239,11 +240,47 @@ class BotScopes:
 
 # matplotlib's pyplot keeps global state: one figure at a time across threads.
 _PNG_LOCK = threading.Lock()
+#: Charts drawn lately (channels following one scope get the same chart): drawn once.
+_PNG_CACHE: OrderedDict[Chart, bytes] = OrderedDict()
+PNG_CACHE_SIZE = 64
 
 
 def _png(chart: Chart) -> bytes:
+    png = _PNG_CACHE.get(chart)  # a drawn chart is not held up by another one being drawn
+    if png is not None:
+        return png
     with _PNG_LOCK:
-        return render_png(chart)
+        png = _PNG_CACHE.get(chart)  # drawn meanwhile by the thread that held the lock
+        if png is None:
+            png = _PNG_CACHE[chart] = render_png(chart)
+            while len(_PNG_CACHE) > PNG_CACHE_SIZE:
+                _PNG_CACHE.popitem(last=False)
+        return png
+
+
+async def upload_chart_files(client: AsyncWebClient, card: Card) -> dict[Chart, str]:
+    """Upload each chart of `card` as a PNG (files_upload_v2, shared to no channel) so that the
+    message can show it in an image block; {chart: file id} of those uploaded.
+
+    Best effort: a chart that fails to upload is drawn as a sparkline instead.
+    """
+    files: dict[Chart, str] = {}
+    for chart in chart_blocks(card):
+        try:
+            png = await asyncio.to_thread(_png, chart)
+            response = await client.files_upload_v2(
+                file=png,
+                filename="cloudoptima-chart.png",
+                title=chart.title,
+                alt_txt=chart_caption(chart),
+            )
+            uploaded = response.get("files") or [response.get("file") or {}]
+            file_id = str(uploaded[0].get("id") or "")
+            if file_id:
+                files[chart] = file_id
+        except Exception:
+            log.warning("chart upload to Slack failed; drawing a sparkline", exc_info=True)
+    return files
 
 
 async def upload_charts(

@@ -24,10 +24,11 @@ from adapters.slack.client import (
     Sleep,
     make_web_client,
     retry_after_seconds,
-    upload_charts,
+    upload_chart_files,
 )
 from core.delivery.ports import Delivery, DeliveryError
 from core.delivery.targets import TargetKind
+from core.kernel.cards import Chart
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +65,15 @@ UNCERTAIN_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout"
 
 
 class SlackNotifier:
-    """Posts cards to Slack channels with `chat.postMessage` (blocks plus a text fallback)."""
+    """Posts cards to Slack channels with `chat.postMessage` (blocks plus a text fallback).
+
+    Charts are uploaded first (files_upload_v2) and shown in the message as image blocks; then
+    the delivery's pace (a pacing dispatcher's turn for the channel, `paces_itself`) is awaited
+    right before the post, so uploads do not eat into the channel's one message per second.
+    """
 
     kind = TargetKind.SLACK
+    paces_itself = True
 
     def __init__(
         self,
@@ -83,13 +90,28 @@ class SlackNotifier:
 
     async def send(self, delivery: Delivery) -> str:
         """Post once; return the message's `ts`. Raises `DeliveryError`."""
-        channel = delivery.target.address
         card = delivery.card
         upload = bool(chart_blocks(card)) and await self.scopes.allows("files:write")
+        files = await upload_chart_files(self._client, card) if upload else {}
+        if delivery.pace is not None:
+            await delivery.pace()
+        try:
+            return await self._post(delivery, files)
+        except DeliveryError as exc:
+            if not files or exc.code != "invalid_blocks":
+                raise
+            # An image Slack could not fetch yet: the post certainly did not land; draw the
+            # charts as sparklines instead.
+            log.info("Slack refused the uploaded chart (%s); posting a sparkline", exc.code)
+            return await self._post(delivery, {})
+
+    async def _post(self, delivery: Delivery, files: dict[Chart, str]) -> str:
+        channel = delivery.target.address
         payload = render_card(
-            card,
-            chart_mode=ChartMode.IMAGE if upload else ChartMode.SPARKLINE,
+            delivery.card,
+            chart_mode=ChartMode.SPARKLINE,
             nonce=secrets.token_hex(4),
+            chart_files=files,
         )
 
         async def not_posted_yet() -> bool:
@@ -122,10 +144,7 @@ class SlackNotifier:
             return await self._after_uncertain_failure(delivery, type(exc).__name__)
         finally:
             UNCERTAIN_POST_CHECK.reset(check)
-        ts = str(response.get("ts", ""))
-        if upload:
-            await upload_charts(self._client, card, channel=channel, thread_ts=ts)
-        return ts
+        return str(response.get("ts", ""))
 
     async def update(self, delivery: Delivery, message_id: str) -> str:
         """Replace message `message_id` with `chat.update` (charts as a sparkline: an update

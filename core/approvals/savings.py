@@ -87,6 +87,21 @@ def savings_report(
     return report
 
 
+def realized_by_currency(
+    decisions: Iterable[Decision], recs: Mapping[int, StoredRecommendation]
+) -> dict[str, tuple[Decimal, int]]:
+    """Realized savings to date per currency (a month's worth) and how many implemented items
+    add up to it, over the recommendations in `recs` (e.g. one digest's scope)."""
+    found: dict[str, tuple[Decimal, int]] = {}
+    for d in decisions:
+        measured = d.state is DecisionState.IMPLEMENTED and d.realized_monthly is not None
+        if not measured or d.rec_id not in recs or d.currency is None:
+            continue
+        total, count = found.get(d.currency, (Decimal(0), 0))
+        found[d.currency] = (total + (d.realized_monthly or Decimal(0)), count + 1)
+    return found
+
+
 def _ratio(realized: Decimal, expected: Decimal) -> str:
     if expected <= 0:
         return "—"

@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import random
 import secrets
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +55,7 @@ from typing import Any
 from sqlalchemy import Engine, case, func, or_, select, update
 from sqlalchemy.engine import Row
 
+from core.delivery.pacer import Pacer
 from core.delivery.ports import Delivery, DeliveryError, Notifier
 from core.delivery.tables import OutboxMessage, OutboxStatus
 from core.delivery.targets import Target, TargetKind
@@ -64,6 +67,8 @@ log = logging.getLogger(__name__)
 
 OUTBOX = OutboxMessage.__table__  # type: ignore[attr-defined]
 LAST_ERROR_MAX = 2000
+#: With a pacer: messages of one target claimed at a time (the rest wait in the table).
+PACED_PER_TARGET = 2
 REFUSAL_CODE_PREFIXES = ("http_4", "smtp_", "refused")
 
 #: What happened to one claimed message: sent, already_delivered (found by `was_delivered`),
@@ -199,6 +204,7 @@ class Dispatcher:
         token_factory: Callable[[], str] = lambda: secrets.token_hex(16),
         after_send: AfterSend | None = None,
         observer: Observer | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.engine = engine
         self.notifiers = dict(notifiers)
@@ -209,6 +215,10 @@ class Dispatcher:
         self._token_factory = token_factory
         self._after_send = after_send
         self._observer = observer
+        self._pacer = pacer
+        #: Messages being delivered here, per target (a paced target gets no more claims
+        #: while it has some).
+        self._in_flight: Counter[Target] = Counter()
 
     # -- the loop ------------------------------------------------------------------------------
     async def dispatch_once(self) -> list[Outcome]:
@@ -220,6 +230,8 @@ class Dispatcher:
 
     async def dispatch_until_idle(self, *, max_batches: int = 1000) -> list[Outcome]:
         """Deliver batches until none is due now (messages retried later stay for later)."""
+        if self._pacer is not None:
+            return await self._dispatch_paced(max_batches)
         outcomes: list[Outcome] = []
         for _ in range(max_batches):
             batch = await self.dispatch_once()
@@ -227,6 +239,98 @@ class Dispatcher:
             if len(batch) < self.config.batch_size:
                 break
         return outcomes
+
+    async def _dispatch_paced(self, max_batches: int) -> list[Outcome]:
+        """Keep claiming while messages are due, each delivered in its own task as soon as its
+        target's turn comes: a channel waiting for its turn holds up no other channel, and a
+        target with messages in flight here is left out of the next claims (its next message
+        is claimed when they are done, well within the turn's wait)."""
+        pacer = self._pacer
+        assert pacer is not None
+        # A message waits for its turn at most this long (inside its lease and send timeout).
+        horizon = min(
+            self.config.lease.total_seconds() / 4, self.config.send_timeout.total_seconds() / 4
+        )
+        running: set[asyncio.Task[Outcome]] = set()
+        outcomes: list[Outcome] = []
+        for _ in range(max_batches):
+            busy = {t for t, n in self._in_flight.items() if n > 0}
+            busy.update(pacer.saturated(horizon))
+            claimed = await asyncio.to_thread(self.claim, sorted(busy, key=str))
+            kept, extra = _per_target(claimed, PACED_PER_TARGET)
+            if extra:
+                await asyncio.to_thread(self._give_back, extra)
+            for message in kept:
+                self._in_flight[message.target] += 1
+                running.add(asyncio.create_task(self._deliver_tracked(message)))
+            if len(claimed) >= self.config.batch_size:
+                continue
+            if not running:
+                break
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            outcomes.extend(task.result() for task in done)
+        if running:
+            outcomes.extend(await asyncio.gather(*running))
+        return outcomes
+
+    def _give_back(self, messages: Sequence[ClaimedMessage]) -> None:
+        """Unclaim messages this dispatcher took beyond its share of one target (the attempt
+        does not count); they are claimed again when the target's earlier ones are done."""
+        for message in messages:
+            self._finish(
+                message,
+                status=OutboxStatus.PENDING,
+                attempts=message.attempt - 1,
+                next_attempt_at=self.clock.now(),
+            )
+
+    async def _deliver_tracked(self, message: ClaimedMessage) -> Outcome:
+        try:
+            return await self.deliver(message)
+        finally:
+            self._in_flight[message.target] -= 1
+            if self._in_flight[message.target] <= 0:
+                del self._in_flight[message.target]
+
+    async def _send(self, notifier: Notifier, delivery: Delivery) -> str:
+        """`notifier.send`, in the target's turn when pacing: a notifier that paces itself
+        (`paces_itself`, e.g. Slack after its uploads) takes the turn through `delivery.pace`
+        right before its rate-limited call; others get it before `send`."""
+        pacer = self._pacer
+        if pacer is None or not pacer.paced(delivery.target):
+            return await self._with_timeout(notifier.send(delivery))
+        target = delivery.target
+        taken = False
+
+        async def pace() -> None:
+            nonlocal taken
+            if not taken:
+                await pacer.turn(target)
+                taken = True
+
+        try:
+            if getattr(notifier, "paces_itself", False):
+                delivery = dataclasses.replace(delivery, pace=pace)
+            else:
+                await pace()
+            return await self._with_timeout(notifier.send(delivery))
+        finally:
+            if taken:
+                pacer.done(target)
+
+    async def _update(self, notifier: Notifier, delivery: Delivery, message_id: str) -> str:
+        pacer = self._pacer
+        if pacer is None or not pacer.paced(delivery.target):
+            return await self._with_timeout(notifier.update(delivery, message_id))
+        await pacer.turn(delivery.target)
+        try:
+            return await self._with_timeout(notifier.update(delivery, message_id))
+        finally:
+            pacer.done(delivery.target)
+
+    def _hold(self, message: ClaimedMessage, error: DeliveryError) -> None:
+        if self._pacer is not None and error.retry_after_seconds is not None:
+            self._pacer.hold(message.target, error.retry_after_seconds)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Deliver until `stop` is set, polling every `poll_interval` when idle."""
@@ -252,8 +356,9 @@ class Dispatcher:
             await asyncio.wait_for(stop.wait(), seconds)
 
     # -- claiming (synchronous, in a worker thread) --------------------------------------------
-    def claim(self) -> list[ClaimedMessage]:
-        """Take up to `batch_size` due rows for this dispatcher (lease + fresh token)."""
+    def claim(self, exclude: Sequence[Target] = ()) -> list[ClaimedMessage]:
+        """Take up to `batch_size` due rows for this dispatcher (lease + fresh token), none for
+        the targets in `exclude` (paced ones that are busy)."""
         if not self.notifiers:
             return []
         now = self.clock.now()
@@ -271,6 +376,8 @@ class Dispatcher:
             .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
             .limit(self.config.batch_size)
         )
+        if exclude:
+            due = due.where(OUTBOX.c.target_address.not_in(sorted({t.address for t in exclude})))
         if not is_sqlite(self.engine):
             # Rows another dispatcher is claiming right now are skipped, not waited for.
             due = due.with_for_update(skip_locked=True)
@@ -460,8 +567,9 @@ class Dispatcher:
                     "the dispatcher stopped during the last attempt", permanent=True, code="crash"
                 )
                 return await asyncio.to_thread(self._mark_failed, message, error)
-            provider_id = await self._with_timeout(notifier.send(delivery))
+            provider_id = await self._send(notifier, delivery)
         except DeliveryError as exc:
+            self._hold(message, exc)
             return await asyncio.to_thread(self._mark_failed, message, exc)
         except Exception:
             reference = uuid.uuid4().hex[:8]
@@ -493,10 +601,11 @@ class Dispatcher:
             return "superseded" if marked else "lost_claim"
         try:
             if where.message_id is None:
-                provider_id = await self._with_timeout(notifier.send(delivery))
+                provider_id = await self._send(notifier, delivery)
             else:
-                provider_id = await self._with_timeout(notifier.update(delivery, where.message_id))
+                provider_id = await self._update(notifier, delivery, where.message_id)
         except DeliveryError as exc:
+            self._hold(message, exc)
             return await asyncio.to_thread(self._mark_failed, message, exc)
         except Exception:
             reference = uuid.uuid4().hex[:8]
@@ -518,6 +627,19 @@ class Dispatcher:
                 permanent=False,
                 code="timeout",
             ) from None
+
+
+def _per_target(
+    messages: Sequence[ClaimedMessage], limit: int
+) -> tuple[list[ClaimedMessage], list[ClaimedMessage]]:
+    """(the first `limit` messages of each target, the rest)."""
+    seen: Counter[Target] = Counter()
+    kept: list[ClaimedMessage] = []
+    extra: list[ClaimedMessage] = []
+    for message in messages:
+        seen[message.target] += 1
+        (kept if seen[message.target] <= limit else extra).append(message)
+    return kept, extra
 
 
 def _error_text(error: DeliveryError) -> str:

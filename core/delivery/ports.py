@@ -9,7 +9,8 @@ a pause.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from core.delivery.targets import Target, TargetKind
@@ -23,6 +24,10 @@ class Delivery:
     idempotency_key: str
     target: Target
     card: Card
+    #: Set by a pacing dispatcher for notifiers that pace themselves (`paces_itself = True`):
+    #: awaited right before the rate-limited call (after any uploads), it waits for the
+    #: target's turn. None: send at once.
+    pace: Callable[[], Awaitable[None]] | None = field(default=None, compare=False)
 
 
 class DeliveryError(CloudOptimaError):

@@ -58,8 +58,12 @@ def test_every_replica_schedules_delivery_cleanup_and_ingestion(engine):
         "anomalies",
         "recommendations",
         "decisions",
+        "digests",
     }
     assert jobs["outbox"].claim is False
+    # Every replica ticks the digests; each subscription's slot is claimed on its own.
+    assert jobs["digests"].claim is False
+    assert jobs["digests"].every.total_seconds() == 30
     assert jobs["ingest"].claim is True
     # The ingest job's pipeline evaluates budgets itself; recommendations follow it, daily.
     assert jobs["ingest"].then == ("recommendations",)

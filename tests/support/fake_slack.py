@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,8 +41,15 @@ class Scripted:
 class FakeSlack:
     """Start with `await fake.start()`; `fake.api_url` is the Web API base URL to configure."""
 
-    def __init__(self, *, scopes: str = DEFAULT_SCOPES) -> None:
+    def __init__(
+        self, *, scopes: str = DEFAULT_SCOPES, channel_interval: float | None = None
+    ) -> None:
         self.scopes = scopes
+        #: Slack's per-channel posting limit: at most one chat.postMessage per this many seconds
+        #: per channel; faster posts get 429 with a Retry-After (whole seconds, as Slack sends).
+        self.channel_interval = channel_interval
+        self.last_post: dict[str, float] = {}
+        self.rate_limited: dict[str, int] = defaultdict(int)
         self.calls: dict[str, list[Call]] = defaultdict(list)
         self.answers: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.uploads: dict[str, bytes] = {}
@@ -169,6 +178,8 @@ class FakeSlack:
                 headers={"x-oauth-scopes": self.scopes},
             )
         if method == "chat.postMessage":
+            if (limited := self._rate_limited(str(params.get("channel", "")))) is not None:
+                return limited
             message = self._store_message(params)
             return web.json_response({"ok": True, "channel": params["channel"], **message})
         if method == "chat.update":
@@ -202,6 +213,22 @@ class FakeSlack:
         if method == "apps.connections.open":
             return web.json_response({"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket"})
         return web.json_response({"ok": True})
+
+    def _rate_limited(self, channel: str) -> web.StreamResponse | None:
+        if self.channel_interval is None:
+            return None
+        now = time.monotonic()
+        last = self.last_post.get(channel)
+        if last is not None and now - last < self.channel_interval:
+            self.rate_limited[channel] += 1
+            wait = math.ceil(self.channel_interval - (now - last))
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"},
+                status=429,
+                headers={"Retry-After": str(max(wait, 1))},
+            )
+        self.last_post[channel] = now
+        return None
 
     def _store_message(self, params: dict[str, Any]) -> dict[str, Any]:
         ts = f"1700000000.{next(self._ts):06d}"

@@ -5,6 +5,7 @@ What every notifier promises is the notifier contract: tests/contracts/test_noti
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -209,17 +210,31 @@ async def test_was_delivered_is_false_when_history_cannot_be_read(notifier, fake
     assert await notifier.was_delivered(delivery()) is False
 
 
-async def test_chart_is_uploaded_as_png_in_the_message_thread_with_files_write(
+async def test_chart_is_uploaded_as_png_and_shown_in_the_message_with_files_write(
     notifier, fake_slack
 ):
-    ts = await notifier.send(delivery(chart=True))
+    await notifier.send(delivery(chart=True))
 
     [complete] = fake_slack.calls_to("files.completeUploadExternal")
-    assert (complete.params["channel_id"], complete.params["thread_ts"]) == (CHANNEL, ts)
-    [png] = fake_slack.uploads.values()
+    assert "channel_id" not in complete.params  # shared by the message, not posted on its own
+    [(file_id, png)] = fake_slack.uploads.items()
     assert png.startswith(b"\x89PNG")
-    text = str(posts(fake_slack)[0].params["blocks"])
-    assert "chart attached" in text and "▁" not in text
+    blocks = posts(fake_slack)[0].params["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    [image] = [b for b in blocks if b["type"] == "image"]
+    assert image["slack_file"] == {"id": file_id}
+    assert image["alt_text"] and "▁" not in str(blocks)
+
+
+async def test_a_chart_slack_cannot_show_yet_is_posted_as_a_sparkline(notifier, fake_slack):
+    fake_slack.error("chat.postMessage", "invalid_blocks")
+
+    await notifier.send(delivery(chart=True))
+
+    first, second = posts(fake_slack)
+    assert "slack_file" in str(first.params["blocks"])
+    assert "▁" in str(second.params["blocks"]) and "slack_file" not in str(second.params["blocks"])
+    assert len(fake_slack.channels[CHANNEL]) == 1
 
 
 async def test_chart_is_a_sparkline_without_files_write(fake_slack, sleep):
