@@ -56,7 +56,34 @@ TARGETS = {"import_vs_floor": 0.60, "rss_growth_mb": 200.0}
 
 #: The columns written: those the importer reads plus the usual neighbours (an EA export has
 #: ~55; the rest are constant text the CSV reader skips over at the same cost per byte).
-HEADER = ["InvoiceSectionName", "AccountName", "AccountOwnerId", "SubscriptionId", "SubscriptionName", "ResourceGroup", "ResourceLocation", "Date", "ProductName", "MeterCategory", "MeterSubCategory", "MeterId", "MeterName", "UnitOfMeasure", "Quantity", "EffectivePrice", "CostInBillingCurrency", "CostInUsd", "ConsumedService", "ResourceId", "Tags", "AdditionalInfo", "ChargeType", "PricingModel", "BillingAccountId", "BillingCurrencyCode"]
+HEADER = [
+    "InvoiceSectionName",
+    "AccountName",
+    "AccountOwnerId",
+    "SubscriptionId",
+    "SubscriptionName",
+    "ResourceGroup",
+    "ResourceLocation",
+    "Date",
+    "ProductName",
+    "MeterCategory",
+    "MeterSubCategory",
+    "MeterId",
+    "MeterName",
+    "UnitOfMeasure",
+    "Quantity",
+    "EffectivePrice",
+    "CostInBillingCurrency",
+    "CostInUsd",
+    "ConsumedService",
+    "ResourceId",
+    "Tags",
+    "AdditionalInfo",
+    "ChargeType",
+    "PricingModel",
+    "BillingAccountId",
+    "BillingCurrencyCode",
+]
 
 
 def write_export(shape: Shape, path: Path) -> int:
