@@ -35,6 +35,8 @@ class ExportManifest:
     #: The files of the run, as the manifest names them (blob names or links).
     blobs: tuple[str, ...]
     rows: int | None = None
+    #: When the run was submitted (runInfo.submittedTime), to import runs in order.
+    submitted: str = ""
 
 
 def _day(text: object) -> date | None:
@@ -72,7 +74,8 @@ def parse_manifest(raw: bytes | str, source: str) -> ExportManifest:
                 f"{source}: the export's type {kind!r} is not a cost type CloudOptima stores.",
                 hint="Export ActualCost, AmortizedCost or FocusCost.",
             ) from None
-    return ExportManifest(run_id, cost_type, focus, start, end, blobs, rows)
+    submitted = str(run.get("submittedTime") or "")
+    return ExportManifest(run_id, cost_type, focus, start, end, blobs, rows, submitted)
 
 
 def is_data_file(name: str) -> bool:

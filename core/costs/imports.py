@@ -21,17 +21,20 @@ import tempfile
 from array import array
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, or_, select, update
 
 from core.costs.ingest import CostIngestor, RunSummary, Window
-from core.costs.model import CostType
+from core.costs.model import CostType, RunStatus
 from core.costs.ports import CostDay, CostRow
 from core.costs.store import DIMENSION_COLUMNS, DayCounts
+from core.costs.tables import ExportRun
 from core.kernel.clock import Clock
+from core.kernel.db.engine import write_transaction
+from core.kernel.db.upsert import insert_for
 from core.kernel.money import to_storage_units
 from core.kernel.scopes import Scope
 
@@ -304,3 +307,68 @@ async def write_stage(
         )
     summary = stage.summary
     return ImportResult(runs, summary.lines or summary.rows, tuple(sorted(summary.currencies)))
+
+
+# -- export runs found in storage: each imported once across replicas ---------------------------
+
+#: A run claimed this long ago and still running is taken for abandoned (its importer died).
+STALE_EXPORT_RUN = timedelta(hours=2)
+_EXPORT_RUN = ExportRun.__table__  # type: ignore[attr-defined]
+
+
+def claim_export_run(engine: Engine, key: str, owner: str, now: datetime) -> bool:
+    """True for the one caller that gets to import run `key` now: the first, or the next one
+    after a failure or an abandoned attempt; False once it succeeded or while another runs."""
+    c = _EXPORT_RUN.c
+    with write_transaction(engine) as conn:
+        won = conn.execute(
+            insert_for(engine, _EXPORT_RUN)
+            .values(key=key, status=RunStatus.RUNNING, owner=owner, attempts=1, started_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(c.key)
+        ).first()
+        if won is not None:
+            return True
+        retried = conn.execute(
+            update(_EXPORT_RUN)
+            .where(
+                c.key == key,
+                or_(
+                    c.status == RunStatus.FAILED,
+                    and_(c.status == RunStatus.RUNNING, c.started_at < now - STALE_EXPORT_RUN),
+                ),
+            )
+            .values(
+                status=RunStatus.RUNNING,
+                owner=owner,
+                attempts=c.attempts + 1,
+                started_at=now,
+                finished_at=None,
+                error=None,
+            )
+            .returning(c.key)
+        ).first()
+        return retried is not None
+
+
+def finish_export_run(
+    engine: Engine, key: str, now: datetime, *, rows: int | None = None, error: str | None = None
+) -> None:
+    """Record how a claimed run's import ended (a failure makes it claimable again)."""
+    with write_transaction(engine) as conn:
+        conn.execute(
+            update(_EXPORT_RUN)
+            .where(_EXPORT_RUN.c.key == key)
+            .values(
+                status=RunStatus.FAILED if error is not None else RunStatus.SUCCEEDED,
+                finished_at=now,
+                rows=rows,
+                error=None if error is None else error[:2000],
+            )
+        )
+
+
+def export_run_status(engine: Engine, key: str) -> str | None:
+    with engine.connect() as conn:
+        found = conn.execute(select(_EXPORT_RUN.c.status).where(_EXPORT_RUN.c.key == key)).scalar()
+    return None if found is None else str(found)

@@ -153,6 +153,27 @@ class IngestionRun(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(String(2000), nullable=True))
 
 
+class ExportRun(SQLModel, table=True):
+    """One export run found in storage, imported once across replicas (`core.costs.imports`).
+
+    The key names the run (`azblob://account/container/…/<run id>`). A replica claims a run by
+    inserting its row; a failed run (or one whose importer stopped without finishing) is claimed
+    again by the next look. Rows are kept: a run once imported is never imported again (an older
+    run re-imported would put back figures a later run restated).
+    """
+
+    __tablename__: ClassVar[str] = "export_run"
+
+    key: str = Field(sa_column=Column(String(1000), primary_key=True))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    owner: str = Field(sa_column=Column(String(200), nullable=False))
+    attempts: int = Field(sa_column=Column(Integer, nullable=False))
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    rows: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    error: str | None = Field(default=None, sa_column=Column(String(2000), nullable=True))
+
+
 class CostForecast(SQLModel, table=True):
     """A provider's forecast of one ingested scope's spend for the rest of a budget period.
 

@@ -1,6 +1,6 @@
 """Daily cost rollup without the resource and the tags (`cost_rollup`), filled from the stored
 days: rollup groups (resource '' and no tags) are added to `cost_group` where missing, then
-every stored day is summed into the rollup.
+every stored day is summed into the rollup. Export runs imported from storage (`export_run`).
 
 Revision ID: 0014
 Revises: 0011
@@ -55,6 +55,18 @@ def upgrade() -> None:
         sa.Column("updated_at", UTC_TS, nullable=False),
         sa.PrimaryKeyConstraint("cost_type", "usage_date", "scope_id", "group_id"),
         sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "export_run",
+        sa.Column("key", sa.String(length=1000), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("owner", sa.String(length=200), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("started_at", UTC_TS, nullable=False),
+        sa.Column("finished_at", UTC_TS, nullable=True),
+        sa.Column("rows", sa.Integer(), nullable=True),
+        sa.Column("error", sa.String(length=2000), nullable=True),
+        sa.PrimaryKeyConstraint("key"),
     )
     _backfill()
 
@@ -117,4 +129,5 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("export_run")
     op.drop_table("cost_rollup")
