@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench bench-ingest bench-budgets bench-slack bench-anomalies bench-recs bench-cost-types bench-digests chat serve teams-app clean
+.PHONY: demo test lint format bench bench-ingest bench-budgets bench-slack bench-anomalies bench-recs bench-cost-types bench-digests bench-exports chat serve teams-app clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,7 @@ test: lint
 	.ci/ensure-postgres
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-bench: bench-ingest bench-budgets bench-slack bench-anomalies bench-recs bench-cost-types bench-digests
+bench: bench-ingest bench-budgets bench-slack bench-anomalies bench-recs bench-cost-types bench-digests bench-exports
 
 bench-ingest: $(STAMP)
 	.ci/ensure-postgres
@@ -63,6 +63,10 @@ bench-digests: $(STAMP)
 bench-cost-types: $(STAMP)
 	.ci/ensure-postgres
 	$(BIN)/python benchmarks/cost_types.py $(COST_TYPES_BENCH_ARGS)
+
+bench-exports: $(STAMP)
+	.ci/ensure-postgres
+	$(BIN)/python benchmarks/exports.py $(EXPORT_BENCH_ARGS)
 
 teams-app: $(STAMP)
 	$(BIN)/cloudoptima teams-app

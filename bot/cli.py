@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from adapters.console.chat import ConsoleChat
+from adapters.exports.formats import ExportFormat
 from bot.container import Container, build
 from bot.jobs import IngestPlan, PipelineResult, ScopeFailure, run_pipeline
 from bot.logs import configure_logging
@@ -409,6 +410,70 @@ def ingest(
         typer.echo(f"Budgets: {result.budgets.describe()}")
     if result.failed:
         raise typer.Exit(1)
+
+
+@app.command("import")
+def import_exports(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Export files (CSV, CSV.gz, Parquet), directories of them, or "
+            "azblob://<account>/<container>/<prefix>"
+        ),
+    ],
+    export_format: Annotated[
+        ExportFormat | None,
+        typer.Option("--format", help="The files' schema (default: detected from the header)"),
+    ] = None,
+    cost_type: Annotated[
+        CostType | None,
+        typer.Option(help="What EA/MCA files hold (default: their manifest says)"),
+    ] = None,
+    scope: Annotated[
+        str | None,
+        typer.Option(help="Store every row under this scope (default: each row's subscription)"),
+    ] = None,
+    demo: Annotated[bool, typer.Option(help="Use the simulated tenant's storage account")] = False,
+) -> None:
+    """Import Cost Management exports and Cost Details reports (EA, MCA, FOCUS 1.0), day by
+    day with the same upsert as ingestion: importing twice changes nothing. Give every file of
+    one export run in one command (a day is complete only across all of its files)."""
+    from bot.imports import ImportOptions, files_from_paths, import_files
+
+    settings = settings_or_exit(export_only=True, **({"demo": True} if demo else {}))
+    container = container_for(settings)
+    upgrade(container.engine)
+    options = ImportOptions(
+        export_format=export_format,
+        cost_type=cost_type,
+        scope=parse_scope(scope) if scope else None,
+    )
+    try:
+        blobs = [p for p in paths if p.startswith("azblob://")]
+        local = [Path(p) for p in paths if not p.startswith("azblob://")]
+        results = []
+        if local:
+            files = files_from_paths(local)
+            results.append(
+                asyncio.run(import_files(container.engine, container.clock, files, options))
+            )
+        for url in blobs:
+            results.extend(asyncio.run(container.import_blob_url(url, options)))
+    except CloudOptimaError as exc:
+        typer.echo(f"Import failed: {exc.user_message()}", err=True)
+        raise typer.Exit(1) from None
+    console = Console()
+    for result in results:
+        print_runs(console, result.runs, [])
+        typer.echo(f"Imported: {result.describe()}")
+        if len(result.currencies) > 1:
+            typer.echo(
+                "Currencies: " + ", ".join(result.currencies) + " (answers never add them up: "
+                "each answer is in one currency and lists the others apart)"
+            )
+    if any(result.runs for result in results):
+        typer.echo(f"Budgets: {container.evaluate_budgets().describe()}")
+        typer.echo(f"Anomalies: {container.scan_anomalies().describe()}")
 
 
 DEMO_QUESTIONS = (

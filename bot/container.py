@@ -34,10 +34,12 @@ from adapters.azure.advisor_suppressions import (
     AzureAdvisorSuppressions,
     build_advisor_suppressions,
 )
+from adapters.azure.export_storage import ExportContainer, parse_blob_url
 from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackBot, SlackNotifier
 from adapters.slack.usergroups import SlackUserGroups
+from bot.imports import ImportOptions, import_new_runs
 from bot.jobs import scheduled_pipeline
 from bot.scheduler import ReplicaScheduler, cleanup_job, replica_id
 from bot.settings import Settings
@@ -52,6 +54,7 @@ from core.approvals.watch import (
     watched_resources,
 )
 from core.budgets.evaluate import EvaluationSummary, evaluate_budgets
+from core.costs.imports import ImportResult
 from core.delivery.dispatcher import Dispatcher
 from core.delivery.pacer import Pacer
 from core.delivery.ports import Notifier
@@ -245,6 +248,44 @@ class Container:
         if self.settings.demo and not self.settings.scopes:
             return [parse_scope(path) for path in self.tenant.scopes]
         return self.settings.scope_list
+
+    def export_container(self, url: str) -> ExportContainer:
+        """A client of the export container at `url` (close it: `async with`): the demo's
+        simulated storage account (with a run of the tenant's rows), else Azure Storage with
+        the configured credential."""
+        location = parse_blob_url(url)
+        if self.settings.demo:
+            if not self.tenant.storage.blobs:
+                self.tenant.publish_export()
+            return ExportContainer(
+                location, self.tenant.credential(), transport=self.tenant.transport()
+            )
+        suffix = self.azure_cloud().storage_suffix
+        return ExportContainer(location, self.azure_credential(), endpoint_suffix=suffix)
+
+    async def import_blob_url(self, url: str, options: ImportOptions) -> list[ImportResult]:
+        """`cloudoptima import azblob://…`: every run under the prefix, oldest first."""
+        async with self.export_container(url) as container:
+            done = await import_new_runs(
+                self.engine, self.clock, container, options, owner=replica_id(), only_new=False
+            )
+        return [result for _run, result in done]
+
+    async def import_new_exports(self) -> list[ImportResult]:
+        """The scheduler's `exports` job: new runs of every configured export, each once
+        across replicas; then budgets and anomalies when anything was imported."""
+        results: list[ImportResult] = []
+        for url in self.settings.exports:
+            async with self.export_container(url) as container:
+                done = await import_new_runs(self.engine, self.clock, container, owner=replica_id())
+            results += [result for _run, result in done]
+        if results:
+            await asyncio.to_thread(self.evaluate_budgets)
+            try:
+                await asyncio.to_thread(self.scan_anomalies)
+            except Exception:
+                log.exception("the anomaly scan after an export import failed")
+        return results
 
     def azure_cloud(self) -> AzureCloud:
         """The Azure cloud every client talks to (`CLOUDOPTIMA_AZURE_CLOUD` and overrides)."""
@@ -504,9 +545,18 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
             standalone=False,
         )
         follow_ups = ("recommendations",)
-    scheduler.add_job(
-        "ingest", ingest, every=timedelta(hours=settings.ingest_interval_hours), then=follow_ups
-    )
+    if settings.scopes or settings.demo or not settings.exports:
+        scheduler.add_job(
+            "ingest", ingest, every=timedelta(hours=settings.ingest_interval_hours), then=follow_ups
+        )
+    if settings.exports:
+
+        async def import_exports() -> None:
+            await container.import_new_exports()
+
+        scheduler.add_job(
+            "exports", import_exports, every=timedelta(hours=settings.export_interval_hours)
+        )
     return scheduler
 
 

@@ -6,6 +6,7 @@ every invalid or missing setting (`core.kernel.errors.ConfigurationError`).
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -74,6 +75,18 @@ class Settings(BaseSettings):
     scopes: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Scopes to ingest: subscription GUIDs or ARM scope paths, comma separated",
+    )
+    exports: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Cost Management exports to import on a schedule: "
+        "azblob://<account>/<container>/<prefix>, comma separated (new runs only, each once)",
+    )
+    export_interval_hours: int = Field(
+        6, ge=1, le=168, description="Hours between looks for new export runs"
+    )
+    export_only: bool = Field(
+        False,
+        description="Costs come only from imported exports: no scope, no Cost Management access",
     )
     cost_type: CostType = Field(
         CostType.ACTUAL,
@@ -326,6 +339,7 @@ class Settings(BaseSettings):
 
     _split_lists = field_validator(
         "scopes",
+        "exports",
         "admins",
         "viewers",
         "recs_subscriptions",
@@ -350,6 +364,20 @@ class Settings(BaseSettings):
     def _management_groups_are_valid(cls, value: list[str]) -> list[str]:
         for text in value:
             parse_management_group(text)
+        return value
+
+    @field_validator("exports")
+    @classmethod
+    def _exports_are_blob_urls(cls, value: list[str]) -> list[str]:
+        bad = [
+            text
+            for text in value
+            if not re.fullmatch(r"azblob://[a-z0-9]{3,24}/[^/\s]+(/\S*)?", text)
+        ]
+        if bad:
+            raise ValueError(
+                f"exports look like azblob://<account>/<container>/<prefix>, not {', '.join(bad)}"
+            )
         return value
 
     @field_validator("recs_rates")
@@ -603,10 +631,11 @@ def _cross_field_problems(raw: dict[str, Any]) -> list[str]:
     ):
         problems.append(f"{ENV_PREFIX}SLACK_BOT_TOKEN: required to answer in Slack")
     problems.extend(_teams_problems(raw, demo))
-    if not demo and not raw.get("scopes"):
+    export_only = str(raw.get("export_only", "")).lower() in ("1", "true", "yes", "on")
+    if not demo and not raw.get("scopes") and not raw.get("exports") and not export_only:
         problems.append(
-            f"{ENV_PREFIX}SCOPES: set at least one scope to ingest (or CLOUDOPTIMA_DEMO=true "
-            "for the simulated tenant)"
+            f"{ENV_PREFIX}SCOPES: set at least one scope to ingest (or {ENV_PREFIX}EXPORTS "
+            f"to import exports, or {ENV_PREFIX}DEMO=true for the simulated tenant)"
         )
     return problems
 

@@ -28,6 +28,13 @@ class AzureCloud:
     prices_endpoint: str | None
 
     @property
+    def storage_suffix(self) -> str:
+        """`<account>.<this>` serves Azure Storage's Blob service (exports land there)."""
+        return {"usgov": "blob.core.usgovcloudapi.net", "china": "blob.core.chinacloudapi.cn"}.get(
+            self.name, "blob.core.windows.net"
+        )
+
+    @property
     def credential_scope(self) -> str:
         return self.arm_endpoint.rstrip("/") + "/.default"
 

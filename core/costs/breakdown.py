@@ -46,11 +46,13 @@ from core.costs.model import (
     RunStatus,
 )
 from core.costs.periods import Period, PeriodPair
-from core.costs.tables import CostRecord, IngestionRun
+from core.costs.tables import CostRecord, CostRollup, IngestionRun
 from core.kernel.db.engine import is_sqlite, read_snapshot
 from core.kernel.money import ZERO, from_storage_units, percent_change, share
 
 T = CostRecord.__table__.c  # type: ignore[attr-defined]
+#: The daily rollup without resources and tags (`core.costs.tables.CostRollup`).
+R = CostRollup.__table__.c  # type: ignore[attr-defined]
 UNTAGGED = "(untagged)"
 NO_VALUE = "(none)"
 _TAG_KEY = re.compile(r"^[\w.\- ]{1,128}$")
@@ -109,6 +111,12 @@ class CostBreakdown:
         return self.currency is not None
 
 
+def uses_rollup(dimension: Dimension, filters: Sequence[CostFilter]) -> bool:
+    """Whether a breakdown can read the rollup: it needs neither resources nor tags."""
+    unneeded = (DimensionKind.RESOURCE, DimensionKind.TAG)
+    return dimension.kind not in unneeded and all(f.kind is not FilterKind.TAG for f in filters)
+
+
 def _dimension_value(dim: Dimension) -> Callable[[Group], tuple[str | None, str | None]]:
     """A group's (key, display label) in dimension `dim` (a missing tag: None)."""
     match dim.kind:
@@ -156,19 +164,19 @@ def filter_predicate(f: CostFilter) -> Callable[[Group], bool]:
     raise AssertionError(f)
 
 
-def _units_sum() -> ColumnElement[Any]:
+def _units_sum(t: Any = T) -> ColumnElement[Any]:
     """SUM of the cost in storage units, as a BIGINT (PostgreSQL's numeric SUM would come back
     as Decimal objects, one per row)."""
-    return cast(func.sum(type_coerce(T.cost, BigInteger)), BigInteger)
+    return cast(func.sum(type_coerce(t.cost, BigInteger)), BigInteger)
 
 
-def _group_in(conn: Connection, ids: list[int]) -> ColumnElement[bool]:
+def _group_in(conn: Connection, ids: list[int], t: Any = T) -> ColumnElement[bool]:
     """`group_id IN ids` with one bound parameter whatever the number of ids."""
     if is_sqlite(conn):
         listed = func.json_each(json.dumps(ids)).table_valued("value")
-        found: ColumnElement[bool] = T.group_id.in_(select(listed.c.value))
+        found: ColumnElement[bool] = t.group_id.in_(select(listed.c.value))
     else:
-        found = T.group_id == any_(cast(ids, ARRAY(BigInteger)))
+        found = t.group_id == any_(cast(ids, ARRAY(BigInteger)))
     return found
 
 
@@ -202,12 +210,15 @@ def merged(ranges: list[tuple[date, date] | None]) -> list[tuple[date, date]]:
     return spans
 
 
-def _between(span: tuple[date, date]) -> ColumnElement[bool]:
-    return and_(T.usage_date >= span[0], T.usage_date <= span[1])
+def _between(span: tuple[date, date], t: Any = T) -> ColumnElement[bool]:
+    return and_(t.usage_date >= span[0], t.usage_date <= span[1])
 
 
 def _sums_by_group(
-    conn: Connection, cost_type: ColumnElement[bool], ranges: list[tuple[date, date] | None]
+    conn: Connection,
+    cost_type: ColumnElement[bool],
+    ranges: list[tuple[date, date] | None],
+    t: Any = T,
 ) -> dict[int, list[int | None]]:
     """Units per group in each range (None: the group has no rows there, or no such range).
 
@@ -222,22 +233,22 @@ def _sums_by_group(
             if span is None:
                 continue
             rows += conn.execute(
-                select(T.group_id, literal(at), _units_sum())
-                .where(cost_type, T.usage_date >= span[0], T.usage_date <= span[1])
-                .group_by(T.group_id)
+                select(t.group_id, literal(at), _units_sum(t))
+                .where(cost_type, t.usage_date >= span[0], t.usage_date <= span[1])
+                .group_by(t.group_id)
             ).all()
     else:
         main = [r for r in ranges[:HISTORY]]
         which = case(
-            *((and_(T.usage_date >= r[0], T.usage_date <= r[1]), at) for at, r in
+            *((and_(t.usage_date >= r[0], t.usage_date <= r[1]), at) for at, r in
               enumerate(main) if r is not None),
             else_=HISTORY,
         )  # fmt: skip
         spans = merged(ranges)
         rows += conn.execute(
-            select(T.group_id, which, _units_sum())
-            .where(cost_type, or_(*(_between(span) for span in spans)))
-            .group_by(T.group_id, which)
+            select(t.group_id, which, _units_sum(t))
+            .where(cost_type, or_(*(_between(span, t) for span in spans)))
+            .group_by(t.group_id, which)
         ).all()
     out: dict[int, list[int | None]] = {}
     get = out.get
@@ -255,6 +266,7 @@ def _daily_units(
     ranges: list[tuple[date, date] | None],
     wanted: list[int],
     left_out: list[int],
+    t: Any = T,
 ) -> dict[date, int]:
     """Units per day over the ranges, of the `wanted` groups (every group with rows on those
     days is in `wanted` or `left_out`: the smaller side is named)."""
@@ -263,16 +275,16 @@ def _daily_units(
     which = None
     if left_out:
         which = (
-            _group_in(conn, sorted(wanted))
+            _group_in(conn, sorted(wanted), t)
             if len(wanted) <= len(left_out)
-            else not_(_group_in(conn, sorted(left_out)))
+            else not_(_group_in(conn, sorted(left_out), t))
         )
     units: dict[date, int] = {}
     for span in merged(ranges):  # one range query each: the primary key serves it
-        series = select(T.usage_date, _units_sum()).where(cost_type, _between(span))
+        series = select(t.usage_date, _units_sum(t)).where(cost_type, _between(span, t))
         if which is not None:
             series = series.where(which)
-        units.update((day, int(u)) for day, u in conn.execute(series.group_by(T.usage_date)))
+        units.update((day, int(u)) for day, u in conn.execute(series.group_by(t.usage_date)))
     return units
 
 
@@ -284,10 +296,11 @@ def cost_breakdown(engine: Engine, query: BreakdownQuery) -> CostBreakdown:
     or currencies leave some out) over the compared days, the comparison and the forecast
     history. Groups map to dimension values and filters in Python (`core.costs.catalog`).
     """
-    cost_type = T.cost_type == str(query.cost_type)
+    t = R if uses_rollup(query.dimension, query.filters) else T
+    cost_type = t.cost_type == str(query.cost_type)
     ranges = _ranges(query)
     with read_snapshot(engine) as conn:
-        sums = _sums_by_group(conn, cost_type, ranges)
+        sums = _sums_by_group(conn, cost_type, ranges, t)
         groups = catalog_for(engine).groups(conn, sums).by_id
         passes = [filter_predicate(f) for f in query.filters]
         value_of = _dimension_value(query.dimension)
@@ -305,7 +318,7 @@ def cost_breakdown(engine: Engine, query: BreakdownQuery) -> CostBreakdown:
             wanted = [g for g in counted if groups[g].currency == currency]
             left_out = sorted(set(sums).difference(wanted))
             series_ranges = [ranges[CURRENT], ranges[PREVIOUS], None, ranges[HISTORY]]
-            daily = _daily_units(conn, cost_type, series_ranges, wanted, left_out)
+            daily = _daily_units(conn, cost_type, series_ranges, wanted, left_out, t)
     return shape_breakdown(query, rows, daily)
 
 

@@ -301,11 +301,65 @@ def write_day(
         store.write(inserts, updates)
     if vanished:
         store.delete(day, vanished)
+    if inserts or updates or vanished or other_name:
+        _write_rollup(store, groups, scope_id, day, incoming, known, added, stamp)
     if own:
         groups.commit()
     updated = len(updates) + renamed_only
     unchanged = len(incoming) - len(inserts) - updated
     return DayCounts(len(inserts), updated, unchanged, len(vanished))
+
+
+ROLLUP = "cost_rollup"
+
+
+def rollup_dimensions(dimensions: tuple[str, ...]) -> tuple[str, ...]:
+    """A group's dimensions without the resource: its rollup group's."""
+    return (dimensions[0], dimensions[1], "", *dimensions[3:])
+
+
+def _rollup_day(incoming: dict[int, list[Any]]) -> dict[int, list[Any]]:
+    """The day's groups summed per rollup group (resource '' and no tags)."""
+    out: dict[int, list[Any]] = {}
+    known = _GROUPS.get
+    for group in incoming.values():
+        dimensions = rollup_dimensions(group[_DIMS])
+        key, document = known((dimensions, ())) or _group(dimensions, ())
+        seen = out.get(key)
+        if seen is None:
+            out[key] = [group[_COST], group[_COST_USD], group[_QUANTITY], group[_NAME],
+                        dimensions, document]  # fmt: skip
+        else:
+            seen[_COST] += group[_COST]
+            seen[_COST_USD] = _add(seen[_COST_USD], group[_COST_USD])
+            seen[_QUANTITY] = _add(seen[_QUANTITY], group[_QUANTITY])
+    return out
+
+
+def _write_rollup(
+    store: _Store,
+    groups: GroupIds,
+    scope_id: int,
+    day: tuple[Any, ...],
+    incoming: dict[int, list[Any]],
+    known: dict[int, tuple[int, str]],
+    added: dict[int, tuple[int, str]],
+    stamp: Any,
+) -> None:
+    """Make the day's rollup equal to the sum of the (complete) day, in its transaction."""
+    rollup = _rollup_day(incoming)
+    new = [key for key in rollup if key not in known and key not in added]
+    found = {**added, **(groups.add(store, scope_id, rollup, new, stamp) if new else {})}
+    stored = store.read_day(day, ROLLUP)
+    inserts, updates, other_name = _diff_day(rollup, known, found, stored, day, stamp)
+    for key, group_id, _unchanged in other_name:
+        groups.rename(store, scope_id, group_id, key, rollup[key][_NAME], stamp)
+    if inserts or updates:
+        inserts.sort(key=itemgetter(3))
+        updates.sort(key=itemgetter(3))
+        store.write(inserts, updates, ROLLUP)
+    if stored:
+        store.delete(day, list(stored), ROLLUP)
 
 
 def _diff_day(
@@ -405,15 +459,24 @@ class _Store:
             )
         )
 
-    def read_day(self, day: tuple[Any, ...]) -> dict[int, tuple[Any, ...]]:
+    def read_day(
+        self, day: tuple[Any, ...], table: str = "cost_record"
+    ) -> dict[int, tuple[Any, ...]]:
         """group id → (cost, cost USD, quantity) of the stored day."""
-        rows = self._rows(_SELECT_DAY, day)
+        rows = self._rows(_SELECT_DAY.replace("cost_record", table), day)
         return {r[0]: r[1:] for r in rows}
 
-    def write(self, inserts: list[tuple[Any, ...]], updates: list[tuple[Any, ...]]) -> None:
+    def write(
+        self,
+        inserts: list[tuple[Any, ...]],
+        updates: list[tuple[Any, ...]],
+        table: str = "cost_record",
+    ) -> None:
         raise NotImplementedError
 
-    def delete(self, day: tuple[Any, ...], group_ids: list[int]) -> None:
+    def delete(
+        self, day: tuple[Any, ...], group_ids: list[int], table: str = "cost_record"
+    ) -> None:
         raise NotImplementedError
 
 
@@ -451,18 +514,32 @@ class _SqliteStore(_Store):
     def timestamp(self, now: datetime) -> Any:
         return now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
-    def read_day(self, day: tuple[Any, ...]) -> dict[int, tuple[Any, ...]]:
-        return {r[0]: r[1:] for r in self.db.execute(_SELECT_DAY, day)}
+    def read_day(
+        self, day: tuple[Any, ...], table: str = "cost_record"
+    ) -> dict[int, tuple[Any, ...]]:
+        sql = _SELECT_DAY if table == "cost_record" else _SELECT_DAY.replace("cost_record", table)
+        return {r[0]: r[1:] for r in self.db.execute(sql, day)}
 
-    def write(self, inserts: list[tuple[Any, ...]], updates: list[tuple[Any, ...]]) -> None:
+    def write(
+        self,
+        inserts: list[tuple[Any, ...]],
+        updates: list[tuple[Any, ...]],
+        table: str = "cost_record",
+    ) -> None:
         # The day was read under BEGIN IMMEDIATE: new rows cannot exist, changed ones do.
         if inserts:
-            self.db.executemany(_SQLITE_INSERT, inserts)
+            self.db.executemany(_SQLITE_INSERT.replace("cost_record", table), inserts)
         if updates:
-            self.db.executemany(_SQLITE_UPDATE, [(*r[4:], *r[:4]) for r in updates])
+            self.db.executemany(
+                _SQLITE_UPDATE.replace("cost_record", table), [(*r[4:], *r[:4]) for r in updates]
+            )
 
-    def delete(self, day: tuple[Any, ...], group_ids: list[int]) -> None:
-        self.db.executemany(_SQLITE_DELETE, [(*day, group_id) for group_id in group_ids])
+    def delete(
+        self, day: tuple[Any, ...], group_ids: list[int], table: str = "cost_record"
+    ) -> None:
+        self.db.executemany(
+            _SQLITE_DELETE.replace("cost_record", table), [(*day, g) for g in group_ids]
+        )
 
 
 _PG_STAGE = "cost_record_stage"
@@ -512,9 +589,14 @@ class _PostgresStore(_Store):
         with self.db.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_PG_LOCK_CLASS, scope_id))
 
-    def write(self, inserts: list[tuple[Any, ...]], updates: list[tuple[Any, ...]]) -> None:
+    def write(
+        self,
+        inserts: list[tuple[Any, ...]],
+        updates: list[tuple[Any, ...]],
+        table: str = "cost_record",
+    ) -> None:
         if inserts:
-            self._copy("cost_record", inserts)
+            self._copy(table, inserts)
         if updates:
             with self.db.cursor() as cursor:
                 cursor.execute(
@@ -523,7 +605,9 @@ class _PostgresStore(_Store):
                 )
             self._copy(_PG_STAGE, updates)
             with self.db.cursor() as cursor:
-                cursor.execute(_PG_UPDATE_FROM_STAGE)
+                cursor.execute(_PG_UPDATE_FROM_STAGE.replace("cost_record", table, 1))
+                # Emptied now: the rollup stages its own rows later in the same transaction.
+                cursor.execute(f"DELETE FROM {_PG_STAGE}")
 
     def _copy(self, table: str, rows: list[tuple[Any, ...]]) -> None:
         data = _copy_text(rows).encode(self.db.info.encoding)
@@ -533,11 +617,13 @@ class _PostgresStore(_Store):
         ):
             copy.write(data)
 
-    def delete(self, day: tuple[Any, ...], group_ids: list[int]) -> None:
+    def delete(
+        self, day: tuple[Any, ...], group_ids: list[int], table: str = "cost_record"
+    ) -> None:
         with self.db.cursor() as cursor:
             for start in range(0, len(group_ids), _CHUNK):
                 cursor.execute(
-                    "DELETE FROM cost_record WHERE cost_type = %s AND usage_date = %s "
+                    f"DELETE FROM {table} WHERE cost_type = %s AND usage_date = %s "
                     "AND scope_id = %s AND group_id = ANY(%s)",
                     (*day, group_ids[start : start + _CHUNK]),
                 )

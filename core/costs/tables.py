@@ -99,6 +99,31 @@ class CostRecord(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class CostRollup(SQLModel, table=True):
+    """`cost_record` summed per day without the resource and the tags: what most answers read.
+
+    One row per (cost type, day, scope, rollup group), where a rollup group is a `cost_group`
+    row whose resource id is '' and tags are {} (the group of every resource with those other
+    dimensions). `core.costs.store.write_day` rewrites a day's rollup in the transaction that
+    changes the day, from the complete day it writes, so the rollup is always exactly the sum
+    of the day's rows. A year of 15,000 resources is ~10M `cost_record` rows but only a few
+    thousand rollup rows a day: `costs 30d by service` reads ~10× fewer rows.
+    """
+
+    __tablename__: ClassVar[str] = "cost_rollup"
+    __table_args__: ClassVar[Any] = ({"sqlite_with_rowid": False},)
+
+    cost_type: str = Field(sa_column=Column(String(16), primary_key=True))
+    usage_date: date = Field(primary_key=True)
+    scope_id: int = Field(sa_column=Column(Integer, primary_key=True, autoincrement=False))
+    #: → cost_group.id of the rollup group (not enforced, as for cost_record)
+    group_id: int = Field(sa_column=Column(BigId, primary_key=True, autoincrement=False))
+    cost: Decimal = Field(sa_column=Column(ExactDecimal, nullable=False))
+    cost_usd: Decimal | None = Field(default=None, sa_column=Column(ExactDecimal, nullable=True))
+    quantity: Decimal | None = Field(default=None, sa_column=Column(ExactDecimal, nullable=True))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 class IngestionRun(SQLModel, table=True):
     """What one ingestion of one scope and cost type did: window, progress, true counts, outcome."""
 
@@ -125,6 +150,27 @@ class IngestionRun(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
     duration_ms: int | None = None
     #: The user-facing error (never a traceback).
+    error: str | None = Field(default=None, sa_column=Column(String(2000), nullable=True))
+
+
+class ExportRun(SQLModel, table=True):
+    """One export run found in storage, imported once across replicas (`core.costs.imports`).
+
+    The key names the run (`azblob://account/container/…/<run id>`). A replica claims a run by
+    inserting its row; a failed run (or one whose importer stopped without finishing) is claimed
+    again by the next look. Rows are kept: a run once imported is never imported again (an older
+    run re-imported would put back figures a later run restated).
+    """
+
+    __tablename__: ClassVar[str] = "export_run"
+
+    key: str = Field(sa_column=Column(String(1000), primary_key=True))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    owner: str = Field(sa_column=Column(String(200), nullable=False))
+    attempts: int = Field(sa_column=Column(Integer, nullable=False))
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, nullable=True))
+    rows: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     error: str | None = Field(default=None, sa_column=Column(String(2000), nullable=True))
 
 

@@ -250,10 +250,14 @@ async def test_first_run_backfills_and_later_runs_repull_the_default_window(engi
 # -- groups: renames, concurrent writers, rolled-back days --------------------------------------
 
 
-def groups_stored(engine) -> list[tuple]:
+def groups_stored(engine, *, rollup: bool = False) -> list[tuple]:
+    """The groups of the daily rows (or, `rollup=True`, the rollup's: no resource, no tags)."""
+    is_rollup = col(CostGroup.resource_id) == ""
     with engine.connect() as conn:
         return conn.execute(
-            select(CostGroup.group_key, CostGroup.subscription_name, CostGroup.revision)
+            select(CostGroup.group_key, CostGroup.subscription_name, CostGroup.revision).where(
+                is_rollup if rollup else ~is_rollup
+            )
         ).all()
 
 
@@ -287,6 +291,8 @@ async def test_a_renamed_subscription_updates_its_groups_once_and_readers_see_th
         sorted((name, revision) for _, name, revision in groups_stored(engine))
         == [("Prod EU", 2)] * 6
     )
+    # The rollup's groups (one per resource group × service here) are renamed with them.
+    assert {name for _, name, _ in groups_stored(engine, rollup=True)} == {"Prod EU"}
     periods = parse_period("7d", date(2026, 11, 11))
     by_sub = cost_breakdown(
         engine, BreakdownQuery(periods, parse_dimension("subscription"), CostType.ACTUAL)

@@ -41,6 +41,8 @@ from adapters.azure.simulated.estate import Estate, reservation_of
 from adapters.azure.simulated.forecast import ROUTE_NAME as FORECAST_ROUTE
 from adapters.azure.simulated.forecast import ForecastEndpoint
 from adapters.azure.simulated.model import Line, SimRow, Spike, Subscription
+from adapters.azure.simulated.storage import GET_ROUTE as STORAGE_GET_ROUTE
+from adapters.azure.simulated.storage import StorageAccounts, export_run
 from adapters.azure.simulated.transport import (
     Fault,
     Router,
@@ -511,6 +513,10 @@ class SimulatedTenant:
         self.queries = EndpointFaults(self.router, COST_QUERY_ROUTE)
         self.forecasts = EndpointFaults(self.router, FORECAST_ROUTE)
         self._add_estate()
+        #: A storage account with Cost Management export runs (`publish_export`).
+        self.storage = StorageAccounts()
+        self.storage.register(self.router)
+        self.blob_reads = EndpointFaults(self.router, STORAGE_GET_ROUTE)
         self._totals_cache: dict[tuple[Any, ...], dict[date, Decimal]] = {}
 
     def _add_estate(self) -> None:
@@ -578,6 +584,31 @@ class SimulatedTenant:
     def growth_rate(self) -> float:
         """The tenant's daily cost growth (some services grow faster)."""
         return _GROWTH
+
+    def publish_export(
+        self,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        run_id: str | None = None,
+        submitted: datetime | None = None,
+        partitions: int = 2,
+    ) -> str:
+        """Write a FOCUS export run of this generation's rows (month to date by default:
+        the first of yesterday's month to yesterday) to the storage account; its manifest."""
+        end = end or self.today - timedelta(days=1)
+        start = start or end.replace(day=1)
+        when = submitted or datetime.combine(self.today, time(5), tzinfo=UTC)
+        return export_run(
+            self,
+            self.storage,
+            export="daily-focus",
+            run_id=run_id or f"run-{self.today:%Y%m%d}-g{self.generation}",
+            start=start,
+            end=end,
+            submitted=when,
+            partitions=partitions,
+        )
 
     def restate(self) -> None:
         """Move to the next data generation: recent days change a little, one row vanishes."""

@@ -257,6 +257,10 @@ class SimulatedHttpResponse(AsyncHttpResponse):
     async def close(self) -> None:
         self._closed = True
 
+    def stream_download(self, pipeline: Any, **kwargs: Any) -> _StreamDownload:
+        """The legacy transport API `azure-storage-blob` downloads through."""
+        return _StreamDownload(self)
+
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
@@ -264,6 +268,18 @@ class SimulatedHttpResponse(AsyncHttpResponse):
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+class _StreamDownload:
+    """What `stream_download` hands the storage SDK: the response, and its body in chunks
+    (the SDK attaches the blob's properties to it)."""
+
+    def __init__(self, response: SimulatedHttpResponse) -> None:
+        self.response = response
+        self.content_length = len(response.content)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.response.iter_bytes()
 
 
 @dataclass(frozen=True)
