@@ -24,6 +24,7 @@ from adapters.console.chat import ConsoleChat
 from bot.container import Container, build
 from bot.jobs import IngestPlan, PipelineResult, ScopeFailure, run_pipeline
 from bot.logs import configure_logging
+from bot.redaction import register_secret
 from bot.settings import Settings, load_settings
 from core.app import build_router
 from core.costs.ingest import RunSummary
@@ -66,13 +67,19 @@ def settings_or_exit(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
-def container_for(settings: Settings, *, interactive: bool = False) -> Container:
+def container_for(
+    settings: Settings, *, interactive: bool = False, background_logging: bool = False
+) -> Container:
     """Configure logging and build the container. Interactive commands (chat, demo) log only
-    warnings unless CLOUDOPTIMA_LOG_LEVEL asks for more: their output is the conversation."""
+    warnings unless CLOUDOPTIMA_LOG_LEVEL asks for more: their output is the conversation.
+    Long-running commands (serve, dispatch, scheduler) write their logs from a thread, so that
+    logging never holds up the event loop."""
     level = settings.log_level
     if interactive and "log_level" not in settings.model_fields_set and level == "INFO":
         level = "WARNING"
-    configure_logging(level, settings.log_format)
+    for secret in settings.secret_values():
+        register_secret(secret)
+    configure_logging(level, settings.log_format, background=background_logging)
     return build(settings)
 
 
@@ -162,7 +169,7 @@ def recs_refresh(
 @app.command()
 def serve() -> None:
     """Run the web server: Slack and Teams endpoints, health and metrics (and the scheduler)."""
-    container = container_for(settings_or_exit())
+    container = container_for(settings_or_exit(), background_logging=True)
     upgrade(container.engine)
 
     async def serve_and_schedule() -> None:
@@ -193,7 +200,7 @@ def dispatch(
     """Deliver the notification outbox (Slack, Teams, webhooks, e-mail) until stopped."""
     from core.delivery.dispatcher import outbox_counts
 
-    container = container_for(settings_or_exit())
+    container = container_for(settings_or_exit(), background_logging=not once)
     upgrade(container.engine)
     dispatcher = container.dispatcher()
     if not dispatcher.notifiers:
@@ -224,7 +231,7 @@ def dispatch(
 @app.command()
 def scheduler() -> None:
     """Run the scheduled jobs without the web server (one slot runs on one replica)."""
-    container = container_for(settings_or_exit())
+    container = container_for(settings_or_exit(), background_logging=True)
     upgrade(container.engine)
 
     async def run() -> None:

@@ -11,7 +11,7 @@ import pytest
 from core.delivery.targets import Target, TargetKind
 from tests.support.outbox import add_messages
 from tests.support.paths import REPO
-from tests.support.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
+from tests.support.receivers import LOCAL_RECEIVERS, WEBHOOK_SECRET, FakeWebhookReceiver
 
 REPO = REPO
 pytestmark = pytest.mark.slow
@@ -23,6 +23,7 @@ async def cloudoptima(database_url: str, *args: str) -> tuple[int, str, str]:
         "CLOUDOPTIMA_DEMO": "true",
         "CLOUDOPTIMA_DATABASE_URL": database_url,
         "CLOUDOPTIMA_WEBHOOK_SIGNING_SECRET": WEBHOOK_SECRET,
+        "CLOUDOPTIMA_WEBHOOK_ALLOWED_HOSTS": ",".join(LOCAL_RECEIVERS),
         "CLOUDOPTIMA_LOG_LEVEL": "WARNING",
     }
     process = await asyncio.create_subprocess_exec(
