@@ -262,19 +262,28 @@ def configure_logging(
     root.setLevel(level)
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    token_client = logging.getLogger(_TOKEN_CLIENT_LOGGER)
-    if not any(isinstance(f, _DropKnownNoise) for f in token_client.filters):
-        token_client.addFilter(_DropKnownNoise())
+    for name, prefixes in KNOWN_NOISE.items():
+        sdk_logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropKnownNoise) for f in sdk_logger.filters):
+            sdk_logger.addFilter(_DropKnownNoise(prefixes))
 
 
-#: Warns "App ID is not provided" on every Teams turn without user sign-in (which CloudOptima
-#: never uses).
-_TOKEN_CLIENT_LOGGER = "microsoft_agents.hosting.core.connector.client.user_token_client"
+#: Lines the SDKs log that say nothing to an operator, or that CloudOptima says better:
+#: "App ID is not provided" on every Teams turn (user sign-in, which CloudOptima never uses);
+#: MSAL's failed token request, dumped whole (the Teams bot logs it once, with what to check).
+KNOWN_NOISE = {
+    "microsoft_agents.hosting.core.connector.client.user_token_client": ("App ID is not provided",),
+    "microsoft_agents.authentication.msal.msal_auth": ("Failed to acquire token",),
+}
 
 
 class _DropKnownNoise(logging.Filter):
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("App ID is not provided")
+        return not str(record.msg).startswith(self.prefixes)
 
 
 def flush_logs() -> None:
