@@ -192,6 +192,12 @@ class CapturingQueueHandler(logging.handlers.QueueHandler):
                 self.dropped += 1
 
 
+class _Listener(logging.handlers.QueueListener):
+    def enqueue_sentinel(self) -> None:
+        # Waits for room: stopping must not fail because the queue is full.
+        self.queue.put(self._sentinel, timeout=30)  # type: ignore[attr-defined]
+
+
 class _Logging:
     """The process's logging pipeline (one; `configure_logging` replaces it)."""
 
@@ -253,7 +259,7 @@ def configure_logging(
     if background:
         records: queue.Queue[Any] = queue.Queue(maxsize=QUEUE_SIZE)
         handler = CapturingQueueHandler(records)
-        listener = logging.handlers.QueueListener(records, writer)
+        listener = _Listener(records, writer)
         listener.start()
         _STATE.listener, _STATE.records, _STATE.handler = listener, records, handler
         root.handlers[:] = [handler]

@@ -30,7 +30,13 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack import translate
 from adapters.slack.blocks import ChartMode, chart_blocks, render_card
-from adapters.slack.client import BotScopes, Sleep, make_web_client, upload_charts
+from adapters.slack.client import (
+    BotScopes,
+    Sleep,
+    make_web_client,
+    request_id_headers,
+    upload_charts,
+)
 from adapters.slack.verify import RequestVerifier
 from core.kernel.cards import Card, Visibility
 from core.kernel.service import REQUEST_ID, CloudOptima, internal_error_card, new_request_id
@@ -243,7 +249,7 @@ class SlackBot:
             )
         message = {"text": payload["text"], "blocks": payload["blocks"], **extra}
         result = await AsyncWebhookClient(url=response_url, session=self._session).send_dict(
-            message
+            message, headers=request_id_headers()
         )
         if result.status_code != 200:
             # Expired (30 min) or used up (5 answers) response URLs end here; nothing to retry.
