@@ -251,14 +251,16 @@ def outbox_status_command(
 ) -> None:
     """Messages per state, and the newest dead letters with their last error."""
     from core.delivery.dispatcher import dead_letters, outbox_counts
+    from core.delivery.targets import describe_target
 
     container = container_for(settings_or_exit())
     counts = outbox_counts(container.engine)
     typer.echo("Outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     for message in dead_letters(container.engine, limit=limit):
+        # Targets as displayed everywhere: a webhook without its path and query.
         typer.echo(
-            f"dead  {message.key}  {message.target.kind}  after {message.attempts} attempts: "
-            f"{message.last_error}"
+            f"dead  {message.key}  {describe_target(message.target)}  after "
+            f"{message.attempts} attempts: {message.last_error}"
         )
 
 
