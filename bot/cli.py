@@ -25,8 +25,8 @@ from bot.container import Container, build
 from bot.jobs import IngestPlan, PipelineResult, ScopeFailure, run_pipeline
 from bot.logs import configure_logging
 from bot.redaction import register_secret
-from bot.settings import Settings, load_settings
-from core.app import build_router
+from bot.settings import Settings, TeamsPackageSettings, load_settings
+from core.app import FeatureConfigs, build_router
 from core.costs.ingest import RunSummary
 from core.costs.model import CostType
 from core.costs.store import DayCounts
@@ -42,8 +42,31 @@ app = typer.Typer(
     help="CloudOptima: your Azure bill in Slack, Microsoft Teams and the terminal.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    # `--install-completion` / `--show-completion` for bash, zsh, fish and PowerShell.
+    add_completion=True,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"cloudoptima {version('cloudoptima')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """CloudOptima: your Azure bill in Slack, Microsoft Teams and the terminal."""
+
+
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 outbox_app = typer.Typer(
@@ -167,9 +190,18 @@ def recs_refresh(
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default: CLOUDOPTIMA_HOST)")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Port to listen on (default: CLOUDOPTIMA_PORT)"),
+    ] = None,
+) -> None:
     """Run the web server: Slack and Teams endpoints, health and metrics (and the scheduler)."""
-    container = container_for(settings_or_exit(), background_logging=True)
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    container = container_for(settings_or_exit(**overrides), background_logging=True)
     upgrade(container.engine)
 
     async def serve_and_schedule() -> None:
@@ -553,37 +585,48 @@ async def _serve(container: Container) -> None:
             await slack.close()  # finish the answers in flight (idempotent)
 
 
-TEAMS_APP_DIR = Path(__file__).resolve().parent.parent / "teams-app"
-
-
 @app.command("teams-app")
 def teams_app(
-    output: Annotated[Path, typer.Option(help="Where to write the zip")] = TEAMS_APP_DIR
-    / "build"
-    / "cloudoptima-teams.zip",
+    output: Annotated[Path, typer.Option(help="Where to write the zip")] = Path(
+        "teams-app-build/cloudoptima-teams.zip"
+    ),
+    app_id: Annotated[
+        str | None,
+        typer.Option(help="The bot's Microsoft App ID (default: CLOUDOPTIMA_TEAMS_APP_ID)"),
+    ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(help="Public host of the bot (default: CLOUDOPTIMA_TEAMS_BOT_DOMAIN)"),
+    ] = None,
 ) -> None:
-    """Build the Teams app package (upload it in Teams → Apps → Manage your apps)."""
+    """Build the Teams app package (upload it in Teams → Apps → Manage your apps).
+
+    Needs only the app id and the public domain: no secret, no database, no Azure scope (so a
+    release pipeline can build it)."""
     from importlib.metadata import version
 
-    from adapters.teams.package import build_package
+    from adapters.teams.package import TEMPLATE_DIR, build_package
 
-    settings = settings_or_exit()
+    configured = TeamsPackageSettings()
+    values = {
+        "--app-id (CLOUDOPTIMA_TEAMS_APP_ID)": app_id or configured.teams_app_id,
+        "--domain (CLOUDOPTIMA_TEAMS_BOT_DOMAIN)": domain or configured.teams_bot_domain,
+    }
     missing = [
-        f"CLOUDOPTIMA_{name.upper()}: required to build the Teams app package"
-        for name in ("teams_app_id", "teams_bot_domain")
-        if not getattr(settings, name)
+        f"{name}: required to build the Teams app package" for name, v in values.items() if not v
     ]
     if missing:
         typer.echo("\n".join(missing), err=True)
         raise typer.Exit(2)
+    bot_id, bot_domain = (str(v) for v in values.values())
     try:
         path = build_package(
-            TEAMS_APP_DIR,
+            TEMPLATE_DIR,
             output,
-            bot_id=str(settings.teams_app_id),
-            domain=str(settings.teams_bot_domain),
+            bot_id=bot_id,
+            domain=bot_domain,
             version=version("cloudoptima"),
-            specs=build_router(settings.feature_configs()).specs(),
+            specs=build_router(FeatureConfigs()).specs(),
         )
     except CloudOptimaError as exc:
         typer.echo(exc.user_message(), err=True)

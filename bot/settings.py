@@ -596,6 +596,18 @@ def _teams_problems(raw: dict[str, Any], demo: bool) -> list[str]:
     ]
 
 
+class TeamsPackageSettings(BaseSettings):
+    """The two settings `cloudoptima teams-app` needs, read without the rest (a release
+    pipeline builds the package with no secret, database or Azure scope configured)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    teams_app_id: str | None = None
+    teams_bot_domain: str | None = None
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the settings; raises ConfigurationError listing every problem."""
     return Settings(**overrides)

@@ -107,13 +107,14 @@ def test_parse_body_says_what_is_wrong_and_accepts_what_slack_sends():
     from adapters.slack.translate import parse_body
 
     assert parse_body("command=%2Foptima&text=costs", None)["text"] == "costs"
-    assert parse_body(form(payload=json.dumps({"type": "block_actions"})).decode(), None) == {
-        "type": "block_actions"
-    }
+    press = {"type": "block_actions", "actions": [{"action_id": "costs.drill"}]}
+    assert parse_body(form(payload=json.dumps(press)).decode(), None) == press
     for body, why in (
         ('{"a": 1', "not valid JSON"),
         ("[" * DEEP + "]" * DEEP, "nested too deeply"),
         ("[1, 2]", "not a JSON object"),
+        ('{"type": "block_actions", "actions": []}', "not a non-empty list"),
+        ('{"type": "block_actions", "user": "U1", "actions": [{}]}', "user is not an object"),
         ('{"a":' * DEEP + "1" + "}" * DEEP, "nested too deeply"),
     ):
         with pytest.raises(ValueError, match=why):
