@@ -24,7 +24,7 @@ from adapters.console.chat import ConsoleChat
 from bot.container import Container, build
 from bot.jobs import IngestPlan, PipelineResult, ScopeFailure, run_pipeline
 from bot.logs import configure_logging
-from bot.redaction import register_secret
+from bot.redaction import redact_text, register_secret
 from bot.settings import Settings, TeamsPackageSettings, load_settings
 from core.app import FeatureConfigs, build_router
 from core.costs.ingest import RunSummary
@@ -290,9 +290,12 @@ def outbox_status_command(
     typer.echo("Outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     for message in dead_letters(container.engine, limit=limit):
         # Targets as displayed everywhere: a webhook without its path and query.
+        # Keys of rows queued before 0.2 may still name a webhook's full URL: redacted too.
         typer.echo(
-            f"dead  {message.key}  {describe_target(message.target)}  after "
-            f"{message.attempts} attempts: {message.last_error}"
+            redact_text(
+                f"dead  {message.key}  {describe_target(message.target)}  after "
+                f"{message.attempts} attempts: {message.last_error}"
+            )
         )
 
 
