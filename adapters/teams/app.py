@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from adapters.teams import translate
 from adapters.teams.auth import Refusal, RequestGuard, TeamsAuth, auth_configuration
 from adapters.teams.cards import CONTENT_TYPE, ChartDrawer, draw_png, render_card
-from adapters.teams.tokens import GuardedConnections, OutboundTokenError
+from adapters.teams.tokens import GuardedConnections, OutboundTokenError, RequestIdClientFactory
 from core.delivery.conversations import disable_reference, reference_key, save_reference
 from core.kernel.cards import Card
 from core.kernel.clock import Clock
@@ -76,7 +76,10 @@ class TeamsBot:
             )
         )
         self.guard = RequestGuard(configuration, auth.openid_metadata_url)
-        self.adapter = CloudAdapter(connection_manager=self.connections)
+        self.adapter = CloudAdapter(
+            connection_manager=self.connections,
+            channel_service_client_factory=RequestIdClientFactory(self.connections),
+        )
         self.adapter.on_turn_error = self._on_turn_error
         self.app: AgentApplication[TurnState] = AgentApplication[TurnState](
             ApplicationOptions(

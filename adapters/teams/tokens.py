@@ -1,4 +1,4 @@
-"""Outbound tokens that fail cleanly: a Teams turn whose answer cannot get a token.
+"""Outbound calls to Teams: tokens that fail cleanly, and the request id on every call.
 
 The SDK asks for an outbound token (MSAL, for the bot's Entra app) before it can answer any
 turn. When that fails — a wrong or expired client secret, a wrong tenant, Entra unreachable —
@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from microsoft_agents.hosting.core import Connections
+from microsoft_agents.hosting.core import Connections, RestChannelServiceClientFactory
 from microsoft_agents.hosting.core.authorization import (
     AccessTokenProviderBase,
     AgentAuthConfiguration,
     ClaimsIdentity,
 )
+
+from core.kernel.service import REQUEST_ID
 
 GUIDANCE = (
     "check CLOUDOPTIMA_TEAMS_APP_ID, CLOUDOPTIMA_TEAMS_TENANT_ID and the credential "
@@ -26,6 +28,7 @@ GUIDANCE = (
     "and that the Entra login endpoint is reachable from here"
 )
 _ENTRA_CODE = re.compile(r"AADSTS\d{4,9}")
+REQUEST_ID_HEADER = "X-Request-ID"
 
 
 class OutboundTokenError(Exception):
@@ -90,3 +93,17 @@ class GuardedConnections:
 
     def get_default_connection_configuration(self) -> AgentAuthConfiguration:
         return self.inner.get_default_connection_configuration()
+
+
+class RequestIdClientFactory(RestChannelServiceClientFactory):
+    """The SDK's connector client factory; each client also names the request being handled
+    (`X-Request-ID`, from `core.kernel.service.REQUEST_ID`) on every call it makes (replies,
+    updates, proactive sends)."""
+
+    async def create_connector_client(self, *args: Any, **kwargs: Any) -> Any:
+        client = await super().create_connector_client(*args, **kwargs)
+        request_id = REQUEST_ID.get()
+        session = getattr(client, "client", None)
+        if request_id and session is not None and hasattr(session, "headers"):
+            session.headers[REQUEST_ID_HEADER] = request_id
+        return client

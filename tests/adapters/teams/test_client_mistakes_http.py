@@ -4,6 +4,7 @@ and logged once, with what to check."""
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -62,3 +63,20 @@ async def test_a_turn_without_an_outbound_token_is_acknowledged_and_logged_once(
     text = line.getMessage()
     assert "AADSTS7000215" in text and "CLOUDOPTIMA_TEAMS_APP_ID" in text
     assert line.exc_info is None
+
+
+async def test_the_request_id_reaches_the_connector_calls_and_the_answer(
+    start_teams, identity, connector
+):
+    server = await start_teams(auth="token", identity=identity)
+    headers = {
+        "Content-Type": "application/json",
+        "Authorization": f"Bearer {identity.token(connector.url)}",
+        "X-Request-ID": "req-teams-42",
+    }
+    body = json.dumps(message("help", connector.url)).encode()
+    async with server.session.post(f"{server.url}api/messages", data=body, headers=headers) as r:
+        assert r.status == 202
+        assert r.headers["X-Request-ID"] == "req-teams-42"
+    [reply] = connector.posts()
+    assert reply.request_id == "req-teams-42"
