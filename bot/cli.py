@@ -25,8 +25,9 @@ from adapters.exports.formats import ExportFormat
 from bot.container import Container, build
 from bot.jobs import IngestPlan, PipelineResult, ScopeFailure, run_pipeline
 from bot.logs import configure_logging
-from bot.settings import Settings, load_settings
-from core.app import build_router
+from bot.redaction import redact_text, register_secret
+from bot.settings import Settings, TeamsPackageSettings, load_settings
+from core.app import FeatureConfigs, build_router
 from core.costs.ingest import RunSummary
 from core.costs.model import CostType
 from core.costs.store import DayCounts
@@ -42,8 +43,31 @@ app = typer.Typer(
     help="CloudOptima: your Azure bill in Slack, Microsoft Teams and the terminal.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    # `--install-completion` / `--show-completion` for bash, zsh, fish and PowerShell.
+    add_completion=True,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        typer.echo(f"cloudoptima {version('cloudoptima')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """CloudOptima: your Azure bill in Slack, Microsoft Teams and the terminal."""
+
+
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 outbox_app = typer.Typer(
@@ -71,13 +95,19 @@ def settings_or_exit(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
-def container_for(settings: Settings, *, interactive: bool = False) -> Container:
+def container_for(
+    settings: Settings, *, interactive: bool = False, background_logging: bool = False
+) -> Container:
     """Configure logging and build the container. Interactive commands (chat, demo) log only
-    warnings unless CLOUDOPTIMA_LOG_LEVEL asks for more: their output is the conversation."""
+    warnings unless CLOUDOPTIMA_LOG_LEVEL asks for more: their output is the conversation.
+    Long-running commands (serve, dispatch, scheduler) write their logs from a thread, so that
+    logging never holds up the event loop."""
     level = settings.log_level
     if interactive and "log_level" not in settings.model_fields_set and level == "INFO":
         level = "WARNING"
-    configure_logging(level, settings.log_format)
+    for secret in settings.secret_values():
+        register_secret(secret)
+    configure_logging(level, settings.log_format, background=background_logging)
     return build(settings)
 
 
@@ -165,9 +195,18 @@ def recs_refresh(
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on (default: CLOUDOPTIMA_HOST)")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Port to listen on (default: CLOUDOPTIMA_PORT)"),
+    ] = None,
+) -> None:
     """Run the web server: Slack and Teams endpoints, health and metrics (and the scheduler)."""
-    container = container_for(settings_or_exit())
+    overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    container = container_for(settings_or_exit(**overrides), background_logging=True)
     upgrade(container.engine)
 
     async def serve_and_schedule() -> None:
@@ -198,7 +237,7 @@ def dispatch(
     """Deliver the notification outbox (Slack, Teams, webhooks, e-mail) until stopped."""
     from core.delivery.dispatcher import outbox_counts
 
-    container = container_for(settings_or_exit())
+    container = container_for(settings_or_exit(), background_logging=not once)
     upgrade(container.engine)
     dispatcher = container.dispatcher()
     if not dispatcher.notifiers:
@@ -229,7 +268,7 @@ def dispatch(
 @app.command()
 def scheduler() -> None:
     """Run the scheduled jobs without the web server (one slot runs on one replica)."""
-    container = container_for(settings_or_exit())
+    container = container_for(settings_or_exit(), background_logging=True)
     upgrade(container.engine)
 
     async def run() -> None:
@@ -249,14 +288,19 @@ def outbox_status_command(
 ) -> None:
     """Messages per state, and the newest dead letters with their last error."""
     from core.delivery.dispatcher import dead_letters, outbox_counts
+    from core.delivery.targets import describe_target
 
     container = container_for(settings_or_exit())
     counts = outbox_counts(container.engine)
     typer.echo("Outbox: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     for message in dead_letters(container.engine, limit=limit):
+        # Targets as displayed everywhere: a webhook without its path and query.
+        # Keys of rows queued before 0.2 may still name a webhook's full URL: redacted too.
         typer.echo(
-            f"dead  {message.key}  {message.target.kind}  after {message.attempts} attempts: "
-            f"{message.last_error}"
+            redact_text(
+                f"dead  {message.key}  {describe_target(message.target)}  after "
+                f"{message.attempts} attempts: {message.last_error}"
+            )
         )
 
 
@@ -613,37 +657,48 @@ async def _serve(container: Container) -> None:
             await slack.close()  # finish the answers in flight (idempotent)
 
 
-TEAMS_APP_DIR = Path(__file__).resolve().parent.parent / "teams-app"
-
-
 @app.command("teams-app")
 def teams_app(
-    output: Annotated[Path, typer.Option(help="Where to write the zip")] = TEAMS_APP_DIR
-    / "build"
-    / "cloudoptima-teams.zip",
+    output: Annotated[Path, typer.Option(help="Where to write the zip")] = Path(
+        "teams-app-build/cloudoptima-teams.zip"
+    ),
+    app_id: Annotated[
+        str | None,
+        typer.Option(help="The bot's Microsoft App ID (default: CLOUDOPTIMA_TEAMS_APP_ID)"),
+    ] = None,
+    domain: Annotated[
+        str | None,
+        typer.Option(help="Public host of the bot (default: CLOUDOPTIMA_TEAMS_BOT_DOMAIN)"),
+    ] = None,
 ) -> None:
-    """Build the Teams app package (upload it in Teams → Apps → Manage your apps)."""
+    """Build the Teams app package (upload it in Teams → Apps → Manage your apps).
+
+    Needs only the app id and the public domain: no secret, no database, no Azure scope (so a
+    release pipeline can build it)."""
     from importlib.metadata import version
 
-    from adapters.teams.package import build_package
+    from adapters.teams.package import TEMPLATE_DIR, build_package
 
-    settings = settings_or_exit()
+    configured = TeamsPackageSettings()
+    values = {
+        "--app-id (CLOUDOPTIMA_TEAMS_APP_ID)": app_id or configured.teams_app_id,
+        "--domain (CLOUDOPTIMA_TEAMS_BOT_DOMAIN)": domain or configured.teams_bot_domain,
+    }
     missing = [
-        f"CLOUDOPTIMA_{name.upper()}: required to build the Teams app package"
-        for name in ("teams_app_id", "teams_bot_domain")
-        if not getattr(settings, name)
+        f"{name}: required to build the Teams app package" for name, v in values.items() if not v
     ]
     if missing:
         typer.echo("\n".join(missing), err=True)
         raise typer.Exit(2)
+    bot_id, bot_domain = (str(v) for v in values.values())
     try:
         path = build_package(
-            TEAMS_APP_DIR,
+            TEMPLATE_DIR,
             output,
-            bot_id=str(settings.teams_app_id),
-            domain=str(settings.teams_bot_domain),
+            bot_id=bot_id,
+            domain=bot_domain,
             version=version("cloudoptima"),
-            specs=build_router(settings.feature_configs()).specs(),
+            specs=build_router(FeatureConfigs()).specs(),
         )
     except CloudOptimaError as exc:
         typer.echo(exc.user_message(), err=True)

@@ -460,6 +460,7 @@ def build_notifiers(settings: Settings) -> dict[TargetKind, Notifier]:
             timeout_seconds=settings.webhook_timeout_seconds,
             check_deliveries=settings.webhook_check_deliveries,
             legacy_signature=settings.webhook_legacy_signature,
+            allowed_hosts=tuple(settings.webhook_allowed_hosts),
         )
     if settings.smtp_host and settings.smtp_from:
         context = ssl.create_default_context(cafile=settings.smtp_ca_file)

@@ -13,6 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from sqlalchemy import text
 
 from bot.container import Container
+from bot.http_middleware import client_mistakes, request_ids
+from core.kernel.service import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         status = exc.status
         raise
     except Exception:
-        reference = uuid.uuid4().hex[:8]
+        reference = REQUEST_ID.get() or uuid.uuid4().hex[:8]
         log.exception("unhandled error %s on %s %s", reference, request.method, request.path)
         return web.json_response({"error": "internal error", "reference": reference}, status=500)
     finally:
@@ -80,7 +82,9 @@ async def metrics(_request: web.Request) -> web.Response:
 
 def create_web_app(container: Container) -> web.Application:
     """The whole HTTP surface of `cloudoptima serve`."""
-    app = web.Application(middlewares=[observe], client_max_size=1024**2)
+    app = web.Application(
+        middlewares=[request_ids, observe, client_mistakes], client_max_size=1024**2
+    )
     app[CONTAINER_KEY] = container
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -233,6 +233,12 @@ class Settings(BaseSettings):
         None, description="HMAC-SHA256 key for webhook signatures; webhooks are sent only if set"
     )
     webhook_timeout_seconds: float = Field(10, gt=0, le=300)
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Internal webhook receivers allowed despite a non-public address: host "
+        "names, addresses or networks (10.1.0.0/16), comma separated; they may use plain http. "
+        "Everything else must be https to a public address",
+    )
     webhook_check_deliveries: bool = Field(
         False, description="Receivers answer GET <url>/deliveries/<key>: ask before resending"
     )
@@ -349,6 +355,7 @@ class Settings(BaseSettings):
         "cost_types",
         "approval_roles",
         "management_groups",
+        "webhook_allowed_hosts",
         mode="before",
     )(_split_list)
 
@@ -466,6 +473,11 @@ class Settings(BaseSettings):
         return settings
 
     # -- derived -------------------------------------------------------------------------------
+    def secret_values(self) -> list[str]:
+        """Every secret setting's value (logging redacts them wherever they would appear)."""
+        values = [getattr(self, name) for name in type(self).model_fields]
+        return [v.get_secret_value() for v in values if isinstance(v, SecretStr)]
+
     @property
     def teams_enabled(self) -> bool:
         """Serve /api/messages: an app id is configured, or anonymous access explicitly is."""
@@ -497,6 +509,7 @@ class Settings(BaseSettings):
         return CoreConfig(
             admins=frozenset(self.admins),
             viewers=None if self.viewers is None else frozenset(self.viewers),
+            webhook_allowed_hosts=tuple(self.webhook_allowed_hosts),
         )
 
     def recommendations_config(self) -> RecommendationsConfig:
@@ -726,6 +739,18 @@ def _teams_problems(raw: dict[str, Any], demo: bool) -> list[str]:
         for name in _TEAMS_AUTH_NEEDS.get(auth, ())
         if not raw.get(name)
     ]
+
+
+class TeamsPackageSettings(BaseSettings):
+    """The two settings `cloudoptima teams-app` needs, read without the rest (a release
+    pipeline builds the package with no secret, database or Azure scope configured)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    teams_app_id: str | None = None
+    teams_bot_domain: str | None = None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -21,7 +21,15 @@ f"{timestamp}.{body}")>` (`verify_signature`). Receivers reject timestamps outsi
 which stops replays.
 
 Outcomes: 2xx → sent; 408, 425, 429, 5xx and network errors → retried (Retry-After honoured);
-other statuses → permanent (redirects included: configure the final URL).
+other statuses → permanent (redirects included: configure the final URL; none is followed).
+
+No request forgery: a URL must be `https` to a public address (`WebhookPolicy`). Its host name
+is resolved when each request is made, by the connection's own resolver (`GuardedResolver`), and
+the request is refused — permanently, before any byte is sent — when any of its addresses is
+loopback, private, link-local, multicast or reserved (IPv4 or IPv6, mapped forms included), so a
+name that re-points to an internal address between checks (DNS rebinding) is caught where the
+connection is made. Internal receivers are allowed by name, address or network with
+`CLOUDOPTIMA_WEBHOOK_ALLOWED_HOSTS`.
 """
 
 from __future__ import annotations
@@ -30,7 +38,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -39,9 +49,11 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 
 from core.delivery.ports import Delivery, DeliveryError
-from core.delivery.targets import TargetKind
+from core.delivery.targets import TargetKind, WebhookPolicy
 from core.kernel.cards_json import card_to_dict
 
 #: Standard Webhooks headers.
@@ -180,6 +192,32 @@ def webhook_body(delivery: Delivery, sent_at: datetime) -> bytes:
     return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
 
 
+class ForbiddenAddress(OSError):
+    """A webhook host resolved to an address webhooks may not go to."""
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves like aiohttp's default resolver, then refuses a host with any address the
+    policy forbids — at connection time, so the checked addresses are the ones connected to."""
+
+    def __init__(self, policy: WebhookPolicy, inner: AbstractResolver | None = None) -> None:
+        self._policy = policy
+        self._inner = inner or ThreadedResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        addresses = [ipaddress.ip_address(str(r["host"]).split("%", 1)[0]) for r in results]
+        refusal = self._policy.refusal(host, addresses)
+        if refusal is not None:
+            raise ForbiddenAddress(refusal)
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
 class WebhookNotifier:
     """POSTs signed JSON to each target's URL.
 
@@ -200,10 +238,17 @@ class WebhookNotifier:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         user_agent: str = "CloudOptima-Webhook/1",
         legacy_signature: bool = False,
+        allowed_hosts: tuple[str, ...] = (),
+        trace_configs: list[aiohttp.TraceConfig] | None = None,
+        resolver: AbstractResolver | None = None,
     ) -> None:
         if not secret:
             raise ValueError("a webhook signing secret is required")
         self._secret = secret
+        self.policy = WebhookPolicy(allowed_hosts)
+        self._trace_configs = trace_configs
+        #: Name resolution under the guard (tests pass one that answers chosen addresses).
+        self._resolver = resolver
         self._legacy = legacy_signature
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds, connect=timeout_seconds)
         self._check_deliveries = check_deliveries
@@ -214,9 +259,21 @@ class WebhookNotifier:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=self._timeout, headers={"User-Agent": self._user_agent}
+                timeout=self._timeout,
+                headers={"User-Agent": self._user_agent},
+                connector=aiohttp.TCPConnector(
+                    resolver=GuardedResolver(self.policy, self._resolver)
+                ),
+                trace_configs=self._trace_configs,
             )
         return self._session
+
+    def _refuse_forbidden(self, url: str) -> None:
+        """Refuse (permanently) a URL the policy forbids without resolving it (its scheme, an
+        address literal); names are checked by the resolver when connecting."""
+        problem = self.policy.url_refusal(url)
+        if problem is not None:
+            raise DeliveryError(f"refused: {problem}", permanent=True, code="forbidden_address")
 
     async def close(self) -> None:
         if self._session is not None:
@@ -247,6 +304,7 @@ class WebhookNotifier:
             **self.signed_headers(delivery.idempotency_key, timestamp, body),
         }
         url = delivery.target.address
+        self._refuse_forbidden(url)
         try:
             async with self._client().post(
                 url, data=body, headers=headers, allow_redirects=False
@@ -255,6 +313,10 @@ class WebhookNotifier:
                     return await self._message_id(response, delivery)
                 raise await self._status_error(response)
         except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, ForbiddenAddress):
+                raise DeliveryError(
+                    f"refused: {exc.os_error}", permanent=True, code="forbidden_address"
+                ) from None
             # The connection was never made: nothing can have arrived.
             raise DeliveryError(
                 f"could not connect to the webhook host ({exc.os_error.strerror or 'refused'})",
@@ -287,6 +349,7 @@ class WebhookNotifier:
             return False
         key = quote(delivery.idempotency_key, safe="")
         url = f"{delivery.target.address.rstrip('/')}/deliveries/{key}"
+        self._refuse_forbidden(url)
         timestamp = str(int(self._now().timestamp()))
         headers = self.signed_headers(delivery.idempotency_key, timestamp, b"")
         try:

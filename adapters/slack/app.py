@@ -36,11 +36,17 @@ from adapters.slack.blocks import (
     modal_view,
     render_card,
 )
-from adapters.slack.client import BotScopes, Sleep, make_web_client, upload_charts
+from adapters.slack.client import (
+    BotScopes,
+    Sleep,
+    make_web_client,
+    request_id_headers,
+    upload_charts,
+)
 from adapters.slack.verify import RequestVerifier
 from core.kernel.cards import Button, Card, Reply, Visibility
 from core.kernel.interaction import Interaction
-from core.kernel.service import CloudOptima, internal_error_card, new_request_id
+from core.kernel.service import REQUEST_ID, CloudOptima, internal_error_card, new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -140,12 +146,20 @@ class SlackBot:
             return web.json_response({"error": "invalid request"}, status=401)
         try:
             text = body.decode("utf-8")
+            translate.parse_body(text, request.headers.get("Content-Type"))
         except UnicodeDecodeError:
-            return web.json_response({"error": "invalid request"}, status=400)
+            return _malformed("the body is not UTF-8")
+        except ValueError as exc:
+            return _malformed(str(exc))
         bolt_request = AsyncBoltRequest(
             body=text, query=request.query_string, headers=translate.plain_headers(request.headers)
         )
-        return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
+        answer = await self.app.async_dispatch(bolt_request)
+        if answer.status >= 500:
+            # Our listeners only ack and hand the work on: a failure in bolt is bolt reading a
+            # signed body of a shape Slack never sends. The client's mistake, not a 500.
+            return _malformed(f"bolt could not read it (it answered {answer.status})")
+        return await to_aiohttp_response(answer)
 
     async def run_socket_mode(self, app_token: str) -> None:
         """Receive interactions over Socket Mode (no public URL needed) until cancelled."""
@@ -275,7 +289,7 @@ class SlackBot:
             )
         message = {"text": payload["text"], "blocks": payload["blocks"], **extra}
         result = await AsyncWebhookClient(url=response_url, session=self._session).send_dict(
-            message
+            message, headers=request_id_headers()
         )
         if result.status_code != 200:
             # Expired (30 min) or used up (5 answers) response URLs end here; nothing to retry.
@@ -286,7 +300,7 @@ class SlackBot:
             )
 
     async def _apologise(self, response_url: str, what: str) -> None:
-        reference = new_request_id()
+        reference = REQUEST_ID.get() or new_request_id()
         log.exception("unexpected error %s while answering a Slack %s", reference, what)
         try:
             await self._respond(
@@ -333,6 +347,12 @@ class AckFirst:
             if self._in_flight == 0 and idle_for >= self.quiet:
                 return
             await asyncio.sleep(min(max(self.quiet - idle_for, 0.005), deadline - now))
+
+
+def _malformed(why: str) -> web.Response:
+    """A signed request Slack would never send (a bug or a replayed, altered body): 400."""
+    log.info("refused a malformed Slack request: %s", why)
+    return web.json_response({"error": "invalid request", "detail": why}, status=400)
 
 
 def _nonce() -> str:

@@ -30,10 +30,12 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from adapters.slack.blocks import chart_blocks
 from core.kernel.cards import Card, Chart
 from core.kernel.charts import chart_caption, render_png
+from core.kernel.service import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +192,27 @@ class TransientErrorRetryHandler(AsyncRetryHandler):
         state.increment_current_attempt()
 
 
+#: Sent with every Web API call and response-URL answer made while a request is handled.
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+def request_id_headers(headers: dict[str, str] | None = None) -> dict[str, str] | None:
+    """`headers` plus the bound request id (`core.kernel.service.REQUEST_ID`), if any."""
+    request_id = REQUEST_ID.get()
+    if not request_id:
+        return headers
+    return {**(headers or {}), REQUEST_ID_HEADER: request_id}
+
+
+class TracedWebClient(AsyncWebClient):
+    """An `AsyncWebClient` that names the request being handled on every call it makes."""
+
+    async def api_call(  # type: ignore[override]
+        self, api_method: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> AsyncSlackResponse:
+        return await super().api_call(api_method, headers=request_id_headers(headers), **kwargs)
+
+
 def make_web_client(
     token: str | None,
     *,
@@ -198,7 +221,7 @@ def make_web_client(
     safe_to_retry: SafeToRetry | None = None,
 ) -> AsyncWebClient:
     """An `AsyncWebClient` with CloudOptima's retry policy (see the module docstring)."""
-    return AsyncWebClient(
+    return TracedWebClient(
         token=token,
         base_url=api_url or SLACK_API_URL,
         timeout=API_TIMEOUT_SECONDS,

@@ -11,11 +11,80 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from adapters.slack.blocks import FORM_CHOICE_BLOCK, FORM_TEXT_BLOCK, core_action_id
 from core.kernel.cards import ASK_CHOICE, ASK_TEXT
 from core.kernel.context import Platform, Requester
 from core.kernel.interaction import Interaction
+
+#: Deepest nesting of lists and objects accepted in a payload (Slack's are a handful deep).
+MAX_DEPTH = 64
+
+
+def parse_body(body: str, content_type: str | None) -> dict[str, Any]:
+    """The request body as bolt will read it (JSON, a form, or a form's `payload=` JSON);
+    ValueError saying why when it is malformed — never anything else, whatever the input."""
+    if not body:
+        return {}
+    base = (content_type or "").split(";", 1)[0].strip().lower()
+    if base == "application/json" or body.startswith("{"):
+        document = _json_object(body, "the JSON body")
+        _check_shape(document)
+        return document
+    form = dict(parse_qsl(body, keep_blank_values=True))
+    if "payload" in body:  # bolt's own test: then the payload field is the request
+        payload = form.get("payload")
+        document = _json_object(payload, "the payload field") if payload is not None else {}
+        _check_shape(document)
+        return document
+    return form
+
+
+#: Fields bolt reads as objects whenever they are present.
+_OBJECT_FIELDS = ("user", "team", "channel", "container", "event", "view", "message", "enterprise")
+
+
+def _check_shape(document: dict[str, Any]) -> None:
+    """The parts of an interaction payload bolt indexes without checking."""
+    for name in _OBJECT_FIELDS:
+        if name in document and not isinstance(document[name], dict):
+            raise ValueError(f"the payload's {name} is not an object")
+    if document.get("type") in ("block_actions", "interactive_message"):
+        actions = document.get("actions")
+        if not isinstance(actions, list) or not actions:
+            raise ValueError("the payload's actions are not a non-empty list")
+        if not all(isinstance(action, dict) for action in actions):
+            raise ValueError("the payload's actions are not objects")
+
+
+def _json_object(text: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{what} is nested too deeply") from None
+    except ValueError:
+        raise ValueError(f"{what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not a JSON object")
+    if _depth(value) > MAX_DEPTH:
+        raise ValueError(f"{what} is nested more than {MAX_DEPTH} levels deep")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if deepest > MAX_DEPTH:
+                return deepest
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def command_interaction(body: Mapping[str, Any]) -> Interaction:

@@ -38,10 +38,11 @@ from pydantic import ValidationError
 from adapters.teams import translate
 from adapters.teams.auth import Refusal, RequestGuard, TeamsAuth, auth_configuration
 from adapters.teams.cards import CONTENT_TYPE, ChartDrawer, draw_png, render_card
+from adapters.teams.tokens import GuardedConnections, OutboundTokenError, RequestIdClientFactory
 from core.delivery.conversations import disable_reference, reference_key, save_reference
 from core.kernel.cards import Card
 from core.kernel.clock import Clock
-from core.kernel.service import CloudOptima, internal_error_card, new_request_id
+from core.kernel.service import REQUEST_ID, CloudOptima, internal_error_card, new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +67,19 @@ class TeamsBot:
         self.clock = clock
         self._draw_chart = draw_chart
         configuration = auth_configuration(auth)
-        #: Outbound tokens (replies, proactive sends); tests pass a stub.
-        self.connections: Connections = connections or MsalConnectionManager(
-            connections_configurations={"SERVICE_CONNECTION": configuration}
+        #: Outbound tokens (replies, proactive sends); tests pass a stub. A failure to get one
+        #: is an `OutboundTokenError` (see adapters/teams/tokens.py).
+        self.connections: Connections = GuardedConnections(  # type: ignore[assignment]
+            connections
+            or MsalConnectionManager(
+                connections_configurations={"SERVICE_CONNECTION": configuration}
+            )
         )
         self.guard = RequestGuard(configuration, auth.openid_metadata_url)
-        self.adapter = CloudAdapter(connection_manager=self.connections)
+        self.adapter = CloudAdapter(
+            connection_manager=self.connections,
+            channel_service_client_factory=RequestIdClientFactory(self.connections),
+        )
         self.adapter.on_turn_error = self._on_turn_error
         self.app: AgentApplication[TurnState] = AgentApplication[TurnState](
             ApplicationOptions(
@@ -96,7 +104,7 @@ class TeamsBot:
             return _refuse(identity)
         try:
             activity = Activity.model_validate(await request.json())
-        except (ValueError, ValidationError, UnicodeDecodeError):
+        except (ValueError, ValidationError, UnicodeDecodeError, RecursionError):
             return _refuse(Refusal(400, "The body must be a Bot Framework activity (JSON)."))
         if not activity.type or not activity.conversation or not activity.conversation.id:
             return _refuse(Refusal(400, "The activity needs a type and a conversation id."))
@@ -107,7 +115,16 @@ class TeamsBot:
             # The SDK reads the identity under this plain string key.
             warnings.simplefilter("ignore", web.NotAppKeyWarning)
             request["claims_identity"] = identity
-        response = await self.adapter.process(request, self.app)
+        try:
+            response = await self.adapter.process(request, self.app)
+        except OutboundTokenError as exc:
+            # Acknowledged: Teams retrying would meet the same failure.
+            _log_token_failure(exc)
+            return web.Response(status=HTTPStatus.ACCEPTED)
+        if response is not None and response.status == HTTPStatus.NOT_IMPLEMENTED:
+            # The SDK's answer to an invoke no handler takes (CloudOptima takes card actions
+            # only): the client asked for something this bot does not do.
+            return _refuse(Refusal(400, "This bot does not handle that kind of invoke."))
         return response if response is not None else web.Response(status=HTTPStatus.ACCEPTED)
 
     # -- turns -----------------------------------------------------------------------------------
@@ -182,7 +199,9 @@ class TeamsBot:
 
     async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
         """Last resort: log with a reference; the user sees only the reference."""
-        reference = new_request_id()
+        if isinstance(error, OutboundTokenError):
+            raise error  # nothing can be sent: `handle` acknowledges and logs it once
+        reference = REQUEST_ID.get() or new_request_id()
         log.error("Teams turn failed (%s)", reference, exc_info=error)
         view = internal_error_card(reference)
         try:
@@ -231,6 +250,10 @@ class TeamsBot:
         await asyncio.to_thread(
             disable_reference, self.engine, translate.PLATFORM, key, reason, self.clock.now()
         )
+
+
+def _log_token_failure(error: OutboundTokenError) -> None:
+    log.error("Teams activity acknowledged but not answered: %s", error)
 
 
 def _refuse(refusal: Refusal) -> web.Response:

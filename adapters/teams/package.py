@@ -1,4 +1,8 @@
-"""The Teams app package: teams-app/manifest.json filled in, zipped with its two icons.
+"""The Teams app package: app_package/manifest.json filled in, zipped with its two icons.
+
+The template ships inside the Python package (`TEMPLATE_DIR`), so an installed CloudOptima —
+a wheel, a container image — builds the package as a checkout does; building it needs the
+bot's app id and public domain only, no runtime secret.
 
 The manifest template carries placeholders (`{{BOT_ID}}`, `{{BOT_DOMAIN}}`, `{{APP_VERSION}}`);
 the bot's command list is filled from the core's command registry, so the suggestions Teams shows
@@ -19,6 +23,8 @@ from core.kernel.errors import ConfigurationError
 from core.kernel.routing import CommandSpec
 
 ICONS = ("color.png", "outline.png")
+#: manifest.json and the icons (package data).
+TEMPLATE_DIR = Path(__file__).resolve().parent / "app_package"
 #: Teams limits (manifest schema): commands per list, title and description lengths.
 MAX_COMMANDS = 12
 MAX_TITLE = 32

@@ -31,7 +31,7 @@ from core.anomalies.store import (
     save_route,
 )
 from core.costs.model import CostFilter, FilterKind
-from core.delivery.targets import describe_target, parse_targets
+from core.delivery.targets import describe_target, parse_new_targets, parse_targets
 from core.kernel.authz import Role
 from core.kernel.cards import Card, Context, Header, Reply, Text, Visibility, card
 from core.kernel.cards_json import card_from_dict
@@ -101,7 +101,12 @@ class AnomalyCommands:
 
     def notify(self, args: tuple[str, ...], ctx: CommandContext) -> Reply:
         request = parse_notify(args)
-        targets = parse_targets(list(request.target_tokens), ctx.requester)
+        tokens = list(request.target_tokens)
+        targets = (
+            parse_targets(tokens, ctx.requester, policy=None)
+            if request.off
+            else parse_new_targets(tokens, ctx)
+        )
         if len(targets) != 1:
             raise UserInputError("Route anomalies to one place at a time.", hint=f"Usage: {USAGE}")
         target = targets[0]

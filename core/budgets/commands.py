@@ -80,9 +80,12 @@ from core.delivery.targets import (
     MAX_TARGETS,
     Target,
     TargetKind,
+    WebhookPolicy,
     describe_target,
     here_target,
+    parse_new_targets,
     parse_targets,
+    require_may_add,
 )
 from core.kernel.authz import Role, has_role
 from core.kernel.cards import Card, Header, Reply, Visibility, card
@@ -206,7 +209,7 @@ class BudgetCommands:
             )
         elif here is not None:
             targets.append(here)
-        named = parse_targets(tokens, ctx.requester)
+        named = parse_new_targets(tokens, ctx)
         check_targets(named, unconfigured)
         targets += [t for t in named if t not in targets]
         return targets, notes
@@ -457,11 +460,11 @@ def _new_targets(budget: BudgetRecord, values: list[str], ctx: CommandContext) -
         raise UserInputError(f"`targets {mode}` needs targets after it.", accepted=ACCEPTED_TARGETS)
     if mode == "add":
         targets = list(budget.targets)
-        for target in parse_targets(values[1:], ctx.requester):
+        for target in parse_new_targets(values[1:], ctx):
             if target not in targets:
                 targets.append(target)
     elif mode == "remove":
-        removing = parse_targets(values[1:], ctx.requester)
+        removing = parse_targets(values[1:], ctx.requester, policy=None)
         missing = [t for t in removing if t not in budget.targets]
         if missing:
             raise UserInputError(
@@ -472,10 +475,15 @@ def _new_targets(budget: BudgetRecord, values: list[str], ctx: CommandContext) -
     elif mode in ("none", "nobody", "off"):
         targets = []
     else:
-        targets = parse_targets(values, ctx.requester)
+        targets = parse_targets(values, ctx.requester, _policy(ctx))
+        require_may_add(ctx, [t for t in targets if t not in budget.targets])
     if len(targets) > MAX_TARGETS:
         raise UserInputError(f"A budget notifies at most {MAX_TARGETS} targets.")
     return targets
+
+
+def _policy(ctx: CommandContext) -> WebhookPolicy:
+    return WebhookPolicy(ctx.config.webhook_allowed_hosts)
 
 
 def _parse_delete_value(value: str) -> tuple[int, str]:

@@ -23,7 +23,9 @@ from core.costs.model import (
 )
 from core.costs.periods import (
     DEFAULT_PERIOD,
+    EARLIEST_DAY,
     PERIODS,
+    SUPPORTED_DAYS,
     PeriodPair,
     PeriodRequest,
     looks_like_period,
@@ -288,6 +290,11 @@ def _parse_as_of(word: str, today: date) -> date:
         ) from None
     if day > today:
         raise UserInputError(f"'{word}' lies in the future.", accepted=["asof:YYYY-MM-DD"])
+    if day < EARLIEST_DAY:
+        raise UserInputError(
+            f"'{word}' is outside the dates CloudOptima answers for ({SUPPORTED_DAYS}).",
+            accepted=["asof:YYYY-MM-DD"],
+        )
     return day
 
 

@@ -37,6 +37,11 @@ MAX_ROLLING_DAYS = 366
 #: A range spans at most this many days.
 MAX_DAYS = 366 * 3
 DEFAULT_PERIOD = "30d"
+#: Days a question may name (Azure's cost data starts well after the first; periods computed
+#: from a day, and the ones compared with them, stay far from `date.min`).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+SUPPORTED_DAYS = f"{EARLIEST_DAY:%Y-%m-%d} to {LATEST_DAY:%Y-%m-%d}"
 
 
 class PeriodKind(StrEnum):
@@ -472,7 +477,7 @@ def _future(token: str, start: date, today: date) -> UserInputError:
 
 
 def _month(token: str, year: int, month: int, today: date) -> PeriodRequest:
-    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+    if not 1 <= month <= 12 or not EARLIEST_DAY.year <= year <= LATEST_DAY.year:
         raise UserInputError(f"'{token}' is not a month (YYYY-MM).", accepted=PERIODS.accepted())
     start = date(year, month, 1)
     if start > today:
@@ -492,6 +497,11 @@ def _range(token: str, first: str, last: str, today: date) -> PeriodRequest:
         raise UserInputError(
             f"'{token}' has a date that does not exist.", accepted=accepted
         ) from None
+    if start < EARLIEST_DAY or end > LATEST_DAY:
+        raise UserInputError(
+            f"'{token}' is outside the dates CloudOptima answers for ({SUPPORTED_DAYS}).",
+            accepted=accepted,
+        )
     if end < start:
         raise UserInputError(
             f"'{token}' ends before it starts; write the earlier date first.", accepted=accepted

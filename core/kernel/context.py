@@ -50,6 +50,8 @@ class CoreConfig:
     admins: frozenset[str] = field(default_factory=frozenset)
     #: Principals allowed to read costs; None means everyone who can reach the bot.
     viewers: frozenset[str] | None = None
+    #: Internal webhook receivers allowed despite a non-public address (names, IPs, networks).
+    webhook_allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

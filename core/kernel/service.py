@@ -20,6 +20,7 @@ returns None: the first one is answering.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -114,12 +115,22 @@ class CloudOptima:
         self.auditor: Auditor = auditor or NoAudit()
 
     def handle(self, interaction: Interaction) -> Reply | None:
-        """Run one interaction; None when this delivery was handled before."""
-        request_id = interaction.request_id or new_request_id()
+        """Run one interaction; None when this delivery was handled before.
+
+        Its request id: the interaction's, else the one bound by the caller (an HTTP request's
+        `X-Request-ID`), else a new one. One line is logged per interaction, with fields.
+        """
+        request_id = interaction.request_id or REQUEST_ID.get() or new_request_id()
         token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        reply: Reply | None = None
         try:
-            return self._safely(lambda: self._run(interaction, request_id), interaction, request_id)
+            reply = self._safely(
+                lambda: self._run(interaction, request_id), interaction, request_id
+            )
+            return reply
         finally:
+            _log_handled(interaction, reply, time.perf_counter() - started)
             REQUEST_ID.reset(token)
 
     def handle_text(self, text: str, requester: Requester) -> Reply:
@@ -246,6 +257,33 @@ def _target(interaction: Interaction) -> str:
         return interaction.text[:400]
     assert interaction.press is not None
     return interaction.press.value[:400]
+
+
+def _log_handled(interaction: Interaction, reply: Reply | None, seconds: float) -> None:
+    who = interaction.requester
+    if reply is None:
+        outcome = "repeat"
+    elif reply.failed:
+        outcome = "failed"
+    else:
+        outcome = "ok"
+    name = (
+        (interaction.text or "").split(" ", 1)[0]
+        if interaction.press is None
+        else interaction.press.action_id
+    )
+    log.info(
+        "interaction handled",
+        extra={
+            "platform": str(who.platform),
+            "user": who.user_id,
+            "workspace": who.workspace_id,
+            "channel": who.conversation_id,
+            "command" if interaction.press is None else "action": name[:60],
+            "outcome": outcome,
+            "duration_ms": round(seconds * 1000, 1),
+        },
+    )
 
 
 def error_card(error: CloudOptimaError) -> Card:

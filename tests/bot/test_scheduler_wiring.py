@@ -85,7 +85,8 @@ async def test_the_scheduled_ingest_job_pulls_every_scope_of_the_simulated_tenan
 
 async def test_the_scheduled_outbox_job_delivers_through_the_configured_webhook(engine, clock):
     receiver = await FakeWebhookReceiver().start()
-    container = build(settings(webhook_signing_secret=WEBHOOK_SECRET), engine=engine, clock=clock)
+    config = settings(webhook_signing_secret=WEBHOOK_SECRET, webhook_allowed_hosts="127.0.0.1")
+    container = build(config, engine=engine, clock=clock)
     try:
         [key] = add_messages(engine, Target(TargetKind.WEBHOOK, receiver.url), clock.now(), 1)
 

@@ -18,7 +18,7 @@ from core.kernel.db.migrate import upgrade
 from tests.budgets import test_concurrency as race
 from tests.support.fake_slack import FakeSlack
 from tests.support.outbox import rows
-from tests.support.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
+from tests.support.receivers import LOCAL_RECEIVERS, WEBHOOK_SECRET, FakeWebhookReceiver
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ async def race_then_deliver(url: str, engine, clock, monkeypatch) -> tuple[FakeS
     race.assert_exactly_once(engine, outcomes)
 
     slack = SlackNotifier("xoxb-test", api_url=fake.api_url)
-    webhook = WebhookNotifier(WEBHOOK_SECRET, check_deliveries=True)
+    webhook = WebhookNotifier(WEBHOOK_SECRET, check_deliveries=True, allowed_hosts=LOCAL_RECEIVERS)
     dispatcher = Dispatcher(
         engine,
         {TargetKind.SLACK: slack, TargetKind.WEBHOOK: webhook},

@@ -92,7 +92,8 @@ def test_a_target_whose_channel_is_not_configured_is_refused_with_the_setting(en
     assert list_budgets(engine) == []
 
     app.handle_text("budget create web 1000", ALICE)
-    again = app.handle_text("budget set web targets add webhook:https://hooks.example.com/x", ALICE)
+    admin = Requester("slack", "UADMIN", "admin", "C1")
+    again = app.handle_text("budget set web targets add webhook:https://hooks.example.com/x", admin)
     assert "CLOUDOPTIMA_WEBHOOK_SIGNING_SECRET" in text_of(again)
     assert [t.kind for t in find_budget(engine, "web").targets] == [TargetKind.SLACK]
 

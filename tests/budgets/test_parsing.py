@@ -18,7 +18,7 @@ from core.budgets.grammar import (
     parse_start,
     parse_thresholds,
 )
-from core.delivery.targets import Target, TargetKind, parse_target, parse_targets
+from core.delivery.targets import Target, TargetKind, WebhookPolicy, parse_target, parse_targets
 from core.kernel.context import Requester
 from core.kernel.errors import UserInputError
 
@@ -179,7 +179,9 @@ def test_targets_of_every_kind():
     assert parse_target("https://hooks.example.com/x?k=1", CONSOLE) == Target(
         TargetKind.WEBHOOK, "https://hooks.example.com/x?k=1"
     )
-    assert parse_target("webhook:http://127.0.0.1:8080/hook", CONSOLE).kind is TargetKind.WEBHOOK
+    internal = WebhookPolicy(("127.0.0.1",))
+    local = parse_target("webhook:http://127.0.0.1:8080/hook", CONSOLE, internal)
+    assert local.kind is TargetKind.WEBHOOK
     assert parse_targets(["here,email:a@b.example", "here"], SLACK) == [
         Target(TargetKind.SLACK, "C0123ABCD"),
         Target(TargetKind.EMAIL, "a@b.example"),

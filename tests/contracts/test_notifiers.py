@@ -22,6 +22,7 @@ from core.delivery.targets import Target, TargetKind
 from tests.contracts.notifier import RETRY_AFTER_SECONDS, ChannelUnderTest, NotifierContract
 from tests.support.fake_slack import FakeSlack
 from tests.support.receivers import (
+    LOCAL_RECEIVERS,
     WEBHOOK_SECRET,
     FakeSmtpServer,
     FakeWebhookReceiver,
@@ -214,7 +215,10 @@ class TestWebhookNotifier(NotifierContract):
         receiver = await FakeWebhookReceiver().start()
         receiver.retry_after = str(RETRY_AFTER_SECONDS)
         notifier = WebhookNotifier(
-            WEBHOOK_SECRET, timeout_seconds=5, check_deliveries=self.check_deliveries
+            WEBHOOK_SECRET,
+            timeout_seconds=5,
+            check_deliveries=self.check_deliveries,
+            allowed_hosts=LOCAL_RECEIVERS,
         )
 
         def arrived_text(delivery: Delivery) -> str:

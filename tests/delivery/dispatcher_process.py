@@ -22,7 +22,7 @@ from adapters.slack import SlackNotifier
 from core.delivery.dispatcher import DispatchConfig, Dispatcher
 from core.kernel.clock import SystemClock
 from core.kernel.db.engine import make_engine
-from tests.support.receivers import WEBHOOK_SECRET
+from tests.support.receivers import LOCAL_RECEIVERS, WEBHOOK_SECRET
 
 
 def kill_self(_message) -> None:
@@ -41,7 +41,9 @@ async def main() -> None:
     if args.slack_api:
         notifier = SlackNotifier("xoxb-test", api_url=args.slack_api)
     else:
-        notifier = WebhookNotifier(WEBHOOK_SECRET, timeout_seconds=10, check_deliveries=True)
+        notifier = WebhookNotifier(
+            WEBHOOK_SECRET, timeout_seconds=10, check_deliveries=True, allowed_hosts=LOCAL_RECEIVERS
+        )
     dispatcher = Dispatcher(
         engine,
         {notifier.kind: notifier},

@@ -28,7 +28,7 @@ from core.kernel.db.migrate import upgrade
 from tests.support.fake_slack import FakeSlack
 from tests.support.outbox import add_messages, rows
 from tests.support.paths import REPO
-from tests.support.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
+from tests.support.receivers import LOCAL_RECEIVERS, WEBHOOK_SECRET, FakeWebhookReceiver
 
 REPO = REPO
 pytestmark = pytest.mark.slow
@@ -106,7 +106,9 @@ async def test_after_a_sigkill_between_send_and_mark_the_next_run_asks_before_re
         # The next dispatcher runs once the dead one's lease has run out.
         config = DispatchConfig()
         later = FixedClock(datetime.now(UTC) + config.lease + timedelta(seconds=1))
-        notifier = WebhookNotifier(WEBHOOK_SECRET, check_deliveries=check_deliveries)
+        notifier = WebhookNotifier(
+            WEBHOOK_SECRET, check_deliveries=check_deliveries, allowed_hosts=LOCAL_RECEIVERS
+        )
         dispatcher = Dispatcher(engine, {TargetKind.WEBHOOK: notifier}, later, config)
         outcomes = await dispatcher.dispatch_once()
         await notifier.close()

@@ -52,6 +52,8 @@ class FakeSlack:
         self.rate_limited: dict[str, int] = defaultdict(int)
         self.calls: dict[str, list[Call]] = defaultdict(list)
         self.answers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        #: The headers each answer to a response URL came with.
+        self.answer_headers: dict[str, list[dict[str, str]]] = defaultdict(list)
         self.uploads: dict[str, bytes] = {}
         self.channels: dict[str, list[dict[str, Any]]] = defaultdict(list)
         #: Channel id → the Slack error code every call about it gets (`refuse_channel`).
@@ -262,6 +264,7 @@ class FakeSlack:
     async def _respond(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         self.answers[name].append(await request.json())
+        self.answer_headers[name].append(dict(request.headers))
         async with self._arrived:
             self._arrived.notify_all()
         return web.Response(text="ok")

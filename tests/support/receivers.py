@@ -36,6 +36,9 @@ from adapters.notify.webhook import (
 )
 
 WEBHOOK_SECRET = "test-signing-secret"
+#: The receivers listen on 127.0.0.1, which webhooks may reach only when allow-listed
+#: (`CLOUDOPTIMA_WEBHOOK_ALLOWED_HOSTS`).
+LOCAL_RECEIVERS = ("127.0.0.1",)
 SMTP_USER = "cloudoptima"
 SMTP_PASSWORD = "smtp-password"
 
@@ -77,6 +80,7 @@ class FakeWebhookReceiver:
         app.router.add_post("/hook", self._post)
         app.router.add_get("/hook/deliveries/{key}", self._delivered)
         app.router.add_post("/gone", self._gone)
+        app.router.add_post("/moved", self._moved)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -130,6 +134,11 @@ class FakeWebhookReceiver:
         self.headers[key] = dict(request.headers)
         self.message_ids[key] = f"msg-{self.requests}"
         return web.json_response({"id": self.message_ids[key]})
+
+    async def _moved(self, request: web.Request) -> web.Response:
+        """Redirects to the real endpoint (a sender must not follow it)."""
+        await request.read()
+        raise web.HTTPFound("/hook")
 
     async def _gone(self, request: web.Request) -> web.Response:
         """An endpoint that was removed: every post is refused for good."""

@@ -87,6 +87,8 @@ class ConnectorCall:
     activity_id: str | None
     body: dict[str, Any]
     authorization: str | None
+    #: The `X-Request-ID` the bot sent with the call.
+    request_id: str | None = None
     #: What the connector answered: its status, and the activity id when it accepted.
     status: int = 200
     answered_id: str | None = None
@@ -134,6 +136,7 @@ class FakeBotConnector:
             activity_id=request.match_info.get("activity_id"),
             body=body,
             authorization=request.headers.get("Authorization"),
+            request_id=request.headers.get("X-Request-ID"),
         )
         self.calls.append(call)
         if call.conversation_id in self.removed:

@@ -21,7 +21,7 @@ from core.delivery.ports import Delivery, DeliveryError
 from core.delivery.targets import Target, TargetKind
 from core.kernel.cards_json import card_from_dict
 from tests.support.outbox import alert_card
-from tests.support.receivers import WEBHOOK_SECRET
+from tests.support.receivers import LOCAL_RECEIVERS, WEBHOOK_SECRET
 
 SENT_AT = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 
@@ -32,7 +32,9 @@ def delivery(url: str, key: str = "alert:7:webhook") -> Delivery:
 
 @pytest.fixture
 async def notifier():
-    notifier = WebhookNotifier(WEBHOOK_SECRET, timeout_seconds=5, check_deliveries=True)
+    notifier = WebhookNotifier(
+        WEBHOOK_SECRET, timeout_seconds=5, check_deliveries=True, allowed_hosts=LOCAL_RECEIVERS
+    )
     yield notifier
     await notifier.close()
 
@@ -50,7 +52,7 @@ async def test_post_is_signed_and_carries_the_card_and_idempotency_key(webhook_r
 
 
 async def test_receiver_refuses_a_post_signed_with_another_secret(webhook_receiver):
-    wrong = WebhookNotifier("another-secret", timeout_seconds=5)
+    wrong = WebhookNotifier("another-secret", timeout_seconds=5, allowed_hosts=LOCAL_RECEIVERS)
     try:
         with pytest.raises(DeliveryError) as caught:
             await wrong.send(delivery(webhook_receiver.url))

@@ -19,10 +19,10 @@ from core.app import create_core
 from core.delivery.dispatcher import DispatchConfig, Dispatcher
 from core.delivery.ports import Delivery, DeliveryError
 from core.delivery.targets import Target, TargetKind
-from core.kernel.context import Requester
+from core.kernel.context import CoreConfig, Requester
 from tests.support.cost_rows import put_days
 from tests.support.outbox import alert_card
-from tests.support.receivers import WEBHOOK_SECRET, FakeWebhookReceiver
+from tests.support.receivers import LOCAL_RECEIVERS, WEBHOOK_SECRET, FakeWebhookReceiver
 
 SCHEMA = json.loads(
     (Path(webhook.__file__).parent / "webhook_payload.schema.json").read_text(encoding="utf-8")
@@ -37,10 +37,11 @@ def test_the_schema_is_a_valid_json_schema():
 
 async def deliver_alerts(engine, clock, receiver, command: str) -> dict:
     put_days(engine, clock, date(2026, 10, 1), date(2026, 11, 26), "30")
-    app = create_core(engine, clock)
+    config = CoreConfig(admins=frozenset({"console:ops"}), webhook_allowed_hosts=LOCAL_RECEIVERS)
+    app = create_core(engine, clock, config)
     reply = app.handle_text(f"{command} notify webhook:{receiver.url}", CONSOLE)
     assert not reply.failed, reply.card.summary
-    notifier = WebhookNotifier(WEBHOOK_SECRET, timeout_seconds=5)
+    notifier = WebhookNotifier(WEBHOOK_SECRET, timeout_seconds=5, allowed_hosts=LOCAL_RECEIVERS)
     try:
         dispatcher = Dispatcher(engine, {TargetKind.WEBHOOK: notifier}, clock, DispatchConfig())
         outcomes = await dispatcher.dispatch_until_idle()
@@ -140,7 +141,7 @@ def test_the_standard_webhooks_signature_is_what_the_specification_computes():
 )
 async def test_any_secret_form_is_verified_by_the_off_the_shelf_verifier(secret):
     receiver = await FakeWebhookReceiver(secret).start()
-    notifier = WebhookNotifier(secret, timeout_seconds=5)
+    notifier = WebhookNotifier(secret, timeout_seconds=5, allowed_hosts=LOCAL_RECEIVERS)
     try:
         await notifier.send(
             Delivery("alert:9:webhook", Target(TargetKind.WEBHOOK, receiver.url), alert_card(9))
@@ -157,8 +158,10 @@ async def test_any_secret_form_is_verified_by_the_off_the_shelf_verifier(secret)
 async def test_the_legacy_headers_come_along_when_asked_for_one_release():
     receiver = await FakeWebhookReceiver(legacy=True).start()
     delivery = Delivery("alert:8:webhook", Target(TargetKind.WEBHOOK, receiver.url), alert_card(8))
-    plain = WebhookNotifier(WEBHOOK_SECRET, timeout_seconds=5)
-    both = WebhookNotifier(WEBHOOK_SECRET, timeout_seconds=5, legacy_signature=True)
+    plain = WebhookNotifier(WEBHOOK_SECRET, timeout_seconds=5, allowed_hosts=LOCAL_RECEIVERS)
+    both = WebhookNotifier(
+        WEBHOOK_SECRET, timeout_seconds=5, legacy_signature=True, allowed_hosts=LOCAL_RECEIVERS
+    )
     try:
         with pytest.raises(DeliveryError):  # a 0.1 receiver refuses it without 0.1's headers
             await plain.send(delivery)

@@ -90,6 +90,7 @@ async def start_teams(engine, clock, connector) -> AsyncIterator[Callable[..., A
         auth: str = "anonymous",
         identity: FakeIdentityProvider | None = None,
         draw_chart: Any = fake_drawer,
+        connections: Any = None,
         **settings: Any,
     ) -> TeamsServer:
         values: dict[str, Any] = {"demo": True, "database_url": "sqlite://"}
@@ -108,7 +109,7 @@ async def start_teams(engine, clock, connector) -> AsyncIterator[Callable[..., A
         core = container.core
         container.core = CountingCloudOptima(engine, clock, core.router, core.config)
         if container.settings.teams_enabled:
-            container.teams_bot(connections=FakeConnections(), draw_chart=draw_chart)
+            container.teams_bot(connections=connections or FakeConnections(), draw_chart=draw_chart)
         server = await serve(create_web_app(container))
         servers.append(server)
         session = ClientSession()

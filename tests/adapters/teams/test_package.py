@@ -83,7 +83,7 @@ def test_missing_settings_are_named(tmp_path):
     code, output, path = build(tmp_path, CLOUDOPTIMA_TEAMS_BOT_DOMAIN="")
 
     assert code == 2
-    assert "CLOUDOPTIMA_TEAMS_BOT_DOMAIN: required to build the Teams app package" in output
+    assert "(CLOUDOPTIMA_TEAMS_BOT_DOMAIN): required to build the Teams app package" in output
     assert not path.exists()
 
 
@@ -99,6 +99,21 @@ def test_bad_values_are_explained(tmp_path, env, problem):
 
     assert code == 2
     assert problem in output
+
+
+def test_the_package_builds_without_any_runtime_setting(tmp_path, monkeypatch):
+    """Only the app id and the domain, as options: no secret, database or Azure scope."""
+    monkeypatch.chdir(tmp_path)
+    output = tmp_path / "release.zip"
+    result = CliRunner().invoke(
+        app,
+        ["teams-app", "--app-id", APP_ID, "--domain", "bot.contoso.com", "--output", str(output)],
+        env={"CLOUDOPTIMA_TEAMS_APP_ID": "", "CLOUDOPTIMA_DEMO": ""},
+    )
+    assert result.exit_code == 0, result.output
+    with zipfile.ZipFile(output) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["validDomains"] == ["bot.contoso.com"]
 
 
 def test_the_installed_command_builds_the_package(tmp_path):

@@ -1,4 +1,4 @@
-"""Draw the app icons (run once; the PNGs are committed): `python teams-app/make_icons.py`.
+"""Draw the app icons (run once; the PNGs are committed): `python scripts/make_teams_icons.py`.
 
 Teams wants `color.png` 192x192 in full colour and `outline.png` 32x32, white on transparent.
 The motif is a small bar chart with a falling trend line: costs going down.
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent.parent / "adapters" / "teams" / "app_package"
 AZURE_BLUE = (0, 120, 212, 255)
 WHITE = (255, 255, 255, 255)
 
