@@ -42,6 +42,7 @@ from core.delivery.ports import Notifier
 from core.delivery.targets import TargetKind
 from core.kernel.clock import Clock, SystemClock
 from core.kernel.db.engine import make_engine
+from core.kernel.ratelimit import DatabaseRateLimiter
 from core.kernel.scopes import Scope, parse_scope
 from core.kernel.service import CloudOptima
 from core.recommendations.refresh import RecommendationRefresher, RefreshResult
@@ -342,7 +343,11 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
     recommendations refresh after ingestion.
     """
     settings = container.settings
-    scheduler = ReplicaScheduler(container.engine, container.clock)
+    scheduler = ReplicaScheduler(
+        container.engine,
+        container.clock,
+        lease=timedelta(seconds=settings.scheduler_lease_seconds),
+    )
     if settings.dispatcher_enabled:
         scheduler.add_job(
             "outbox",
@@ -357,6 +362,7 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
             container.clock,
             processed_event_retention=timedelta(days=settings.processed_event_retention_days),
             job_run_retention=timedelta(days=settings.job_run_retention_days),
+            rate_limits=settings.rate_limits(),
         ),
         every=timedelta(hours=settings.cleanup_interval_hours),
     )
@@ -401,5 +407,11 @@ def build(
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    core = create_core(engine, clock, settings.core_config(), settings.feature_configs())
+    core = create_core(
+        engine,
+        clock,
+        settings.core_config(),
+        settings.feature_configs(),
+        rate_limiter=DatabaseRateLimiter(engine, settings.rate_limits()),
+    )
     return Container(settings=settings, engine=engine, clock=clock, core=core)

@@ -16,6 +16,7 @@ from core.budgets.model import BudgetsConfig
 from core.costs import commands as costs
 from core.costs.model import CostsConfig
 from core.kernel import help as kernel_help
+from core.kernel import whoami as kernel_whoami
 from core.kernel.clock import Clock
 from core.kernel.context import CoreConfig
 from core.kernel.routing import Router
@@ -42,6 +43,7 @@ def build_router(features: FeatureConfigs) -> Router:
     anomalies.register(router, features.anomalies)
     recommendations.register(router, features.recommendations)
     kernel_help.register(router)
+    kernel_whoami.register(router)
     return router
 
 

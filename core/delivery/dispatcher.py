@@ -34,7 +34,9 @@ with one of `REFUSAL_CODE_PREFIXES` (`http_4…` an HTTP 4xx answer, `smtp_…` 
 refusing the message, `refused…` the connection was never made).
 
 The core is synchronous SQL; sending is async. Database calls run in a worker thread
-(`asyncio.to_thread`) so the event loop keeps serving while a batch is delivered.
+(`asyncio.to_thread`) so the event loop keeps serving while a batch is delivered. Each is one
+transaction conditioned on the claim token, retried when the connection drops under it
+(`core.kernel.db.retry`): a dispatcher survives a database restart mid-batch.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from core.delivery.targets import Target, TargetKind
 from core.kernel.cards_json import card_from_dict
 from core.kernel.clock import Clock
 from core.kernel.db.engine import is_sqlite, write_transaction
+from core.kernel.db.retry import retrying
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +216,7 @@ class Dispatcher:
     # -- the loop ------------------------------------------------------------------------------
     async def dispatch_once(self) -> list[Outcome]:
         """Claim one batch of due messages and deliver it; the outcomes, one per message."""
-        claimed = await asyncio.to_thread(self.claim)
+        claimed = await asyncio.to_thread(retrying(self.claim))
         if not claimed:
             return []
         return list(await asyncio.gather(*(self.deliver(message) for message in claimed)))
@@ -442,16 +445,16 @@ class Dispatcher:
             card = card_from_dict(message.card)
         except (KeyError, TypeError, ValueError) as exc:
             error = DeliveryError(f"unreadable card: {exc}", permanent=True, code="bad_card")
-            return await asyncio.to_thread(self._mark_failed, message, error)
+            return await asyncio.to_thread(retrying(self._mark_failed), message, error)
         delivery = Delivery(idempotency_key=message.key, target=message.target, card=card)
-        if not await asyncio.to_thread(self._recheck, message):
+        if not await asyncio.to_thread(retrying(self._recheck), message):
             log.info("outbox message %s was taken over by another dispatcher", message.key)
             return "skipped"
         if message.updates_key is not None:
             return await self._deliver_update(message, notifier, delivery)
         try:
             if message.uncertain and await self._with_timeout(notifier.was_delivered(delivery)):
-                sent = await asyncio.to_thread(self._mark_sent, message, None)
+                sent = await asyncio.to_thread(retrying(self._mark_sent), message, None)
                 log.info("outbox message %s had been delivered; not resending", message.key)
                 return "already_delivered" if sent else "lost_claim"
             if message.attempt > self.config.max_attempts:
@@ -459,20 +462,20 @@ class Dispatcher:
                 error = DeliveryError(
                     "the dispatcher stopped during the last attempt", permanent=True, code="crash"
                 )
-                return await asyncio.to_thread(self._mark_failed, message, error)
+                return await asyncio.to_thread(retrying(self._mark_failed), message, error)
             provider_id = await self._with_timeout(notifier.send(delivery))
         except DeliveryError as exc:
-            return await asyncio.to_thread(self._mark_failed, message, exc)
+            return await asyncio.to_thread(retrying(self._mark_failed), message, exc)
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("notifier bug %s delivering outbox message %s", reference, message.key)
             error = DeliveryError(
                 f"unexpected error (log reference {reference})", permanent=False, code="bug"
             )
-            return await asyncio.to_thread(self._mark_failed, message, error)
+            return await asyncio.to_thread(retrying(self._mark_failed), message, error)
         if self._after_send is not None:
             self._after_send(message)
-        if not await asyncio.to_thread(self._mark_sent, message, provider_id):
+        if not await asyncio.to_thread(retrying(self._mark_sent), message, provider_id):
             log.warning(
                 "outbox message %s was sent but its claim was lost before marking it; the "
                 "dispatcher that took it over checks delivery before resending",
@@ -485,11 +488,11 @@ class Dispatcher:
         self, message: ClaimedMessage, notifier: Notifier, delivery: Delivery
     ) -> Outcome:
         """Edit the first message (or post anew, wait, or skip: see `update_target`)."""
-        where = await asyncio.to_thread(self.update_target, message)
+        where = await asyncio.to_thread(retrying(self.update_target), message)
         if where.waiting:
-            return await asyncio.to_thread(self._wait_for_first, message)
+            return await asyncio.to_thread(retrying(self._wait_for_first), message)
         if where.superseded:
-            marked = await asyncio.to_thread(self._mark_sent, message, None)
+            marked = await asyncio.to_thread(retrying(self._mark_sent), message, None)
             return "superseded" if marked else "lost_claim"
         try:
             if where.message_id is None:
@@ -497,15 +500,15 @@ class Dispatcher:
             else:
                 provider_id = await self._with_timeout(notifier.update(delivery, where.message_id))
         except DeliveryError as exc:
-            return await asyncio.to_thread(self._mark_failed, message, exc)
+            return await asyncio.to_thread(retrying(self._mark_failed), message, exc)
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("notifier bug %s updating outbox message %s", reference, message.key)
             error = DeliveryError(
                 f"unexpected error (log reference {reference})", permanent=False, code="bug"
             )
-            return await asyncio.to_thread(self._mark_failed, message, error)
-        if not await asyncio.to_thread(self._mark_sent, message, provider_id):
+            return await asyncio.to_thread(retrying(self._mark_failed), message, error)
+        if not await asyncio.to_thread(retrying(self._mark_sent), message, provider_id):
             return "lost_claim"
         return "sent"
 

@@ -30,7 +30,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.kernel.authz import Role, require
 from core.kernel.cards import Card, Context, Header, Reply, Severity, Text, Visibility, card
-from core.kernel.claims import claim_once, release_claim
+from core.kernel.claims import claim_once, release_claim, was_claimed
 from core.kernel.clock import Clock
 from core.kernel.context import CommandContext, CoreConfig, Requester
 from core.kernel.errors import CloudOptimaError, PermissionDeniedError
@@ -68,6 +68,8 @@ class AuditEvent:
     role: Role
     allowed: bool
     at: datetime
+    #: Why it was refused (the message the requester saw); empty when allowed.
+    reason: str = ""
 
 
 class Auditor(Protocol):
@@ -132,15 +134,22 @@ class CloudOptima:
 
     def _run(self, interaction: Interaction, request_id: str) -> Reply | None:
         now = self.clock.now()
-        self.rate_limiter.check(interaction, now)
+        try:
+            self.rate_limiter.check(interaction, now)
+        except CloudOptimaError:
+            if any(was_claimed(self.engine, key) for key in claim_keys(interaction)):
+                # A redelivery of something already answered: no second answer, not even a
+                # "slow down".
+                return None
+            raise
         route = self._route(interaction)
         ctx = CommandContext(
             interaction.requester, self.engine, self.clock, self.config, request_id
         )
         try:
             require(ctx, route.role, route.purpose)
-        except PermissionDeniedError:
-            self._audit(request_id, ctx, route, allowed=False, now=now)
+        except PermissionDeniedError as refusal:
+            self._refused(request_id, ctx, route, refusal, now)
             raise
         claimed = self._claim(interaction, now)
         if claimed is None:
@@ -149,17 +158,43 @@ class CloudOptima:
         self._audit(request_id, ctx, route, allowed=True, now=now)
         try:
             return route.run(ctx)
-        except PermissionDeniedError:
+        except PermissionDeniedError as refusal:
             # The feature refused this requester (a rule about one object): the press did not
             # run, so the next person may use the button.
             self._release(claimed)
+            self._refused(request_id, ctx, route, refusal, now)
             raise
 
+    def _refused(
+        self,
+        request_id: str,
+        ctx: CommandContext,
+        route: Route,
+        refusal: PermissionDeniedError,
+        now: datetime,
+    ) -> None:
+        """Every refused attempt is logged (and recorded by the auditor)."""
+        log.warning(
+            "permission refused: principal=%s route=%s role=%s request_id=%s",
+            ctx.requester.principal,
+            route.name,
+            route.role,
+            request_id,
+        )
+        self._audit(request_id, ctx, route, allowed=False, now=now, reason=refusal.message)
+
     def _audit(
-        self, request_id: str, ctx: CommandContext, route: Route, *, allowed: bool, now: datetime
+        self,
+        request_id: str,
+        ctx: CommandContext,
+        route: Route,
+        *,
+        allowed: bool,
+        now: datetime,
+        reason: str = "",
     ) -> None:
         self.auditor.record(
-            AuditEvent(request_id, ctx.requester, route.name, route.role, allowed, now)
+            AuditEvent(request_id, ctx.requester, route.name, route.role, allowed, now, reason)
         )
 
     def _claim(self, interaction: Interaction, now: datetime) -> list[str] | None:
