@@ -6,6 +6,7 @@ container with overrides (a fixed clock, an engine, fake connections) instead of
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from dataclasses import dataclass, field
@@ -289,6 +290,22 @@ class Container:
         return result
 
     # -- lifetime ------------------------------------------------------------------------------
+
+    async def stop_jobs(self, grace_seconds: float) -> None:
+        """Graceful stop of the background work: the scheduler fires nothing more and its
+        running jobs (ingestion, the outbox batch in hand) get `grace_seconds` to finish; the
+        slots of those stopped are released, and so are the outbox rows still held, for
+        another replica to take at once."""
+        if self._scheduler is not None:
+            await self._scheduler.stop(grace_seconds)
+        if self._dispatcher is not None:
+            try:
+                released = await asyncio.to_thread(self._dispatcher.release_leases)
+            except Exception:
+                log.exception("could not release the outbox rows held; their leases run out")
+            else:
+                if released:
+                    log.warning("released %d outbox message(s) in flight", released)
 
     async def aclose(self) -> None:
         """Stop the scheduler, close network clients (notifier sessions), then the engine."""

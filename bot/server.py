@@ -90,7 +90,11 @@ def create_web_app(container: Container) -> web.Application:
         slack.mount(app)  # with an app-level token, Slack talks over Socket Mode instead
 
         async def finish_slack_answers(_app: web.Application) -> None:
-            await asyncio.wait_for(slack.close(), timeout=10)
+            grace = container.settings.shutdown_grace_seconds
+            try:
+                await asyncio.wait_for(slack.close(), timeout=max(grace, 0.1))
+            except TimeoutError:
+                log.warning("Slack answers still running after %g s were stopped", grace)
 
         app.on_cleanup.append(finish_slack_answers)
     if container.settings.teams_enabled:
@@ -99,15 +103,19 @@ def create_web_app(container: Container) -> web.Application:
     return app
 
 
-async def run_server(container: Container) -> None:
-    """Serve until cancelled."""
+async def run_server(container: Container, stop: asyncio.Event | None = None) -> None:
+    """Serve until `stop` is set (or cancelled), then stop gracefully: no new connections,
+    requests in flight finish (up to the shutdown grace), then the Slack answers still being
+    worked on (`finish_slack_answers`)."""
     app = create_web_app(container)
-    runner = web.AppRunner(app, access_log=None)
+    grace = container.settings.shutdown_grace_seconds
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=grace)
     await runner.setup()
     site = web.TCPSite(runner, container.settings.host, container.settings.port)
     await site.start()
     log.info("listening on http://%s:%s", container.settings.host, container.settings.port)
     try:
-        await asyncio.Event().wait()
+        await (stop or asyncio.Event()).wait()
+        log.info("stopping: no new requests; finishing those in flight (up to %g s)", grace)
     finally:
         await runner.cleanup()

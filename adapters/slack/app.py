@@ -135,8 +135,9 @@ class SlackBot:
         )
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
-    async def run_socket_mode(self, app_token: str) -> None:
-        """Receive interactions over Socket Mode (no public URL needed) until cancelled."""
+    async def run_socket_mode(self, app_token: str, stop: asyncio.Event | None = None) -> None:
+        """Receive interactions over Socket Mode (no public URL needed) until `stop` is set or
+        cancelled."""
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         handler = AsyncSocketModeHandler(
@@ -145,7 +146,7 @@ class SlackBot:
         await handler.connect_async()
         log.info("connected to Slack over Socket Mode")
         try:
-            await asyncio.Event().wait()
+            await (stop or asyncio.Event()).wait()
         finally:
             await handler.close_async()
 

@@ -123,6 +123,8 @@ class ClaimedMessage:
     lease_until: datetime
     #: The key of the message this one edits (None: a new message).
     updates_key: str | None = None
+    #: When it was queued (no attempt is older).
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,8 @@ class Dispatcher:
         self._token_factory = token_factory
         self._after_send = after_send
         self._observer = observer
+        #: Claim tokens of the batches being delivered (released on shutdown).
+        self._held: set[str] = set()
 
     # -- the loop ------------------------------------------------------------------------------
     async def dispatch_once(self) -> list[Outcome]:
@@ -219,7 +223,29 @@ class Dispatcher:
         claimed = await asyncio.to_thread(retrying(self.claim))
         if not claimed:
             return []
-        return list(await asyncio.gather(*(self.deliver(message) for message in claimed)))
+        token = claimed[0].claim_token
+        self._held.add(token)
+        try:
+            return list(await asyncio.gather(*(self.deliver(message) for message in claimed)))
+        finally:
+            self._held.discard(token)
+
+    def release_leases(self) -> int:
+        """Give back the rows of batches still being delivered (shutdown stopped them): their
+        leases end now, so another dispatcher takes them at once — checking first whether an
+        interrupted send arrived. Returns how many rows."""
+        tokens = list(self._held)
+        if not tokens:
+            return 0
+        with write_transaction(self.engine) as conn:
+            released = conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.claim_token.in_(tokens), OUTBOX.c.status == OutboxStatus.SENDING)
+                .values(lease_until=self.clock.now())
+                .returning(OUTBOX.c.id)
+            ).all()
+        self._held.clear()
+        return len(released)
 
     async def dispatch_until_idle(self, *, max_batches: int = 1000) -> list[Outcome]:
         """Deliver batches until none is due now (messages retried later stay for later)."""
@@ -299,6 +325,7 @@ class Dispatcher:
                 OUTBOX.c.attempts,
                 OUTBOX.c.uncertain,
                 OUTBOX.c.updates_key,
+                OUTBOX.c.created_at,
             )
         )
         with write_transaction(self.engine) as conn:
@@ -317,6 +344,7 @@ class Dispatcher:
             claim_token=token,
             lease_until=lease_until,
             updates_key=row.updates_key,
+            created_at=row.created_at,
         )
 
     def update_target(self, message: ClaimedMessage) -> UpdateTarget:
@@ -446,7 +474,12 @@ class Dispatcher:
         except (KeyError, TypeError, ValueError) as exc:
             error = DeliveryError(f"unreadable card: {exc}", permanent=True, code="bad_card")
             return await asyncio.to_thread(retrying(self._mark_failed), message, error)
-        delivery = Delivery(idempotency_key=message.key, target=message.target, card=card)
+        delivery = Delivery(
+            idempotency_key=message.key,
+            target=message.target,
+            card=card,
+            first_attempt_at=message.created_at,
+        )
         if not await asyncio.to_thread(retrying(self._recheck), message):
             log.info("outbox message %s was taken over by another dispatcher", message.key)
             return "skipped"

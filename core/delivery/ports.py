@@ -10,6 +10,7 @@ a pause.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from core.delivery.targets import Target, TargetKind
@@ -23,6 +24,9 @@ class Delivery:
     idempotency_key: str
     target: Target
     card: Card
+    #: No attempt of this message is older than this (when it was queued): how far back a
+    #: "did it arrive?" check must look.
+    first_attempt_at: datetime | None = None
 
 
 class DeliveryError(CloudOptimaError):
