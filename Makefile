@@ -33,6 +33,7 @@ format: $(STAMP)
 
 test: lint
 	.ci/ensure-postgres
+	.ci/ensure-promtool
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: bench-ingest bench-budgets bench-slack bench-anomalies bench-recs bench-cost-types

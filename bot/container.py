@@ -33,6 +33,7 @@ from adapters.notify.email import EmailNotifier, SmtpConfig
 from adapters.notify.webhook import WebhookNotifier
 from adapters.slack import SlackBot, SlackNotifier
 from bot.jobs import scheduled_pipeline
+from bot.metrics import observe_command
 from bot.scheduler import ReplicaScheduler, cleanup_job
 from bot.settings import Settings
 from core.anomalies.scan import ScanSummary, scan_anomalies
@@ -102,6 +103,10 @@ class Container:
                 observer=lambda kind, outcome: OUTBOX_DELIVERIES.labels(kind, outcome).inc(),
             )
         return self._dispatcher
+
+    def started_scheduler(self) -> ReplicaScheduler | None:
+        """The scheduler if this process built it (`serve` with the scheduler on), else None."""
+        return self._scheduler
 
     def scheduler(self) -> ReplicaScheduler:
         """The replica-safe scheduler with this deployment's jobs (see `build_scheduler`)."""
@@ -430,5 +435,6 @@ def build(
         settings.core_config(),
         settings.feature_configs(),
         rate_limiter=DatabaseRateLimiter(engine, settings.rate_limits()),
+        observer=observe_command,
     )
     return Container(settings=settings, engine=engine, clock=clock, core=core)

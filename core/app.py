@@ -20,7 +20,7 @@ from core.kernel import whoami as kernel_whoami
 from core.kernel.clock import Clock
 from core.kernel.context import CoreConfig
 from core.kernel.routing import Router
-from core.kernel.service import Auditor, CloudOptima, RateLimiter
+from core.kernel.service import Auditor, CloudOptima, Observer, RateLimiter
 from core.recommendations import commands as recommendations
 from core.recommendations.model import RecommendationsConfig
 
@@ -55,7 +55,16 @@ def create_core(
     *,
     rate_limiter: RateLimiter | None = None,
     auditor: Auditor | None = None,
+    observer: Observer | None = None,
 ) -> CloudOptima:
     """The front door over `engine`, with every feature's commands and buttons."""
     router = build_router(features or FeatureConfigs())
-    return CloudOptima(engine, clock, router, config, rate_limiter=rate_limiter, auditor=auditor)
+    return CloudOptima(
+        engine,
+        clock,
+        router,
+        config,
+        rate_limiter=rate_limiter,
+        auditor=auditor,
+        observer=observer,
+    )

@@ -14,9 +14,9 @@ import calendar
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Engine, bindparam, or_, update
+from sqlalchemy import Engine, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from core.costs.model import CostType, RunStatus
@@ -425,6 +425,46 @@ def _check_day_order(day: CostDay, expected: date, scope: Scope) -> None:
             f"the cost source yielded {day.usage_date} where {expected} was due for scope {scope}",
             service="Cost source",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How recent one scope's data is, per cost type (metrics and alerts)."""
+
+    scope: str
+    cost_type: str
+    #: When its last successful ingestion finished.
+    succeeded_at: datetime
+    #: The newest day a successful ingestion covered.
+    newest_day: date
+
+
+def freshness(engine: Engine) -> list[Freshness]:
+    """Per scope and cost type: the last successful ingestion and the newest day it brought."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(
+                CostScope.path,
+                IngestionRun.cost_type,
+                func.max(IngestionRun.finished_at),
+                func.max(IngestionRun.window_end),
+            )
+            .join(CostScope, col(CostScope.id) == col(IngestionRun.scope_id))
+            .where(col(IngestionRun.status) == RunStatus.SUCCEEDED)
+            .group_by(CostScope.path, IngestionRun.cost_type)
+        ).all()
+    found = []
+    for path, cost_type, finished, newest in rows:
+        if isinstance(finished, str):  # SQLite answers an aggregate of timestamps as text
+            finished = datetime.fromisoformat(finished)
+        if isinstance(newest, str):
+            newest = date.fromisoformat(newest)
+        if finished is None or newest is None:
+            continue
+        if finished.tzinfo is None:
+            finished = finished.replace(tzinfo=UTC)
+        found.append(Freshness(path, cost_type, finished, newest))
+    return found
 
 
 def latest_runs(engine: Engine, limit: int = 20) -> list[tuple[IngestionRun, str]]:

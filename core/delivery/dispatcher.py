@@ -49,7 +49,7 @@ import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, case, func, or_, select, update
@@ -603,6 +603,32 @@ def outbox_counts(engine: Engine) -> dict[OutboxStatus, int]:
     return {status: counts.get(status, 0) for status in OutboxStatus}
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What waits in the outbox: messages not delivered yet, the oldest of them, dead ones."""
+
+    waiting: int
+    oldest_queued_at: datetime | None
+    dead: int
+
+
+def outbox_backlog(engine: Engine) -> Backlog:
+    """The outbox's backlog (metrics): one aggregate query."""
+    waiting = OUTBOX.c.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+    statement = select(
+        func.count().filter(waiting),
+        func.min(OUTBOX.c.created_at).filter(waiting),
+        func.count().filter(OUTBOX.c.status == OutboxStatus.DEAD),
+    )
+    with engine.connect() as conn:
+        count, oldest, dead = conn.execute(statement).one()
+    if isinstance(oldest, str):  # SQLite answers an aggregate of dates as text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return Backlog(int(count or 0), oldest, int(dead or 0))
+
+
 def retry_dead(engine: Engine, keys: Sequence[str], now: datetime) -> int:
     """Give dead messages a fresh set of attempts (after fixing a target); returns how many."""
     if not keys:
@@ -640,6 +666,7 @@ __all__ = [
     "backoff_delay",
     "dead_letters",
     "may_have_delivered",
+    "outbox_backlog",
     "outbox_counts",
     "outbox_status",
     "retry_dead",

@@ -18,6 +18,7 @@ returns None: the first one is answering.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -76,6 +77,10 @@ class Auditor(Protocol):
     def record(self, event: AuditEvent) -> None: ...
 
 
+#: Told how each request ended: (command or button name, outcome, seconds). Metrics live in bot/.
+Observer = Callable[[str, str, float], None]
+
+
 class NoRateLimit:
     def check(self, interaction: Interaction, now: datetime) -> None:
         return None
@@ -101,6 +106,7 @@ class CloudOptima:
         *,
         rate_limiter: RateLimiter | None = None,
         auditor: Auditor | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -108,15 +114,32 @@ class CloudOptima:
         self.config = config or CoreConfig()
         self.rate_limiter: RateLimiter = rate_limiter or NoRateLimit()
         self.auditor: Auditor = auditor or NoAudit()
+        self.observer = observer
 
     def handle(self, interaction: Interaction) -> Reply | None:
         """Run one interaction; None when this delivery was handled before."""
         request_id = interaction.request_id or new_request_id()
         token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        seen = _Seen()
         try:
-            return self._safely(lambda: self._run(interaction, request_id), interaction, request_id)
+            reply = self._safely(
+                lambda: self._run(interaction, request_id, seen), interaction, request_id
+            )
         finally:
             REQUEST_ID.reset(token)
+        if self.observer is not None:
+            outcome = (
+                "repeat"
+                if reply is None
+                else seen.outcome
+                if reply.failed and seen.outcome != "ok"
+                else "error"
+                if reply.failed
+                else "ok"
+            )
+            self.observer(seen.name, outcome, time.perf_counter() - started)
+        return reply
 
     def handle_text(self, text: str, requester: Requester) -> Reply:
         """Run one command line typed where every line is meant (the terminal, tests)."""
@@ -132,7 +155,7 @@ class CloudOptima:
 
     # -- the pipeline ----------------------------------------------------------------------------
 
-    def _run(self, interaction: Interaction, request_id: str) -> Reply | None:
+    def _run(self, interaction: Interaction, request_id: str, seen: _Seen) -> Reply | None:
         now = self.clock.now()
         try:
             self.rate_limiter.check(interaction, now)
@@ -141,14 +164,17 @@ class CloudOptima:
                 # A redelivery of something already answered: no second answer, not even a
                 # "slow down".
                 return None
+            seen.outcome = "throttled"
             raise
         route = self._route(interaction)
+        seen.name = route.name
         ctx = CommandContext(
             interaction.requester, self.engine, self.clock, self.config, request_id
         )
         try:
             require(ctx, route.role, route.purpose)
         except PermissionDeniedError as refusal:
+            seen.outcome = "refused"
             self._refused(request_id, ctx, route, refusal, now)
             raise
         claimed = self._claim(interaction, now)
@@ -162,6 +188,7 @@ class CloudOptima:
             # The feature refused this requester (a rule about one object): the press did not
             # run, so the next person may use the button.
             self._release(claimed)
+            seen.outcome = "refused"
             self._refused(request_id, ctx, route, refusal, now)
             raise
 
@@ -237,6 +264,16 @@ class CloudOptima:
             return Reply(
                 internal_error_card(request_id), visibility=Visibility.PRIVATE, failed=True
             )
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the pipeline learnt about one request, for the observer."""
+
+    #: The route's name once known (`costs`, `budget create`, `costs.drilldown`).
+    name: str = "unknown"
+    #: Why a failed reply failed, when the pipeline knows (throttled, refused).
+    outcome: str = "ok"
 
 
 def error_card(error: CloudOptimaError) -> Card:
