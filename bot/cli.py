@@ -167,6 +167,10 @@ def serve() -> None:
     container = container_for(settings_or_exit())
     upgrade(container.engine)
 
+    # Worker threads (answers' queries, ingestion) hand the GIL back to the event loop after
+    # 1 ms instead of 5: the loop that acks Slack within its 3 s waits less behind them.
+    sys.setswitchinterval(0.001)
+
     async def serve_and_schedule() -> None:
         stop = _stop_on_signals()
         await asyncio.to_thread(fail_dead_runs, container.engine, container.clock.now())

@@ -26,6 +26,7 @@ from adapters.slack.client import (
     UNCERTAIN_POST_CHECK,
     BotScopes,
     Sleep,
+    describe_failure,
     make_web_client,
     retry_after_seconds,
     upload_charts,
@@ -206,8 +207,14 @@ class SlackNotifier:
         since = delivery.first_attempt_at.timestamp() if delivery.first_attempt_at else None
         try:
             return await self._find(delivery, since=since) is not None
-        except Exception:
-            log.warning("could not read Slack channel %s", delivery.target.address, exc_info=True)
+        except Exception as exc:
+            # Expected while Slack is down: one line, no traceback (rendering those on the
+            # event loop delayed acks by seconds during an outage).
+            log.warning(
+                "could not read Slack channel %s to check a delivery: %s",
+                delivery.target.address,
+                describe_failure(exc),
+            )
             return False
 
     async def _find(self, delivery: Delivery, *, since: float | None) -> str | None:
