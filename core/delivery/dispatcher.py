@@ -220,15 +220,17 @@ class Dispatcher:
     # -- the loop ------------------------------------------------------------------------------
     async def dispatch_once(self) -> list[Outcome]:
         """Claim one batch of due messages and deliver it; the outcomes, one per message."""
-        claimed = await asyncio.to_thread(retrying(self.claim))
-        if not claimed:
-            return []
-        token = claimed[0].claim_token
+        # Held from before the claim: cancelled at any point (a shutdown past its grace), the
+        # token stays held and `release_leases` gives its rows back.
+        token = self._token_factory()
         self._held.add(token)
-        try:
-            return list(await asyncio.gather(*(self.deliver(message) for message in claimed)))
-        finally:
-            self._held.discard(token)
+        claimed = await asyncio.to_thread(retrying(self.claim), token)
+        if claimed:
+            outcomes = list(await asyncio.gather(*(self.deliver(m) for m in claimed)))
+        else:
+            outcomes = []
+        self._held.discard(token)
+        return outcomes
 
     def release_leases(self) -> int:
         """Give back the rows of batches still being delivered (shutdown stopped them): their
@@ -281,12 +283,13 @@ class Dispatcher:
             await asyncio.wait_for(stop.wait(), seconds)
 
     # -- claiming (synchronous, in a worker thread) --------------------------------------------
-    def claim(self) -> list[ClaimedMessage]:
-        """Take up to `batch_size` due rows for this dispatcher (lease + fresh token)."""
+    def claim(self, token: str | None = None) -> list[ClaimedMessage]:
+        """Take up to `batch_size` due rows for this dispatcher (lease + `token`, fresh unless
+        given)."""
         if not self.notifiers:
             return []
         now = self.clock.now()
-        token = self._token_factory()
+        token = token or self._token_factory()
         lease_until = now + self.config.lease
         due = (
             select(OUTBOX.c.id)
