@@ -404,7 +404,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict:
         await wait_healthy(server, process)
         startup_s = await asyncio.to_thread(wait_for_startup_jobs, database_url, 600)
         # Warm up: first imports, first queries, the database connections.
-        await fire_commands(server, fake, args.text, 5, "warm")
+        await fire_commands(server, fake, args.text, 50, "warm")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(fake.all_answered.wait(), args.answer_timeout)
         phases["normal"] = await run_phase(args, server, fake, "normal")
