@@ -4,8 +4,9 @@ Listeners stay thin: verify, ack, translate, call the core, render, send. The si
 checked once, by our guard in front of bolt (bolt's own verification is switched off, as bolt
 documents for a verifying proxy). Over HTTP, the guard also acks our slash commands and button
 presses itself (`_ack_at_once`, what the listeners do, without bolt's per-request work); bolt
-dispatches everything else, and everything over Socket Mode. The ack goes back at once (Slack allows 3 s); the command runs
-afterwards in a tracked background task and answers through the interaction's `response_url`.
+dispatches everything else, and everything over Socket Mode. The ack goes back at once (Slack
+allows 3 s); the command runs afterwards in a tracked background task and answers through the
+interaction's `response_url`.
 The core claims every interaction once (`core.kernel.interaction`), so a redelivery or a double
 click never runs twice.
 """
