@@ -34,6 +34,7 @@ format: $(STAMP)
 
 test: lint
 	.ci/ensure-postgres
+	.ci/ensure-promtool
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: bench-ingest bench-budgets bench-slack bench-anomalies bench-recs bench-cost-types bench-digests bench-exports

@@ -41,6 +41,7 @@ from adapters.slack import SlackBot, SlackNotifier
 from adapters.slack.usergroups import SlackUserGroups
 from bot.imports import ImportOptions, import_new_runs
 from bot.jobs import scheduled_pipeline
+from bot.metrics import observe_command
 from bot.scheduler import ReplicaScheduler, cleanup_job, replica_id
 from bot.settings import Settings
 from core.anomalies.scan import ScanSummary, scan_anomalies
@@ -64,6 +65,7 @@ from core.digests.run import DigestRunner, TickSummary
 from core.kernel.clock import Clock, SystemClock
 from core.kernel.db.engine import make_engine
 from core.kernel.errors import CloudOptimaError
+from core.kernel.ratelimit import DatabaseRateLimiter
 from core.kernel.scopes import Scope, parse_scope
 from core.kernel.service import CloudOptima
 from core.recommendations.refresh import RecommendationRefresher, RefreshResult
@@ -149,6 +151,10 @@ class Container:
                 pacer=Pacer() if self.settings.outbox_pacing else None,
             )
         return self._dispatcher
+
+    def started_scheduler(self) -> ReplicaScheduler | None:
+        """The scheduler if this process built it (`serve` with the scheduler on), else None."""
+        return self._scheduler
 
     def scheduler(self) -> ReplicaScheduler:
         """The replica-safe scheduler with this deployment's jobs (see `build_scheduler`)."""
@@ -436,6 +442,22 @@ class Container:
 
     # -- lifetime ------------------------------------------------------------------------------
 
+    async def stop_jobs(self, grace_seconds: float) -> None:
+        """Graceful stop of the background work: the scheduler fires nothing more and its
+        running jobs (ingestion, the outbox batch in hand) get `grace_seconds` to finish; the
+        slots of those stopped are released, and so are the outbox rows still held, for
+        another replica to take at once."""
+        if self._scheduler is not None:
+            await self._scheduler.stop(grace_seconds)
+        if self._dispatcher is not None:
+            try:
+                released = await asyncio.to_thread(self._dispatcher.release_leases)
+            except Exception:
+                log.exception("could not release the outbox rows held; their leases run out")
+            else:
+                if released:
+                    log.warning("released %d outbox message(s) in flight", released)
+
     async def aclose(self) -> None:
         """Stop the scheduler, close network clients (notifier sessions), then the engine."""
         if self._scheduler is not None:
@@ -490,7 +512,11 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
     recommendations refresh after ingestion.
     """
     settings = container.settings
-    scheduler = ReplicaScheduler(container.engine, container.clock)
+    scheduler = ReplicaScheduler(
+        container.engine,
+        container.clock,
+        lease=timedelta(seconds=settings.scheduler_lease_seconds),
+    )
     if settings.dispatcher_enabled:
         scheduler.add_job(
             "outbox",
@@ -505,6 +531,7 @@ def build_scheduler(container: Container) -> ReplicaScheduler:
             container.clock,
             processed_event_retention=timedelta(days=settings.processed_event_retention_days),
             job_run_retention=timedelta(days=settings.job_run_retention_days),
+            rate_limits=settings.rate_limits(),
         ),
         every=timedelta(hours=settings.cleanup_interval_hours),
     )
@@ -593,7 +620,15 @@ def build(
             features.digests, realized_savings=realized_savings, rec_decisions=rec_decisions
         ),
     )
-    core = create_core(engine, clock, settings.core_config(), features, groups=groups)
+    core = create_core(
+        engine,
+        clock,
+        settings.core_config(),
+        features,
+        groups=groups,
+        rate_limiter=DatabaseRateLimiter(engine, settings.rate_limits()),
+        observer=observe_command,
+    )
     return Container(
         settings=settings,
         engine=engine,

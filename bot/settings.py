@@ -28,10 +28,17 @@ from core.digests.schedule import zone
 from core.kernel.context import CoreConfig
 from core.kernel.db.engine import DEFAULT_MAX_OVERFLOW, DEFAULT_POOL_SIZE
 from core.kernel.errors import CloudOptimaError, ConfigurationError
+from core.kernel.ratelimit import Bucket, RateLimits
 from core.kernel.scopes import Scope, ScopeKind, check_no_overlap, parse_scope
 from core.recommendations.model import RecommendationsConfig
 
 ENV_PREFIX = "CLOUDOPTIMA_"
+#: Platform → (what its workspace is called, the setting listing the workspaces served).
+PLATFORM_WORKSPACES = {
+    "slack": ("workspace", "SLACK_WORKSPACES"),
+    "teams": ("tenant", "TEAMS_TENANTS"),
+    "console": ("terminal", ""),
+}
 
 
 def _split_list(value: Any) -> Any:
@@ -195,10 +202,22 @@ class Settings(BaseSettings):
     top_n: int = Field(10, ge=1, le=50)
     admins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Principals allowed admin actions: slack:U123, teams:<aad id>",
+        description="Principals allowed admin actions: slack:T123:U456, teams:<tenant>:<aad id> "
+        "(`whoami` shows yours), slack:T123:* for a whole workspace, console:*; the short "
+        "slack:U456 / teams:<aad id> only with a single configured workspace",
     )
     viewers: Annotated[list[str] | None, NoDecode] = Field(
         None, description="If set, only these principals may read costs (admins always may)"
+    )
+    slack_workspaces: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Slack team ids (T…) this bot serves; with exactly one, the short principal "
+        "slack:U456 in ADMINS/VIEWERS means that workspace's user",
+    )
+    teams_tenants: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Entra tenant ids Teams users come from (default: TEAMS_TENANT_ID); with "
+        "exactly one, the short principal teams:<aad id> means that tenant's user",
     )
     # -- Slack ---------------------------------------------------------------------------------
     slack_signing_secret: SecretStr | None = Field(
@@ -306,6 +325,36 @@ class Settings(BaseSettings):
     cleanup_interval_hours: float = Field(6, ge=0.25, le=168)
     processed_event_retention_days: int = Field(7, ge=1, le=365)
     job_run_retention_days: int = Field(30, ge=1, le=3650)
+    scheduler_lease_seconds: float = Field(
+        60,
+        ge=5,
+        le=3600,
+        description="A running job renews its slot's lease every third of this; a slot whose "
+        "lease ran out (its replica died) is taken over by another replica",
+    )
+    shutdown_grace_seconds: float = Field(
+        20,
+        ge=0,
+        le=600,
+        description="On SIGTERM/SIGINT: how long in-flight answers, sends and jobs may take to "
+        "finish before they are stopped (their leases and claims are released)",
+    )
+    # -- rate limits ---------------------------------------------------------------------------
+    rate_limit_user_per_minute: float = Field(
+        30,
+        ge=0,
+        le=100_000,
+        description="Commands and button presses a minute per user (0: no limit), across replicas",
+    )
+    rate_limit_user_burst: int = Field(10, ge=1, le=100_000)
+    rate_limit_workspace_per_minute: float = Field(
+        600,
+        ge=0,
+        le=1_000_000,
+        description="Commands and button presses a minute per Slack workspace / Teams tenant "
+        "(0: no limit)",
+    )
+    rate_limit_workspace_burst: int = Field(200, ge=1, le=1_000_000)
     # -- Microsoft Teams -----------------------------------------------------------------------
     teams_app_id: str | None = Field(
         None,
@@ -348,6 +397,8 @@ class Settings(BaseSettings):
         "exports",
         "admins",
         "viewers",
+        "slack_workspaces",
+        "teams_tenants",
         "recs_subscriptions",
         "recs_exclude_tags",
         "recs_exclude_resource_groups",
@@ -452,6 +503,57 @@ class Settings(BaseSettings):
             raise ValueError("; ".join(problems))
         return [scope.path for scope in parsed]
 
+    @model_validator(mode="after")
+    def _principals_name_their_workspace(self) -> Settings:
+        """A short principal (`slack:U456`) is accepted only where it can mean one person."""
+        problems = [
+            f"{ENV_PREFIX}{name.upper()}: {problem}"
+            for name in ("admins", "viewers")
+            for entry in getattr(self, name) or ()
+            if (problem := self._principal_problem(entry))
+        ]
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _principal_problem(self, entry: str) -> str | None:
+        if entry == "*":
+            return None
+        platform, _, rest = entry.partition(":")
+        if platform not in PLATFORM_WORKSPACES:
+            return (
+                f"{entry!r} is not a principal (slack:T123:U456, teams:<tenant>:<aad id>, "
+                "console:*)"
+            )
+        if not rest:
+            return f"{entry!r} names nobody"
+        if rest == "*" or platform == "console" or ":" in rest:
+            return None
+        workspaces = self.home_workspace_candidates(platform)
+        if len(workspaces) == 1:
+            return None
+        what, setting = PLATFORM_WORKSPACES[platform]
+        configured = f"{len(workspaces)} {what}s are" if workspaces else f"no {what} is"
+        return (
+            f"{entry!r} does not say which {what} (user ids are unique only within one) and "
+            f"{configured} configured; write {platform}:<{what} id>:{rest} (`whoami` shows it), "
+            f"or set {ENV_PREFIX}{setting} to the one {what} this bot serves"
+        )
+
+    def home_workspace_candidates(self, platform: str) -> list[str]:
+        """The workspaces configured for `platform` (Slack team ids, Teams tenant ids)."""
+        if platform == "slack":
+            return list(dict.fromkeys(self.slack_workspaces))
+        if platform == "teams":
+            tenants = self.teams_tenants or (
+                [self.teams_tenant_id]
+                if self.teams_tenant_id
+                and self.teams_tenant_id.lower() not in ("common", "organizations")
+                else []
+            )
+            return list(dict.fromkeys(tenants))
+        return []
+
     @model_validator(mode="wrap")
     @classmethod
     def _report_every_problem(cls, data: Any, handler: Any) -> Settings:
@@ -462,9 +564,12 @@ class Settings(BaseSettings):
             settings = handler(data)
         except ValidationError as exc:
             for error in exc.errors():
-                field = ".".join(str(part) for part in error["loc"]) or "settings"
+                field = ".".join(str(part) for part in error["loc"])
                 message = str(error["msg"]).removeprefix("Value error, ")
-                problems.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+                if field:
+                    problems.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+                else:  # a check across fields names its settings itself
+                    problems.extend(message.splitlines())
         raw = {k.lower(): v for k, v in (data or {}).items()} if isinstance(data, dict) else {}
         problems.extend(_cross_field_problems(raw))
         if problems:
@@ -505,11 +610,26 @@ class Settings(BaseSettings):
             self.slack_signing_secret is not None or self.slack_app_token is not None
         )
 
+    def rate_limits(self) -> RateLimits:
+        def bucket(per_minute: float, burst: int) -> Bucket | None:
+            return Bucket(per_minute, burst) if per_minute > 0 else None
+
+        return RateLimits(
+            user=bucket(self.rate_limit_user_per_minute, self.rate_limit_user_burst),
+            workspace=bucket(self.rate_limit_workspace_per_minute, self.rate_limit_workspace_burst),
+        )
+
     def core_config(self) -> CoreConfig:
+        home = {
+            platform: workspaces[0]
+            for platform in ("slack", "teams")
+            if len(workspaces := self.home_workspace_candidates(platform)) == 1
+        }
         return CoreConfig(
             admins=frozenset(self.admins),
             viewers=None if self.viewers is None else frozenset(self.viewers),
             webhook_allowed_hosts=tuple(self.webhook_allowed_hosts),
+            home_workspaces=home,
         )
 
     def recommendations_config(self) -> RecommendationsConfig:

@@ -29,10 +29,11 @@ from core.digests import commands as digests
 from core.digests.content import rec_matches
 from core.digests.model import DigestsConfig, RealizedSaving, RecDecision
 from core.kernel import help as kernel_help
+from core.kernel import whoami as kernel_whoami
 from core.kernel.clock import Clock
 from core.kernel.context import CoreConfig
 from core.kernel.routing import Router
-from core.kernel.service import Auditor, CloudOptima, RateLimiter
+from core.kernel.service import Auditor, CloudOptima, Observer, RateLimiter
 from core.recommendations import commands as recommendations
 from core.recommendations.model import RecommendationsConfig
 from core.recommendations.presenters import detail_card
@@ -99,6 +100,7 @@ def build_router(
     audit.register(router)
     digests.register(router, features.digests)
     kernel_help.register(router)
+    kernel_whoami.register(router)
     return router
 
 
@@ -111,9 +113,11 @@ def create_core(
     rate_limiter: RateLimiter | None = None,
     auditor: Auditor | None = None,
     groups: GroupDirectory | None = None,
+    observer: Observer | None = None,
 ) -> CloudOptima:
     """The front door over `engine`, with every feature's commands and buttons. Refused
-    attempts of any command or button go to the audit trail unless another `auditor` is given."""
+    attempts of any command or button go to the audit trail unless another `auditor` is given;
+    `observer` is told how each request ended (metrics)."""
     router = build_router(features or FeatureConfigs(), clock=clock, groups=groups)
     return CloudOptima(
         engine,
@@ -122,4 +126,5 @@ def create_core(
         config,
         rate_limiter=rate_limiter,
         auditor=auditor or AuditTrail(engine),
+        observer=observer,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -175,8 +176,11 @@ class TransientErrorRetryHandler(AsyncRetryHandler):
             return True  # never connected: nothing can have been posted
         try:
             return await check()
-        except Exception:
-            log.warning("could not check whether an uncertain Slack post arrived", exc_info=True)
+        except Exception as exc:
+            log.warning(
+                "could not check whether an uncertain Slack post arrived: %s",
+                describe_failure(exc),
+            )
             return False
 
     async def prepare_for_next_attempt_async(
@@ -233,32 +237,63 @@ def make_web_client(
 
 
 class BotScopes:
-    """The bot token's OAuth scopes, read once from `auth.test`'s `x-oauth-scopes` header."""
+    """The bot token's OAuth scopes, read once from `auth.test`'s `x-oauth-scopes` header.
+
+    When Slack cannot be reached, no optional scope is assumed for `RETRY_AFTER_FAILURE_SECONDS`
+    before asking again: answers (which need only their response URL) do not queue behind an
+    `auth.test` retried against a Slack API that is down.
+    """
+
+    RETRY_AFTER_FAILURE_SECONDS = 60.0
 
     def __init__(self, client: AsyncWebClient, *, known: frozenset[str] | None = None) -> None:
         self._client = client
         self._scopes = known
         self._lock = asyncio.Lock()
+        self._failed_at: float | None = None
 
     async def allows(self, scope: str) -> bool:
         return scope in await self.get()
 
     async def get(self) -> frozenset[str]:
-        """The scopes; empty (and asked again next time) when Slack cannot be reached."""
+        """The scopes; empty (and asked again a minute later) when Slack cannot be reached."""
         if self._scopes is not None:
             return self._scopes
+        if self._recently_failed():
+            return frozenset()
         async with self._lock:
-            if self._scopes is None:
+            if self._scopes is None and not self._recently_failed():
                 try:
                     response = await self._client.auth_test()
-                except Exception:
+                except Exception as exc:
+                    self._failed_at = time.monotonic()
                     log.warning(
-                        "auth.test failed; assuming no optional Slack scopes", exc_info=True
+                        "auth.test failed (%s); assuming no optional Slack scopes for %g s",
+                        describe_failure(exc),
+                        self.RETRY_AFTER_FAILURE_SECONDS,
                     )
                     return frozenset()
                 header = response.headers.get("x-oauth-scopes") or ""
                 self._scopes = frozenset(s.strip() for s in str(header).split(",") if s.strip())
-            return self._scopes
+            return self._scopes or frozenset()
+
+    def _recently_failed(self) -> bool:
+        return (
+            self._failed_at is not None
+            and time.monotonic() - self._failed_at < self.RETRY_AFTER_FAILURE_SECONDS
+        )
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A Slack call's failure in one line without secrets: the error code or HTTP status, or
+    the exception's type (never its URL, headers or token)."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        data = getattr(response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        status = getattr(response, "status_code", None)
+        return f"{code or 'HTTP'} {status}" if status else str(code or type(exc).__name__)
+    return type(exc).__name__
 
 
 # matplotlib's pyplot keeps global state: one figure at a time across threads.

@@ -3,8 +3,10 @@
 
 Slack has no idempotency key, so each message carries its delivery's key in message metadata
 (`event_type` `cloudoptima_delivery`). After an uncertain failure (a 5xx, a dropped connection, a
-timeout: Slack may have stored the message anyway) the channel's recent history is searched for
-that key before anything is posted again; the outbox does the same through `was_delivered`.
+timeout: Slack may have stored the message anyway) the channel's history is searched for that
+key before anything is posted again; the outbox does the same through `was_delivered`. The
+search pages back (`oldest`, cursors) to the delivery's first attempt, so a busy channel where
+hundreds of messages landed since still finds it; it stops after `HISTORY_MAX_PAGES` pages.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import ClientConnectorError, ClientError
@@ -22,6 +26,7 @@ from adapters.slack.client import (
     UNCERTAIN_POST_CHECK,
     BotScopes,
     Sleep,
+    describe_failure,
     make_web_client,
     retry_after_seconds,
     upload_chart_files,
@@ -33,8 +38,13 @@ from core.kernel.cards import Chart
 log = logging.getLogger(__name__)
 
 METADATA_EVENT_TYPE = "cloudoptima_delivery"
-#: Recent messages searched for a delivery's key (a retry follows its attempt within minutes).
-HISTORY_LIMIT = 100
+#: Messages per page of channel history searched for a delivery's key (Slack allows up to 999
+#: and recommends at most 200).
+HISTORY_LIMIT = 200
+#: Pages read at most: a search covers the messages since the first attempt, up to this many.
+HISTORY_MAX_PAGES = 10
+#: Looked back further than the first attempt by this much (clocks differ).
+HISTORY_MARGIN_SECONDS = 120.0
 
 _TOKEN_PROBLEM = (
     "The Slack bot token is invalid, revoked or belongs to a deactivated workspace: reinstall "
@@ -83,10 +93,12 @@ class SlackNotifier:
         sleep: Sleep = asyncio.sleep,
         scopes: BotScopes | None = None,
         history_limit: int = HISTORY_LIMIT,
+        history_max_pages: int = HISTORY_MAX_PAGES,
     ) -> None:
         self._client = make_web_client(bot_token, api_url=api_url, sleep=sleep)
         self.scopes = scopes or BotScopes(self._client)
         self._history_limit = history_limit
+        self._history_max_pages = history_max_pages
 
     async def send(self, delivery: Delivery) -> str:
         """Post once; return the message's `ts`. Raises `DeliveryError`."""
@@ -114,8 +126,12 @@ class SlackNotifier:
             chart_files=files,
         )
 
+        started = time.time()
+        if delivery.first_attempt_at is not None:
+            started = min(started, delivery.first_attempt_at.timestamp())
+
         async def not_posted_yet() -> bool:
-            return await self._find(delivery) is None
+            return await self._find(delivery, since=started) is None
 
         # The one client's retry handler checks *this* delivery before re-posting.
         check = UNCERTAIN_POST_CHECK.set(not_posted_yet)
@@ -132,7 +148,7 @@ class SlackNotifier:
                 unfurl_media=False,
             )
         except SlackApiError as exc:
-            return await self._after_failure(delivery, exc)
+            return await self._after_failure(delivery, exc, started)
         except ClientConnectorError:
             # Never connected, even after the retries: nothing can have been posted.
             raise DeliveryError(
@@ -141,7 +157,7 @@ class SlackNotifier:
                 code="unreachable",
             ) from None
         except (ClientError, TimeoutError) as exc:
-            return await self._after_uncertain_failure(delivery, type(exc).__name__)
+            return await self._after_uncertain_failure(delivery, type(exc).__name__, started)
         finally:
             UNCERTAIN_POST_CHECK.reset(check)
         return str(response.get("ts", ""))
@@ -207,30 +223,50 @@ class SlackNotifier:
 
     async def was_delivered(self, delivery: Delivery) -> bool:
         """Is a message with this delivery's key in the channel? (False when unknowable.)"""
+        since = delivery.first_attempt_at.timestamp() if delivery.first_attempt_at else None
         try:
-            return await self._find(delivery) is not None
-        except Exception:
-            log.warning("could not read Slack channel %s", delivery.target.address, exc_info=True)
+            return await self._find(delivery, since=since) is not None
+        except Exception as exc:
+            # Expected while Slack is down: one line, no traceback (rendering those on the
+            # event loop delayed acks by seconds during an outage).
+            log.warning(
+                "could not read Slack channel %s to check a delivery: %s",
+                delivery.target.address,
+                describe_failure(exc),
+            )
             return False
 
-    async def _find(self, delivery: Delivery) -> str | None:
-        """The `ts` of the message carrying the delivery's key, if any; raises if unreadable."""
-        response = await self._client.conversations_history(
-            channel=delivery.target.address,
-            limit=self._history_limit,
-            include_all_metadata=True,
+    async def _find(self, delivery: Delivery, *, since: float | None) -> str | None:
+        """The `ts` of the message carrying the delivery's key, if any; raises if unreadable.
+
+        Reads the channel's history newest first, page by page, back to `since` (the first
+        attempt, Unix seconds; None: as far as the page bound goes).
+        """
+        oldest = {"oldest": f"{max(since - HISTORY_MARGIN_SECONDS, 0):.6f}"} if since else {}
+        cursor: str | None = None
+        for _ in range(self._history_max_pages):
+            response = await self._client.conversations_history(
+                channel=delivery.target.address,
+                limit=self._history_limit,
+                include_all_metadata=True,
+                **oldest,
+                **({"cursor": cursor} if cursor else {}),
+            )
+            found = _carrying(response.get("messages") or [], delivery.idempotency_key)
+            if found is not None:
+                return found
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not response.get("has_more") or cursor is None:
+                return None
+        log.warning(
+            "searched %d pages of Slack channel %s without reaching the first attempt; taking "
+            "the delivery as not arrived",
+            self._history_max_pages,
+            delivery.target.address,
         )
-        for message in response.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if (
-                metadata.get("event_type") == METADATA_EVENT_TYPE
-                and payload.get("key") == delivery.idempotency_key
-            ):
-                return str(message.get("ts", ""))
         return None
 
-    async def _after_failure(self, delivery: Delivery, exc: SlackApiError) -> str:
+    async def _after_failure(self, delivery: Delivery, exc: SlackApiError, started: float) -> str:
         channel = delivery.target.address
         status = exc.response.status_code
         data: Any = exc.response.data
@@ -247,17 +283,17 @@ class SlackNotifier:
                 PERMANENT_ERRORS[code].format(channel=channel), permanent=True, code=code
             )
         if status >= 500 or code in UNCERTAIN_ERRORS:
-            return await self._after_uncertain_failure(delivery, code or f"HTTP {status}")
+            return await self._after_uncertain_failure(delivery, code or f"HTTP {status}", started)
         raise DeliveryError(
             f"Slack refused the message for channel {channel} ({code or f'HTTP {status}'}).",
             permanent=True,
             code=code or None,
         )
 
-    async def _after_uncertain_failure(self, delivery: Delivery, what: str) -> str:
+    async def _after_uncertain_failure(self, delivery: Delivery, what: str, started: float) -> str:
         """The post may have landed: look before the outbox tries again."""
         try:
-            ts = await self._find(delivery)
+            ts = await self._find(delivery, since=started)
         except Exception:
             ts = None
         if ts is not None:
@@ -269,3 +305,13 @@ class SlackNotifier:
             permanent=False,
             code=what,
         )
+
+
+def _carrying(messages: Sequence[Any], key: str) -> str | None:
+    """The `ts` of the message whose metadata carries delivery `key`, if one does."""
+    for message in messages:
+        metadata = message.get("metadata") or {}
+        payload = metadata.get("event_payload") or {}
+        if metadata.get("event_type") == METADATA_EVENT_TYPE and payload.get("key") == key:
+            return str(message.get("ts", ""))
+    return None

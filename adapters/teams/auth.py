@@ -4,6 +4,8 @@ The Agents SDK's `JwtTokenValidator` does the signature, expiry, audience and te
 checks. This module adds what the SDK leaves off or only logs:
 
 - issuer validation is always on (`VALIDATE_ISSUER`; the SDK makes it opt-in);
+- a token must carry an expiry (`exp`; PyJWT checks it only when present, so a token without
+  one would be valid forever);
 - the token's `serviceurl` claim must name the activity's `serviceUrl` (the SDK only warns unless
   its outbound host validator is on, and that validator also forbids plain-HTTP service URLs);
 - an OpenID Connect metadata URL can replace the SDK's built-in key locations. SDK 1.9.0 reads no
@@ -162,11 +164,17 @@ class RequestGuard:
         if len(parts) != 2 or parts[0].lower() != "bearer":
             return Refusal(401, "Authorization header must be 'Bearer <token>'.")
         try:
-            return await self._validator.validate_token(parts[1])
+            identity = await self._validator.validate_token(parts[1])
         except (PyJWTError, ValueError, KeyError, TypeError) as exc:
             # The reason stays in the log (by type only); callers learn nothing to probe with.
             log.warning("refused a Teams request: %s", type(exc).__name__)
             return Refusal(401, "Invalid token or authentication failed.")
+        expiry = identity.get_claim_value("exp")
+        if not isinstance(expiry, int | float) or isinstance(expiry, bool):
+            # PyJWT checks `exp` only when present: a token without one would never expire.
+            log.warning("refused a Teams request: the token has no expiry (exp)")
+            return Refusal(401, "Invalid token or authentication failed.")
+        return identity
 
     @staticmethod
     def service_url_allowed(identity: ClaimsIdentity, service_url: str | None) -> bool:

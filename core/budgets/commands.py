@@ -87,7 +87,7 @@ from core.delivery.targets import (
     parse_targets,
     require_may_add,
 )
-from core.kernel.authz import Role, has_role
+from core.kernel.authz import Role, has_role, is_principal
 from core.kernel.cards import Card, Header, Reply, Visibility, card
 from core.kernel.cards_json import card_from_dict
 from core.kernel.context import CommandContext
@@ -129,7 +129,9 @@ def _visibility(cmd: ParsedCommand) -> Visibility:
 
 def may_change(ctx: CommandContext, budget: BudgetRecord) -> bool:
     """Admins may change every budget; others only the budgets they created."""
-    return has_role(ctx, Role.ADMIN) or ctx.requester.principal == budget.owner_principal
+    return has_role(ctx, Role.ADMIN) or is_principal(
+        ctx.config, budget.owner_principal, ctx.requester
+    )
 
 
 def require_change(ctx: CommandContext, budget: BudgetRecord, what: str) -> None:
@@ -353,10 +355,13 @@ class BudgetCommands:
         return Reply(view, visibility=Visibility.PRIVATE, replace_original=True)
 
     def delete_cancel(self, value: str, ctx: CommandContext) -> Reply:
-        """Keep the budget; the confirmation card says so."""
+        """Keep the budget; the confirmation card says so (only those who may delete it may
+        answer the question: the card is theirs)."""
         budget_id, key = _parse_delete_value(value)
         with ctx.engine.connect() as conn:
             budget = get_budget(conn, budget_id)
+        if budget is not None:
+            require_change(ctx, budget, "keep or delete")
         name = budget.name if budget is not None else key
         return Reply(kept_card(name), replace_original=True)
 

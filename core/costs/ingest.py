@@ -14,9 +14,9 @@ import calendar
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from core.costs.model import CostType, RunStatus
@@ -25,20 +25,29 @@ from core.costs.store import DayCounts, GroupIds, write_day
 from core.costs.tables import CostScope, IngestionRun
 from core.kernel.clock import Clock
 from core.kernel.db.engine import write_session, write_transaction
+from core.kernel.db.retry import retrying
 from core.kernel.db.upsert import insert_for
 from core.kernel.errors import CloudOptimaError, MalformedResponseError
+from core.kernel.process import owner_is_gone, process_owner
 from core.kernel.scopes import Scope
 
 log = logging.getLogger(__name__)
 
 #: A RUNNING run whose heartbeat is older than this is taken for dead.
 STALE_RUN_AFTER = timedelta(minutes=15)
+#: A running run renews its heartbeat this often (besides each day it commits).
+HEARTBEAT_SECONDS = 30.0
 
 _RUN = IngestionRun.__table__.c  # type: ignore[attr-defined]
 #: A day's checkpoint and counts, built once (it runs with every day of every run).
 _CHECKPOINT = (
     IngestionRun.__table__.update()  # type: ignore[attr-defined]
-    .where(_RUN.id == bindparam("run_id"))
+    # Conditional: a day retried after its commit went through (the answer was lost with the
+    # connection) is not counted twice.
+    .where(
+        _RUN.id == bindparam("run_id"),
+        or_(_RUN.checkpoint_date.is_(None), _RUN.checkpoint_date < bindparam("day")),
+    )
     .values(
         checkpoint_date=bindparam("day"),
         days_done=_RUN.days_done + 1,
@@ -168,52 +177,39 @@ class CostIngestor:
         progress: ProgressCallback | None = None,
     ) -> RunSummary:
         """Ingest `window` for `scope` and `cost_type`; a failure is recorded, then re-raised."""
-        scope_id = await asyncio.to_thread(ensure_scope, self._engine, scope)
+        scope_id = await asyncio.to_thread(retrying(ensure_scope), self._engine, scope)
         resumed_from = (
-            await asyncio.to_thread(self._resume_point, scope_id, cost_type, window)
+            await asyncio.to_thread(retrying(self._resume_point), scope_id, cost_type, window)
             if resume
             else None
         )
         start = resumed_from or window.start
-        run_id = await asyncio.to_thread(self._start_run, scope_id, cost_type, window)
+        run_id = await asyncio.to_thread(retrying(self._start_run), scope_id, cost_type, window)
+        heartbeat = asyncio.create_task(self._heartbeat(run_id))
         started = self._clock.now()
-        groups = GroupIds()  # the scope's group ids, read once per run
-        total = DayCounts()
-        days_done = 0
         try:
-            if start <= window.end:
-                expected = start
-                async for day in source.days(scope, cost_type, start, window.end):
-                    _check_day_order(day, expected, scope)
-                    counts = await asyncio.to_thread(
-                        self._commit_day, run_id, scope_id, cost_type, day, groups
-                    )
-                    total += counts
-                    days_done += 1
-                    expected = day.usage_date + timedelta(days=1)
-                    if progress:
-                        progress(day.usage_date, counts)
-                if expected <= window.end:
-                    raise MalformedResponseError(
-                        f"the cost source stopped at {expected - timedelta(days=1)} "
-                        f"instead of {window.end} for scope {scope}",
-                        service="Cost source",
-                    )
-        except BaseException as exc:
-            message = (
-                exc.user_message()
-                if isinstance(exc, CloudOptimaError)
-                else "interrupted"
-                if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
-                else f"internal error ({type(exc).__name__}); see the logs"
+            total, days_done = await self._days(
+                source,
+                scope,
+                cost_type,
+                Window(start, window.end) if start <= window.end else None,
+                run_id,
+                scope_id,
+                progress,
             )
+        except BaseException as exc:
+            message = _failure_message(exc)
             await asyncio.shield(
-                asyncio.to_thread(self._finish_run, run_id, RunStatus.FAILED, started, message)
+                asyncio.to_thread(
+                    retrying(self._finish_run), run_id, RunStatus.FAILED, started, message
+                )
             )
             log.warning("ingestion run %s failed: %s", run_id, message)
             raise
+        finally:
+            heartbeat.cancel()
         duration = await asyncio.to_thread(
-            self._finish_run, run_id, RunStatus.SUCCEEDED, started, None
+            retrying(self._finish_run), run_id, RunStatus.SUCCEEDED, started, None
         )
         return RunSummary(
             run_id=run_id,
@@ -228,7 +224,61 @@ class CostIngestor:
             error=None,
         )
 
+    async def _days(
+        self,
+        source: CostSource,
+        scope: Scope,
+        cost_type: CostType,
+        todo: Window | None,
+        run_id: int,
+        scope_id: int,
+        progress: ProgressCallback | None,
+    ) -> tuple[DayCounts, int]:
+        """Stream and commit the days of `todo` (None: nothing left); the counts and days."""
+        groups = GroupIds()  # the scope's group ids, read once per run
+        total = DayCounts()
+        days_done = 0
+        if todo is None:
+            return total, days_done
+        expected = todo.start
+        async for day in source.days(scope, cost_type, todo.start, todo.end):
+            _check_day_order(day, expected, scope)
+            counts = await asyncio.to_thread(
+                retrying(self._commit_day), run_id, scope_id, cost_type, day, groups
+            )
+            total += counts
+            days_done += 1
+            expected = day.usage_date + timedelta(days=1)
+            if progress:
+                progress(day.usage_date, counts)
+        if expected <= todo.end:
+            raise MalformedResponseError(
+                f"the cost source stopped at {expected - timedelta(days=1)} "
+                f"instead of {todo.end} for scope {scope}",
+                service="Cost source",
+            )
+        return total, days_done
+
+    async def _heartbeat(self, run_id: int) -> None:
+        """Renew the run's heartbeat while a slow day (Azure throttling) is awaited."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await asyncio.to_thread(retrying(self._beat), run_id)
+            except Exception:
+                log.warning("could not renew the heartbeat of ingestion run %s", run_id)
+
     # -- database steps (each runs in a worker thread) ---------------------------------------
+
+    def _beat(self, run_id: int) -> None:
+        with write_transaction(self._engine) as conn:
+            conn.execute(
+                update(IngestionRun)
+                .where(
+                    col(IngestionRun.id) == run_id, col(IngestionRun.status) == RunStatus.RUNNING
+                )
+                .values(heartbeat_at=self._clock.now())
+            )
 
     def _resume_point(self, scope_id: int, cost_type: CostType, window: Window) -> date | None:
         """The day after the checkpoint of an interrupted run over this same window, if any."""
@@ -276,6 +326,7 @@ class CostIngestor:
                 status=RunStatus.RUNNING,
                 started_at=now,
                 heartbeat_at=now,
+                owner=process_owner(),
             )
             session.add(run)
             session.flush()
@@ -327,12 +378,93 @@ class CostIngestor:
         return duration_ms
 
 
+def fail_dead_runs(engine: Engine, now: datetime) -> int:
+    """Mark failed the runs still `running` whose process is gone: at a process's start (and at
+    each pipeline's), so `cloudoptima runs` and resumption see them at once. A run of this host
+    whose pid is gone (or is ours: an earlier incarnation) is dead now; one of another host once
+    its heartbeat is older than `STALE_RUN_AFTER`. Returns how many."""
+    with engine.connect() as conn:
+        running = conn.execute(
+            select(IngestionRun.id, IngestionRun.owner, IngestionRun.heartbeat_at).where(
+                col(IngestionRun.status) == RunStatus.RUNNING
+            )
+        ).all()
+    dead = [
+        run_id
+        for run_id, owner, heartbeat in running
+        if owner_is_gone(owner)
+        or (owner_is_gone(owner) is None and heartbeat < now - STALE_RUN_AFTER)
+    ]
+    if not dead:
+        return 0
+    with write_transaction(engine) as conn:
+        failed = conn.execute(
+            update(IngestionRun)
+            .where(col(IngestionRun.id).in_(dead), col(IngestionRun.status) == RunStatus.RUNNING)
+            .values(
+                status=RunStatus.FAILED,
+                finished_at=now,
+                error="the process running it stopped before it finished",
+            )
+        ).rowcount
+    log.warning("marked %d ingestion run(s) failed: their process had stopped", failed)
+    return failed
+
+
+def _failure_message(exc: BaseException) -> str:
+    if isinstance(exc, CloudOptimaError):
+        return exc.user_message()
+    if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
+        return "interrupted"
+    return f"internal error ({type(exc).__name__}); see the logs"
+
+
 def _check_day_order(day: CostDay, expected: date, scope: Scope) -> None:
     if day.usage_date != expected:
         raise MalformedResponseError(
             f"the cost source yielded {day.usage_date} where {expected} was due for scope {scope}",
             service="Cost source",
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How recent one scope's data is, per cost type (metrics and alerts)."""
+
+    scope: str
+    cost_type: str
+    #: When its last successful ingestion finished.
+    succeeded_at: datetime
+    #: The newest day a successful ingestion covered.
+    newest_day: date
+
+
+def freshness(engine: Engine) -> list[Freshness]:
+    """Per scope and cost type: the last successful ingestion and the newest day it brought."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(
+                CostScope.path,
+                IngestionRun.cost_type,
+                func.max(IngestionRun.finished_at),
+                func.max(IngestionRun.window_end),
+            )
+            .join(CostScope, col(CostScope.id) == col(IngestionRun.scope_id))
+            .where(col(IngestionRun.status) == RunStatus.SUCCEEDED)
+            .group_by(CostScope.path, IngestionRun.cost_type)
+        ).all()
+    found = []
+    for path, cost_type, finished, newest in rows:
+        if isinstance(finished, str):  # SQLite answers an aggregate of timestamps as text
+            finished = datetime.fromisoformat(finished)
+        if isinstance(newest, str):
+            newest = date.fromisoformat(newest)
+        if finished is None or newest is None:
+            continue
+        if finished.tzinfo is None:
+            finished = finished.replace(tzinfo=UTC)
+        found.append(Freshness(path, cost_type, finished, newest))
+    return found
 
 
 def latest_runs(engine: Engine, limit: int = 20) -> list[tuple[IngestionRun, str]]:

@@ -151,6 +151,8 @@ class IngestionRun(SQLModel, table=True):
     duration_ms: int | None = None
     #: The user-facing error (never a traceback).
     error: str | None = Field(default=None, sa_column=Column(String(2000), nullable=True))
+    #: The process running it (host:pid): a restart there marks its dead runs failed at once.
+    owner: str | None = Field(default=None, sa_column=Column(String(128), nullable=True))
 
 
 class ExportRun(SQLModel, table=True):

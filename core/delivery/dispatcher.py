@@ -34,7 +34,9 @@ with one of `REFUSAL_CODE_PREFIXES` (`http_4…` an HTTP 4xx answer, `smtp_…` 
 refusing the message, `refused…` the connection was never made).
 
 The core is synchronous SQL; sending is async. Database calls run in a worker thread
-(`asyncio.to_thread`) so the event loop keeps serving while a batch is delivered.
+(`asyncio.to_thread`) so the event loop keeps serving while a batch is delivered. Each is one
+transaction conditioned on the claim token, retried when the connection drops under it
+(`core.kernel.db.retry`): a dispatcher survives a database restart mid-batch.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, case, func, or_, select, update
@@ -62,6 +64,7 @@ from core.delivery.targets import Target, TargetKind
 from core.kernel.cards_json import card_from_dict
 from core.kernel.clock import Clock
 from core.kernel.db.engine import is_sqlite, write_transaction
+from core.kernel.db.retry import retrying
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +128,8 @@ class ClaimedMessage:
     lease_until: datetime
     #: The key of the message this one edits (None: a new message).
     updates_key: str | None = None
+    #: When it was queued (no attempt is older).
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,14 +224,40 @@ class Dispatcher:
         #: Messages being delivered here, per target (a paced target gets no more claims
         #: while it has some).
         self._in_flight: Counter[Target] = Counter()
+        #: Claim tokens of the batches being delivered (released on shutdown).
+        self._held: set[str] = set()
 
     # -- the loop ------------------------------------------------------------------------------
     async def dispatch_once(self) -> list[Outcome]:
         """Claim one batch of due messages and deliver it; the outcomes, one per message."""
-        claimed = await asyncio.to_thread(self.claim)
-        if not claimed:
-            return []
-        return list(await asyncio.gather(*(self.deliver(message) for message in claimed)))
+        # Held from before the claim: cancelled at any point (a shutdown past its grace), the
+        # token stays held and `release_leases` gives its rows back.
+        token = self._token_factory()
+        self._held.add(token)
+        claimed = await asyncio.to_thread(retrying(self.claim), (), token)
+        if claimed:
+            outcomes = list(await asyncio.gather(*(self.deliver(m) for m in claimed)))
+        else:
+            outcomes = []
+        self._held.discard(token)
+        return outcomes
+
+    def release_leases(self) -> int:
+        """Give back the rows of batches still being delivered (shutdown stopped them): their
+        leases end now, so another dispatcher takes them at once — checking first whether an
+        interrupted send arrived. Returns how many rows."""
+        tokens = list(self._held)
+        if not tokens:
+            return 0
+        with write_transaction(self.engine) as conn:
+            released = conn.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.claim_token.in_(tokens), OUTBOX.c.status == OutboxStatus.SENDING)
+                .values(lease_until=self.clock.now())
+                .returning(OUTBOX.c.id)
+            ).all()
+        self._held.clear()
+        return len(released)
 
     async def dispatch_until_idle(self, *, max_batches: int = 1000) -> list[Outcome]:
         """Deliver batches until none is due now (messages retried later stay for later)."""
@@ -253,10 +284,13 @@ class Dispatcher:
         )
         running: set[asyncio.Task[Outcome]] = set()
         outcomes: list[Outcome] = []
+        # Held while this runs: a shutdown past its grace gives the rows back (`release_leases`).
+        token = self._token_factory()
+        self._held.add(token)
         for _ in range(max_batches):
             busy = {t for t, n in self._in_flight.items() if n > 0}
             busy.update(pacer.saturated(horizon))
-            claimed = await asyncio.to_thread(self.claim, sorted(busy, key=str))
+            claimed = await asyncio.to_thread(retrying(self.claim), sorted(busy, key=str), token)
             kept, extra = _per_target(claimed, PACED_PER_TARGET)
             if extra:
                 await asyncio.to_thread(self._give_back, extra)
@@ -271,6 +305,7 @@ class Dispatcher:
             outcomes.extend(task.result() for task in done)
         if running:
             outcomes.extend(await asyncio.gather(*running))
+        self._held.discard(token)
         return outcomes
 
     def _give_back(self, messages: Sequence[ClaimedMessage]) -> None:
@@ -356,13 +391,15 @@ class Dispatcher:
             await asyncio.wait_for(stop.wait(), seconds)
 
     # -- claiming (synchronous, in a worker thread) --------------------------------------------
-    def claim(self, exclude: Sequence[Target] = ()) -> list[ClaimedMessage]:
-        """Take up to `batch_size` due rows for this dispatcher (lease + fresh token), none for
-        the targets in `exclude` (paced ones that are busy)."""
+    def claim(
+        self, exclude: Sequence[Target] = (), token: str | None = None
+    ) -> list[ClaimedMessage]:
+        """Take up to `batch_size` due rows for this dispatcher (lease + `token`, fresh unless
+        given), none for the targets in `exclude` (paced ones that are busy)."""
         if not self.notifiers:
             return []
         now = self.clock.now()
-        token = self._token_factory()
+        token = token or self._token_factory()
         lease_until = now + self.config.lease
         due = (
             select(OUTBOX.c.id)
@@ -403,6 +440,7 @@ class Dispatcher:
                 OUTBOX.c.attempts,
                 OUTBOX.c.uncertain,
                 OUTBOX.c.updates_key,
+                OUTBOX.c.created_at,
             )
         )
         with write_transaction(self.engine) as conn:
@@ -421,6 +459,7 @@ class Dispatcher:
             claim_token=token,
             lease_until=lease_until,
             updates_key=row.updates_key,
+            created_at=row.created_at,
         )
 
     def update_target(self, message: ClaimedMessage) -> UpdateTarget:
@@ -549,16 +588,21 @@ class Dispatcher:
             card = card_from_dict(message.card)
         except (KeyError, TypeError, ValueError) as exc:
             error = DeliveryError(f"unreadable card: {exc}", permanent=True, code="bad_card")
-            return await asyncio.to_thread(self._mark_failed, message, error)
-        delivery = Delivery(idempotency_key=message.key, target=message.target, card=card)
-        if not await asyncio.to_thread(self._recheck, message):
+            return await asyncio.to_thread(retrying(self._mark_failed), message, error)
+        delivery = Delivery(
+            idempotency_key=message.key,
+            target=message.target,
+            card=card,
+            first_attempt_at=message.created_at,
+        )
+        if not await asyncio.to_thread(retrying(self._recheck), message):
             log.info("outbox message %s was taken over by another dispatcher", message.key)
             return "skipped"
         if message.updates_key is not None:
             return await self._deliver_update(message, notifier, delivery)
         try:
             if message.uncertain and await self._with_timeout(notifier.was_delivered(delivery)):
-                sent = await asyncio.to_thread(self._mark_sent, message, None)
+                sent = await asyncio.to_thread(retrying(self._mark_sent), message, None)
                 log.info("outbox message %s had been delivered; not resending", message.key)
                 return "already_delivered" if sent else "lost_claim"
             if message.attempt > self.config.max_attempts:
@@ -566,21 +610,21 @@ class Dispatcher:
                 error = DeliveryError(
                     "the dispatcher stopped during the last attempt", permanent=True, code="crash"
                 )
-                return await asyncio.to_thread(self._mark_failed, message, error)
+                return await asyncio.to_thread(retrying(self._mark_failed), message, error)
             provider_id = await self._send(notifier, delivery)
         except DeliveryError as exc:
             self._hold(message, exc)
-            return await asyncio.to_thread(self._mark_failed, message, exc)
+            return await asyncio.to_thread(retrying(self._mark_failed), message, exc)
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("notifier bug %s delivering outbox message %s", reference, message.key)
             error = DeliveryError(
                 f"unexpected error (log reference {reference})", permanent=False, code="bug"
             )
-            return await asyncio.to_thread(self._mark_failed, message, error)
+            return await asyncio.to_thread(retrying(self._mark_failed), message, error)
         if self._after_send is not None:
             self._after_send(message)
-        if not await asyncio.to_thread(self._mark_sent, message, provider_id):
+        if not await asyncio.to_thread(retrying(self._mark_sent), message, provider_id):
             log.warning(
                 "outbox message %s was sent but its claim was lost before marking it; the "
                 "dispatcher that took it over checks delivery before resending",
@@ -593,11 +637,11 @@ class Dispatcher:
         self, message: ClaimedMessage, notifier: Notifier, delivery: Delivery
     ) -> Outcome:
         """Edit the first message (or post anew, wait, or skip: see `update_target`)."""
-        where = await asyncio.to_thread(self.update_target, message)
+        where = await asyncio.to_thread(retrying(self.update_target), message)
         if where.waiting:
-            return await asyncio.to_thread(self._wait_for_first, message)
+            return await asyncio.to_thread(retrying(self._wait_for_first), message)
         if where.superseded:
-            marked = await asyncio.to_thread(self._mark_sent, message, None)
+            marked = await asyncio.to_thread(retrying(self._mark_sent), message, None)
             return "superseded" if marked else "lost_claim"
         try:
             if where.message_id is None:
@@ -606,15 +650,15 @@ class Dispatcher:
                 provider_id = await self._update(notifier, delivery, where.message_id)
         except DeliveryError as exc:
             self._hold(message, exc)
-            return await asyncio.to_thread(self._mark_failed, message, exc)
+            return await asyncio.to_thread(retrying(self._mark_failed), message, exc)
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("notifier bug %s updating outbox message %s", reference, message.key)
             error = DeliveryError(
                 f"unexpected error (log reference {reference})", permanent=False, code="bug"
             )
-            return await asyncio.to_thread(self._mark_failed, message, error)
-        if not await asyncio.to_thread(self._mark_sent, message, provider_id):
+            return await asyncio.to_thread(retrying(self._mark_failed), message, error)
+        if not await asyncio.to_thread(retrying(self._mark_sent), message, provider_id):
             return "lost_claim"
         return "sent"
 
@@ -689,6 +733,32 @@ def outbox_counts(engine: Engine) -> dict[OutboxStatus, int]:
     return {status: counts.get(status, 0) for status in OutboxStatus}
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What waits in the outbox: messages not delivered yet, the oldest of them, dead ones."""
+
+    waiting: int
+    oldest_queued_at: datetime | None
+    dead: int
+
+
+def outbox_backlog(engine: Engine) -> Backlog:
+    """The outbox's backlog (metrics): one aggregate query."""
+    waiting = OUTBOX.c.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING])
+    statement = select(
+        func.count().filter(waiting),
+        func.min(OUTBOX.c.created_at).filter(waiting),
+        func.count().filter(OUTBOX.c.status == OutboxStatus.DEAD),
+    )
+    with engine.connect() as conn:
+        count, oldest, dead = conn.execute(statement).one()
+    if isinstance(oldest, str):  # SQLite answers an aggregate of dates as text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return Backlog(int(count or 0), oldest, int(dead or 0))
+
+
 def retry_dead(engine: Engine, keys: Sequence[str], now: datetime) -> int:
     """Give dead messages a fresh set of attempts (after fixing a target); returns how many."""
     if not keys:
@@ -726,6 +796,7 @@ __all__ = [
     "backoff_delay",
     "dead_letters",
     "may_have_delivered",
+    "outbox_backlog",
     "outbox_counts",
     "outbox_status",
     "retry_dead",

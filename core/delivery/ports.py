@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from core.delivery.targets import Target, TargetKind
@@ -24,6 +25,9 @@ class Delivery:
     idempotency_key: str
     target: Target
     card: Card
+    #: No attempt of this message is older than this (when it was queued): how far back a
+    #: "did it arrive?" check must look.
+    first_attempt_at: datetime | None = None
     #: Set by a pacing dispatcher for notifiers that pace themselves (`paces_itself = True`):
     #: awaited right before the rate-limited call (after any uploads), it waits for the
     #: target's turn. None: send at once.

@@ -21,17 +21,37 @@ class Role(StrEnum):
     ADMIN = "admin"  # change budgets, approve or dismiss recommendations
 
 
-def _listed(principal: str, platform: str, allowed: frozenset[str]) -> bool:
-    return principal in allowed or f"{platform}:*" in allowed or "*" in allowed
+def is_principal(config: CoreConfig, principal: str, who: Requester) -> bool:
+    """Does `principal` (a stored owner, a listed person) name `who`?
+
+    The full form `platform:workspace:user` names one user of one workspace. The short form
+    `platform:user` names that user only in the deployment's single configured workspace
+    (`CoreConfig.home_workspaces`), or a requester without a workspace (the terminal): the same
+    user id in another Slack team or Teams tenant is somebody else.
+    """
+    if principal == who.principal:
+        return True
+    platform, _, rest = principal.partition(":")
+    if platform != who.platform or not who.workspace_id or rest != who.user_id:
+        return False
+    return config.home_workspaces.get(platform) == who.workspace_id
+
+
+def _listed(config: CoreConfig, who: Requester, allowed: frozenset[str]) -> bool:
+    if "*" in allowed or f"{who.platform}:*" in allowed:
+        return True
+    if who.workspace_id and f"{who.platform}:{who.workspace_id}:*" in allowed:
+        return True
+    return any(is_principal(config, entry, who) for entry in allowed)
 
 
 def grants(config: CoreConfig, who: Requester, role: Role) -> bool:
     """Whether the policy gives `who` the `role`."""
-    if role is Role.ANYONE or _listed(who.principal, who.platform, config.admins):
+    if role is Role.ANYONE or _listed(config, who, config.admins):
         return True
     if role is Role.ADMIN:
         return False
-    return config.viewers is None or _listed(who.principal, who.platform, config.viewers)
+    return config.viewers is None or _listed(config, who, config.viewers)
 
 
 def has_role(ctx: CommandContext, role: Role) -> bool:

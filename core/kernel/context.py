@@ -38,7 +38,10 @@ class Requester:
 
     @property
     def principal(self) -> str:
-        """`platform:user_id`, the form used in permission lists."""
+        """Who this is, across workspaces: `slack:T123:U456`, `teams:<tenant>:<aad object id>`
+        (user ids are only unique within their workspace), or `console:<user>` without one."""
+        if self.workspace_id:
+            return f"{self.platform}:{self.workspace_id}:{self.user_id}"
         return f"{self.platform}:{self.user_id}"
 
 
@@ -46,12 +49,17 @@ class Requester:
 class CoreConfig:
     """What the kernel's policy reads (the bot's Settings object builds it)."""
 
-    #: Principals (`slack:U123`, `teams:<aad-object-id>`, `console:*`) allowed admin actions.
+    #: Principals (`slack:T123:U456`, `teams:<tenant>:<aad-object-id>`, `console:*`, or the
+    #: short `slack:U456` with a single configured workspace) allowed admin actions.
     admins: frozenset[str] = field(default_factory=frozenset)
     #: Principals allowed to read costs; None means everyone who can reach the bot.
     viewers: frozenset[str] | None = None
     #: Internal webhook receivers allowed despite a non-public address (names, IPs, networks).
     webhook_allowed_hosts: tuple[str, ...] = ()
+    #: Platform → the one workspace (Slack team id, Teams tenant id) this deployment serves,
+    #: when exactly one is configured: the short principal form `slack:U456` means that
+    #: workspace's user. Without one, a short form matches only requesters without a workspace.
+    home_workspaces: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from sqlalchemy.exc import OperationalError
 
 from core.kernel.authz import Role, require
 from core.kernel.cards import Card, Context, Header, Reply, Severity, Text, Visibility, card
-from core.kernel.claims import claim_once, release_claim
+from core.kernel.claims import claim_once, release_claim, was_claimed
 from core.kernel.clock import Clock
 from core.kernel.context import CommandContext, CoreConfig, Requester
 from core.kernel.errors import CloudOptimaError, PermissionDeniedError
@@ -42,6 +42,8 @@ from core.kernel.interaction import Interaction, claim_keys
 from core.kernel.routing import Route, Router
 
 log = logging.getLogger(__name__)
+#: Told of every interaction: the route's name, the outcome, the seconds it took (metrics).
+Observer = Callable[[str, str, float], None]
 
 #: The request being handled, for log lines (the bot's log setup adds it to every record).
 REQUEST_ID: ContextVar[str] = ContextVar("cloudoptima_request_id", default="")
@@ -106,6 +108,7 @@ class CloudOptima:
         *,
         rate_limiter: RateLimiter | None = None,
         auditor: Auditor | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -113,25 +116,30 @@ class CloudOptima:
         self.config = config or CoreConfig()
         self.rate_limiter: RateLimiter = rate_limiter or NoRateLimit()
         self.auditor: Auditor = auditor or NoAudit()
+        self.observer = observer
 
     def handle(self, interaction: Interaction) -> Reply | None:
         """Run one interaction; None when this delivery was handled before.
 
         Its request id: the interaction's, else the one bound by the caller (an HTTP request's
-        `X-Request-ID`), else a new one. One line is logged per interaction, with fields.
+        `X-Request-ID`), else a new one. One line is logged per interaction, with fields, and
+        the observer (metrics) is told the route, the outcome and the duration.
         """
         request_id = interaction.request_id or REQUEST_ID.get() or new_request_id()
         token = REQUEST_ID.set(request_id)
         started = time.perf_counter()
+        seen = _Seen()
         reply: Reply | None = None
         try:
             reply = self._safely(
-                lambda: self._run(interaction, request_id), interaction, request_id
+                lambda: self._run(interaction, request_id, seen), interaction, request_id
             )
-            return reply
         finally:
             _log_handled(interaction, reply, time.perf_counter() - started)
             REQUEST_ID.reset(token)
+        if self.observer is not None:
+            self.observer(seen.name, _outcome(reply, seen), time.perf_counter() - started)
+        return reply
 
     def handle_text(self, text: str, requester: Requester) -> Reply:
         """Run one command line typed where every line is meant (the terminal, tests)."""
@@ -153,10 +161,12 @@ class CloudOptima:
 
     # -- the pipeline ----------------------------------------------------------------------------
 
-    def _run(self, interaction: Interaction, request_id: str) -> Reply | None:
+    def _run(self, interaction: Interaction, request_id: str, seen: _Seen) -> Reply | None:
         now = self.clock.now()
-        self.rate_limiter.check(interaction, now)
+        if not self._within_rate_limit(interaction, now, seen):
+            return None
         route = self._route(interaction)
+        seen.name = route.name
         inputs = dict(interaction.press.inputs) if interaction.press else {}
         ctx = CommandContext(
             interaction.requester, self.engine, self.clock, self.config, request_id, inputs
@@ -165,6 +175,7 @@ class CloudOptima:
         try:
             require(ctx, route.role, route.purpose)
         except PermissionDeniedError as refusal:
+            seen.outcome = "refused"
             self._audit(request_id, ctx, route, now, target, refusal)
             raise
         claimed = self._claim(interaction, now)
@@ -178,11 +189,24 @@ class CloudOptima:
             # The feature refused this requester (a rule about one object): the press did not
             # run, so the next person may use the button.
             self._release(claimed)
+            seen.outcome = "refused"
             self._audit(request_id, ctx, route, self.clock.now(), target, refusal)
             raise
         if reply.form is not None:
             self._release(claimed)  # it asks for inputs first: nothing was done yet
         return reply
+
+    def _within_rate_limit(self, interaction: Interaction, now: datetime, seen: _Seen) -> bool:
+        """Raise the limiter's "slow down" when over a limit; False for a redelivery of
+        something already answered (no second answer, not even a "slow down")."""
+        try:
+            self.rate_limiter.check(interaction, now)
+        except CloudOptimaError:
+            if any(was_claimed(self.engine, key) for key in claim_keys(interaction)):
+                return False
+            seen.outcome = "throttled"
+            raise
+        return True
 
     def _audit(
         self,
@@ -193,6 +217,15 @@ class CloudOptima:
         target: str,
         refusal: PermissionDeniedError | None = None,
     ) -> None:
+        """Every decision is recorded by the auditor; every refusal is also logged."""
+        if refusal is not None:
+            log.warning(
+                "permission refused: principal=%s route=%s role=%s request_id=%s",
+                ctx.requester.principal,
+                route.name,
+                route.role,
+                request_id,
+            )
         event = AuditEvent(
             request_id,
             ctx.requester,
@@ -257,6 +290,24 @@ def _target(interaction: Interaction) -> str:
         return interaction.text[:400]
     assert interaction.press is not None
     return interaction.press.value[:400]
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the pipeline learnt about one request, for the observer."""
+
+    #: The route's name once known (`costs`, `budget create`, `costs.drilldown`).
+    name: str = "unknown"
+    #: Why a failed reply failed, when the pipeline knows (throttled, refused).
+    outcome: str = "ok"
+
+
+def _outcome(reply: Reply | None, seen: _Seen) -> str:
+    if reply is None:
+        return "repeat"
+    if reply.failed:
+        return seen.outcome if seen.outcome != "ok" else "error"
+    return "ok"
 
 
 def _log_handled(interaction: Interaction, reply: Reply | None, seconds: float) -> None:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.scheduler import ReplicaScheduler, RunOutcome, cleanup_job
+from bot.scheduler import TAKEOVER_JOB, ReplicaScheduler, RunOutcome, cleanup_job
 from core.kernel.claims import claim_once, claim_slot, slot_for
-from core.kernel.clock import FixedClock
+from core.kernel.clock import FixedClock, SystemClock
 from core.kernel.db.engine import make_engine
 from core.kernel.db.tables import JobRun, JobRunStatus, ProcessedEvent
 
@@ -210,6 +210,123 @@ async def test_a_follow_up_only_job_is_not_scheduled_on_its_own(engine, clock):
     scheduler.add_job("ingest", lambda: None, every=timedelta(hours=6), then=("recommendations",))
     scheduler.start()
     try:
-        assert [job.id for job in scheduler._scheduler.get_jobs()] == ["ingest"]
+        # The ingestion, and the scheduler's own pass taking over slots of dead replicas.
+        assert sorted(job.id for job in scheduler._scheduler.get_jobs()) == [
+            TAKEOVER_JOB,
+            "ingest",
+        ]
     finally:
         scheduler.shutdown()
+
+
+def two_replicas(engines, clock, ran, *, lease=timedelta(seconds=60), hang=("dead",)):
+    """Replicas "dead" and "alive" with an ingestion followed by a daily refresh; the ingestion
+    hangs on the replicas named in `hang` (their process is about to die)."""
+    replicas = {}
+    for replica_engine, who in zip(engines, ("dead", "alive"), strict=False):
+        replica = ReplicaScheduler(replica_engine, clock, owner=who, lease=lease)
+
+        async def ingest(who=who) -> None:
+            ran.append(("ingest", who))
+            if who in hang:
+                await asyncio.Event().wait()
+
+        async def refresh(who=who) -> None:
+            ran.append(("refresh", who))
+
+        replica.add_job("ingest", ingest, every=timedelta(hours=6), then=("refresh",))
+        replica.add_job("refresh", refresh, every=timedelta(days=1), standalone=False)
+        replicas[who] = replica
+    return replicas["dead"], replicas["alive"]
+
+
+async def started(ran, who: str) -> None:
+    for _ in range(500):
+        if ("ingest", who) in ran:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"the ingestion of {who} never started")
+
+
+async def kill_mid_job(replica, ran) -> None:
+    """Fire the replica's ingestion and stop it mid-run as a SIGKILL would: nothing more of it
+    reaches the database (no finish, no more heartbeats)."""
+    task = asyncio.create_task(replica.fire("ingest"))
+    await started(ran, replica.owner)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_a_slot_whose_replica_died_is_taken_over_after_its_lease_with_its_follow_ups(
+    engine, replica_engines, clock
+):
+    ran: list[tuple[str, str]] = []
+    dead, alive = two_replicas(replica_engines, clock, ran)
+    await kill_mid_job(dead, ran)
+    [stuck] = job_runs(engine)
+    assert (stuck.status, stuck.owner) == (JobRunStatus.RUNNING, "dead")
+
+    assert await alive.fire("ingest") == RunOutcome.SKIPPED  # its lease still holds
+    assert await alive.take_over_expired() == []
+    clock.current += timedelta(seconds=61)
+    assert await alive.take_over_expired() == [("ingest", RunOutcome.FINISHED)]
+
+    assert ran == [("ingest", "dead"), ("ingest", "alive"), ("refresh", "alive")]
+    runs = {r.job: r for r in job_runs(engine)}
+    assert set(runs) == {"ingest", "refresh.after.ingest"}
+    assert (runs["ingest"].status, runs["ingest"].owner) == (JobRunStatus.FINISHED, "alive")
+    assert runs["ingest"].slot == stuck.slot and runs["ingest"].lease_until is None
+    assert runs["refresh.after.ingest"].status == JobRunStatus.FINISHED
+    assert await alive.take_over_expired() == []  # nothing left
+
+
+async def test_a_live_replica_keeps_its_slot_by_renewing_the_lease(engine, replica_engines):
+    clock = SystemClock()
+    ran: list[tuple[str, str]] = []
+    lease = timedelta(seconds=0.6)
+    busy, other = two_replicas(replica_engines, clock, ran, lease=lease, hang=())
+
+    async def slow_ingest() -> None:
+        ran.append(("ingest", "dead"))
+        await asyncio.sleep(1.5)  # over two leases long: alive only through its heartbeats
+
+    busy.add_job("ingest", slow_ingest, every=timedelta(hours=6), then=("refresh",))
+    running = asyncio.create_task(busy.fire("ingest"))
+    await asyncio.sleep(1.0)
+    assert await other.take_over_expired() == []
+    assert await running == RunOutcome.FINISHED
+    assert ran == [("ingest", "dead"), ("refresh", "dead")]
+
+
+async def test_a_dead_slot_overtaken_by_a_later_finished_run_is_only_marked_failed(
+    engine, replica_engines, clock
+):
+    ran: list[tuple[str, str]] = []
+    dead, alive = two_replicas(replica_engines, clock, ran)
+    await kill_mid_job(dead, ran)
+    clock.current += timedelta(hours=6)  # nobody took it over; the next slot ran since
+    assert await alive.fire("ingest") == RunOutcome.FINISHED
+
+    assert await alive.take_over_expired() == []
+    old, new = sorted((r for r in job_runs(engine) if r.job == "ingest"), key=lambda r: r.slot)
+    assert old.status == JobRunStatus.FAILED and "a later run has finished" in old.error
+    assert new.status == JobRunStatus.FINISHED
+
+
+async def test_stopping_lets_a_short_job_finish_and_releases_a_long_one(
+    engine, replica_engines, clock
+):
+    ran: list[tuple[str, str]] = []
+    dead, alive = two_replicas(replica_engines, clock, ran)
+    running = asyncio.create_task(dead.fire("ingest"))
+    await started(ran, "dead")
+
+    await dead.stop(grace_seconds=0.2)  # the hanging ingestion outlasts the grace period
+
+    assert running.cancelled() and not dead.running
+    [released] = job_runs(engine)
+    assert released.status == JobRunStatus.RUNNING and released.lease_until == clock.now()
+    assert await dead.fire("ingest") == RunOutcome.SKIPPED  # a stopped replica fires nothing
+    # Released, not expired: the other replica takes it over at once.
+    assert await alive.take_over_expired() == [("ingest", RunOutcome.FINISHED)]

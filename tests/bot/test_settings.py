@@ -63,11 +63,33 @@ def test_dotenv_file_is_read_and_secrets_stay_secret(tmp_path):
         "CLOUDOPTIMA_AZURE_TENANT_ID=t\nCLOUDOPTIMA_AZURE_CLIENT_ID=c\n"
         "CLOUDOPTIMA_AZURE_CLIENT_SECRET=hunter2\n"
         "CLOUDOPTIMA_ADMINS=slack:U1, teams:abc\n"
+        "CLOUDOPTIMA_SLACK_WORKSPACES=T1\nCLOUDOPTIMA_TEAMS_TENANTS=tenant-1\n"
     )
     settings = Settings()
     assert settings.azure_client_secret.get_secret_value() == "hunter2"
     assert "hunter2" not in repr(settings)
     assert settings.core_config().admins == frozenset({"slack:U1", "teams:abc"})
+    assert settings.core_config().home_workspaces == {"slack": "T1", "teams": "tenant-1"}
+
+
+def test_short_principals_are_refused_unless_a_single_workspace_is_configured():
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(
+            demo=True,
+            admins="slack:U1,slack:T1:U2,slack:T2:*,console:*,*",
+            viewers="teams:abc,nobody",
+            slack_workspaces="T1,T2",
+        )
+    problems = str(caught.value)
+    assert "CLOUDOPTIMA_ADMINS: 'slack:U1' does not say which workspace" in problems
+    assert "2 workspaces are configured" in problems
+    assert "write slack:<workspace id>:U1 (`whoami` shows it)" in problems
+    assert "CLOUDOPTIMA_VIEWERS: 'teams:abc' does not say which tenant" in problems
+    assert "'nobody' is not a principal" in problems
+    assert "(3 problem(s))" in problems  # the full forms and wildcards are fine
+    # The bot's own single tenant counts as the one configured tenant.
+    single = load_settings(demo=True, admins="teams:abc", teams_tenant_id="tenant-9")
+    assert single.core_config().home_workspaces == {"teams": "tenant-9"}
 
 
 def test_recommendation_settings_build_the_features_config(monkeypatch):

@@ -41,7 +41,8 @@ CONSOLE = Requester("console", "ops")
 
 def make_app(engine, clock) -> CloudOptima:
     put_days(engine, clock, date(2026, 10, 1), date(2026, 11, 26), "30")
-    return create_core(engine, clock, CoreConfig(admins=frozenset({"slack:UADMIN"})))
+    config = CoreConfig(admins=frozenset({"slack:UADMIN"}), home_workspaces={"slack": "T1"})
+    return create_core(engine, clock, config)
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ def test_a_budget_created_in_a_slack_channel_notifies_that_channel(app, engine):
     assert budget.scope.resource_group == "rg-0"
     assert budget.thresholds_of(ThresholdKind.ACTUAL) == (50, 80)
     assert budget.thresholds_of(ThresholdKind.FORECAST) == (100,)
-    assert budget.owner_principal == "slack:UALICE"
+    assert budget.owner_principal == "slack:T1:UALICE"
     assert f"Slack {channel_reference('C0TEAMWEB')}" in text_of(reply)  # a link in Slack
     assert "Spent so far: €390.00" in text_of(reply)  # 26 days × €15 in rg-0
 
@@ -223,6 +224,38 @@ def test_delete_asks_for_confirmation_and_the_button_deletes(app, engine):
     assert again.card.title == "Already deleted"
 
 
+def test_the_same_user_id_from_another_workspace_cannot_change_a_budget(app, engine):
+    app.handle_text("budget create web 1000", ALICE)
+    # Same user id, another Slack workspace: somebody else entirely.
+    twin = Requester("slack", "UALICE", "Alice", conversation_id="C0ELSEWHERE", workspace_id="T2")
+
+    refused = app.handle_text("budget set web amount 5000", twin)
+    assert refused.card.title == "Not allowed"
+    assert app.handle_text("budget delete web", twin).card.title == "Not allowed"
+    confirm, _cancel = buttons(app.handle_text("budget delete web", ALICE))
+    assert app.handle_action(confirm.action_id, confirm.value, twin).card.title == "Not allowed"
+    assert find_budget(engine, "web").amount == Decimal(1000)
+    # An admin id of workspace T1 is no admin in T2 either.
+    admin_twin = Requester(
+        "slack", "UADMIN", "Eve", conversation_id="C0ELSEWHERE", workspace_id="T2"
+    )
+    assert app.handle_text("budget set web amount 1", admin_twin).card.title == "Not allowed"
+    assert find_budget(engine, "web").amount == Decimal(1000)
+    assert app.handle_text("budget set web amount 1,200", ALICE).card.severity is Severity.SUCCESS
+
+
+def test_keep_it_on_a_delete_question_checks_permission_too(app, engine):
+    app.handle_text("budget create web 1000", ALICE)
+    _confirm, cancel = buttons(app.handle_text("budget delete web", ALICE))
+
+    refused = app.handle_action(cancel.action_id, cancel.value, BOB)
+    assert refused.card.title == "Not allowed" and not refused.replace_original
+    # Refused presses give their claim back: the owner's "Keep it" still answers.
+    assert "kept" in app.handle_action(cancel.action_id, cancel.value, ALICE).card.title
+    assert "kept" in app.handle_action(cancel.action_id, cancel.value, ADMIN).card.title
+    assert find_budget(engine, "web")
+
+
 def test_a_non_admin_cannot_even_ask_to_delete_someone_elses_budget(app):
     app.handle_text("budget create web 1000", ALICE)
     reply = app.handle_text("budget delete web", BOB)
@@ -230,7 +263,11 @@ def test_a_non_admin_cannot_even_ask_to_delete_someone_elses_budget(app):
 
 
 def test_viewers_list_limits_who_may_create_budgets(engine, clock):
-    config = CoreConfig(admins=frozenset({"slack:UADMIN"}), viewers=frozenset({"slack:UALICE"}))
+    config = CoreConfig(
+        admins=frozenset({"slack:UADMIN"}),
+        viewers=frozenset({"slack:UALICE"}),
+        home_workspaces={"slack": "T1"},
+    )
     app = create_core(engine, clock, config)
     assert app.handle_text("budget create web 100 EUR", BOB).card.title == "Not allowed"
     assert app.handle_text("budget create web 100 EUR", ALICE).card.severity is Severity.SUCCESS
@@ -269,7 +306,7 @@ def test_alerts_show_delivery_state_dead_letters_and_acknowledgements(app, engin
     assert again.extra["note"] == "Already acknowledged by Bob."
     with engine.connect() as conn:
         acks = conn.execute(select(AlertAck.__table__)).all()  # type: ignore[attr-defined]
-    assert [(a.principal, a.name) for a in acks] == [("slack:UBOB", "Bob")]
+    assert [(a.principal, a.name) for a in acks] == [("slack:T1:UBOB", "Bob")]
     assert "Bob 11-27 09:35" in text_of(app.handle_text("alerts", ALICE))
 
 

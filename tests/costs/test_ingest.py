@@ -359,3 +359,68 @@ async def test_group_ids_from_a_rolled_back_day_are_never_reused(engine, clock):
     assert counts.inserted == 6
     assert len(groups_stored(engine)) == 6
     assert orphan_rows(engine) == 0
+
+
+async def test_runs_whose_process_died_are_marked_failed_at_the_next_start(engine, clock):
+    """At start (`serve`, `scheduler`, `ingest`), runs left `running` by a process that is gone
+    are failed at once: on this host by their pid, elsewhere once their heartbeat is stale."""
+    import socket
+    import sys
+
+    from sqlalchemy import update as sql_update
+
+    from core.costs.ingest import STALE_RUN_AFTER, fail_dead_runs
+    from core.kernel.process import process_owner
+
+    class Killed(BaseException):
+        pass
+
+    def kill_on_day(n):
+        if n == 2:
+            raise Killed
+
+    runs_ids = []
+    for _ in range(4):
+        ingestor = CostIngestor(engine, clock)
+        ingestor._finish_run = lambda *a, **k: 0  # SIGKILL: nothing more is recorded
+        with pytest.raises(Killed):
+            await ingestor.run(
+                FakeCostSource(base_rows, on_day=kill_on_day), SCOPE, CostType.ACTUAL, WINDOW
+            )
+        with Session(engine) as s:
+            runs_ids.append(s.exec(select(func.max(IngestionRun.id))).scalar())
+    gone = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import os; print(os.getpid())", stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await gone.communicate()
+    dead_pid = int(out)
+    host = socket.gethostname()
+    owners = {
+        runs_ids[0]: f"{host}:{dead_pid}",  # this host, its process is gone
+        runs_ids[1]: "elsewhere:123",  # another host, heartbeat fresh: still running there
+        runs_ids[2]: "stale-host:9",  # another host, heartbeat stale
+        runs_ids[3]: process_owner(),  # our own pid: an earlier incarnation of this process
+    }
+    table = IngestionRun.__table__
+    with engine.begin() as conn:
+        for run_id, owner in owners.items():
+            conn.execute(sql_update(table).where(table.c.id == run_id).values(owner=owner))
+        conn.execute(
+            sql_update(table)
+            .where(table.c.id == runs_ids[2])
+            .values(heartbeat_at=clock.now() - STALE_RUN_AFTER - timedelta(seconds=1))
+        )
+
+    assert fail_dead_runs(engine, clock.now()) == 3
+
+    with Session(engine) as s:
+        status = {r.id: r for r in s.exec(select(IngestionRun)).scalars()}
+    assert [status[i].status for i in runs_ids] == [
+        RunStatus.FAILED,
+        RunStatus.RUNNING,
+        RunStatus.FAILED,
+        RunStatus.FAILED,
+    ]
+    assert "process running it stopped" in status[runs_ids[0]].error
+    assert status[runs_ids[0]].finished_at == clock.now()
+    assert fail_dead_runs(engine, clock.now()) == 0

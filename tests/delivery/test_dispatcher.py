@@ -358,3 +358,34 @@ async def test_the_loop_delivers_then_stops_when_told_even_mid_poll(engine, cloc
 
     assert notifier.delivered == [key]
     assert observed == [(TargetKind.WEBHOOK, "sent")]
+
+
+async def test_a_stopped_batch_gives_its_rows_back_for_another_dispatcher_at_once(engine, clock):
+    """Graceful shutdown: the rows of a batch still being sent are released (lease ends now),
+    and the next dispatcher checks whether the interrupted send arrived before sending."""
+
+    class HangingNotifier(FakeNotifier):
+        async def send(self, delivery):
+            self.delivered.append(delivery.idempotency_key)  # it may well have arrived
+            await asyncio.Event().wait()
+
+    keys = add_messages(engine, HOOK, clock.now(), 2)
+    stopping = dispatcher(engine, clock, HangingNotifier())
+    batch = asyncio.create_task(stopping.dispatch_once())
+    for _ in range(200):
+        if all(rows(engine)[k]["status"] == OutboxStatus.SENDING for k in keys):
+            break
+        await asyncio.sleep(0.01)
+    batch.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await batch
+    # Stopped mid-send: the batch's claim is still held, until released.
+    assert stopping.release_leases() == 2
+    assert {rows(engine)[k]["lease_until"] for k in keys} == {clock.now()}
+
+    taker = FakeNotifier()
+    taker.delivered.append(keys[0])  # the first one had arrived before the stop
+    outcomes = await dispatcher(engine, clock, taker).dispatch_once()
+    assert sorted(outcomes) == ["already_delivered", "sent"]
+    assert taker.checks == keys  # both were checked first: their sends were interrupted
+    assert {rows(engine)[k]["status"] for k in keys} == {OutboxStatus.SENT}

@@ -103,7 +103,11 @@ def make_core(sqlite_engine, clock, ran: Ran, **hooks) -> CloudOptima:
     )
     router.add_action(ActionSpec("thing.drop", ran.button("drop"), Role.ADMIN, "drop things"))
     router.add_action(ActionSpec("thing.mine", ran.owner_only("mine"), Role.VIEWER, "see things"))
-    config = CoreConfig(admins=frozenset({"slack:UADMIN"}), viewers=frozenset({"slack:U1"}))
+    config = CoreConfig(
+        admins=frozenset({"slack:UADMIN"}),
+        viewers=frozenset({"slack:U1"}),
+        home_workspaces={"slack": "T1"},  # the short principals mean workspace T1's users
+    )
     return CloudOptima(sqlite_engine, clock, router, config, **hooks)
 
 
@@ -122,7 +126,7 @@ def test_a_second_press_of_one_rendered_button_runs_once(sqlite_engine, clock):
     press = Interaction.button(ADMIN, "thing.drop", "42", "C1\x1f1700.1\x1fblock-a")
     assert core.handle(press) is not None
     assert core.handle(press) is None
-    assert ran.calls == [("drop=42", "slack:UADMIN", ran.calls[0][2])]
+    assert ran.calls == [("drop=42", "slack:T1:UADMIN", ran.calls[0][2])]
 
 
 def test_the_terminal_is_never_claimed(sqlite_engine, clock):
@@ -165,7 +169,7 @@ def test_the_role_declared_on_a_subcommand_is_checked_before_it_runs(sqlite_engi
     refused = core.handle_text("thing rm widget", ADA)
     assert refused.card.severity is Severity.ERROR
     assert "You are not allowed to drop things." in str(refused.card.blocks)
-    assert "slack:U1" in str(refused.card.blocks)  # what to ask an admin for
+    assert "slack:T1:U1" in str(refused.card.blocks)  # what to ask an admin for
     assert core.handle_text("thing make widget", ADA).card.title == "thing make"
     assert core.handle_text("thing", ADA).card.title == "thing make"  # the default subcommand
     assert [c[0] for c in ran.calls] == ["thing make", "thing make"]
@@ -175,7 +179,7 @@ def test_a_button_is_authorized_when_pressed_not_when_drawn(sqlite_engine, clock
     ran = Ran()
     core = make_core(sqlite_engine, clock, ran)
     # The card with the button was drawn for an admin; the admin list changed since.
-    core.config = CoreConfig(admins=frozenset(), viewers=frozenset({"slack:UADMIN"}))
+    core.config = CoreConfig(admins=frozenset(), viewers=frozenset({"slack:T1:UADMIN"}))
     refused = core.handle(Interaction.button(ADMIN, "thing.drop", "42", "press-1"))
     assert refused is not None and refused.card.severity is Severity.ERROR
     assert ran.calls == []
@@ -190,7 +194,7 @@ def test_a_press_refused_by_its_role_does_not_use_the_button_up(sqlite_engine, c
     # The same rendered button, pressed by someone allowed to: it runs, once.
     assert core.handle(Interaction.button(ADMIN, "thing.drop", "42", rendered)) is not None
     assert core.handle(Interaction.button(ADMIN, "thing.drop", "42", rendered)) is None
-    assert [c[:2] for c in ran.calls] == [("drop=42", "slack:UADMIN")]
+    assert [c[:2] for c in ran.calls] == [("drop=42", "slack:T1:UADMIN")]
 
 
 def test_a_press_the_feature_refuses_gives_its_claim_back(sqlite_engine, clock):
@@ -201,7 +205,7 @@ def test_a_press_the_feature_refuses_gives_its_claim_back(sqlite_engine, clock):
     assert refused is not None and "Only its owner" in refused.card.summary
     assert core.handle(Interaction.button(ADA, "thing.mine", "7", rendered)) is not None
     assert core.handle(Interaction.button(ADA, "thing.mine", "7", rendered)) is None
-    assert [c[:2] for c in ran.calls] == [("mine=7", "slack:U1")]
+    assert [c[:2] for c in ran.calls] == [("mine=7", "slack:T1:U1")]
 
 
 def test_a_refused_command_is_not_claimed_either(sqlite_engine, clock):
@@ -224,15 +228,55 @@ def test_the_auditor_sees_every_decision_allowed_or_refused(sqlite_engine, clock
     core.handle_action("thing.drop", "7", ADMIN)
     seen = [(e.name, e.requester.principal, e.role, e.allowed) for e in auditor.events]
     assert seen == [
-        ("look", "slack:U1", Role.VIEWER, True),
-        ("thing drop", "slack:U1", Role.ADMIN, False),
-        ("thing.drop", "slack:UADMIN", Role.ADMIN, True),
+        ("look", "slack:T1:U1", Role.VIEWER, True),
+        ("thing drop", "slack:T1:U1", Role.ADMIN, False),
+        ("thing.drop", "slack:T1:UADMIN", Role.ADMIN, True),
     ]
     assert all(e.request_id and e.at == clock.now() for e in auditor.events)
 
 
+def test_refusals_by_a_features_own_rule_are_audited_and_logged(sqlite_engine, clock, caplog):
+    ran, auditor = Ran(), FakeAuditor()
+    core = make_core(sqlite_engine, clock, ran, auditor=auditor)
+    with caplog.at_level("WARNING", logger="core.kernel.service"):
+        core.handle(Interaction.button(ADMIN, "thing.mine", "7", "C1\x1f1700.3"))
+        core.handle_text("thing drop x", ADA)
+    # Allowed by the spec's role, then refused by the feature: both decisions are recorded.
+    seen = [(e.name, e.requester.principal, e.allowed, e.reason) for e in auditor.events]
+    assert seen == [
+        ("thing.mine", "slack:T1:UADMIN", True, ""),
+        ("thing.mine", "slack:T1:UADMIN", False, "Only its owner may press this."),
+        ("thing drop", "slack:T1:U1", False, "You are not allowed to drop things."),
+    ]
+    assert auditor.events[1].requester.workspace_id == "T1"
+    refusals = [r.getMessage() for r in caplog.records if "permission refused" in r.getMessage()]
+    assert len(refusals) == 2
+    assert "principal=slack:T1:UADMIN route=thing.mine" in refusals[0]
+    assert "principal=slack:T1:U1 route=thing drop role=admin" in refusals[1]
+
+
+def test_a_short_principal_means_the_single_configured_workspace_only(sqlite_engine, clock):
+    ran = Ran()
+    core = make_core(sqlite_engine, clock, ran)
+    twin = Requester("slack", "UADMIN", "Mallory", conversation_id="C9", workspace_id="T2")
+    # `slack:UADMIN` is listed, and T1 is the one configured workspace: T2's UADMIN is nobody.
+    assert core.handle_text("thing drop x", twin).card.title == "Not allowed"
+    assert core.handle_text("look", twin).card.title == "Not allowed"  # not a viewer either
+    assert core.handle_text("thing drop x", ADMIN).card.title == "thing drop"
+    # The full form names its workspace; a whole workspace can be listed too.
+    core.config = CoreConfig(admins=frozenset({"slack:T2:UADMIN"}), viewers=frozenset())
+    assert core.handle_text("thing drop x", twin).card.title == "thing drop"
+    assert core.handle_text("thing drop x", ADMIN).card.title == "Not allowed"
+    core.config = CoreConfig(viewers=frozenset({"slack:T2:*"}))
+    assert core.handle_text("look", twin).card.title == "look"
+    assert core.handle_text("look", ADA).card.title == "Not allowed"
+    # Without a single configured workspace, the short form matches nobody with a workspace.
+    core.config = CoreConfig(admins=frozenset({"slack:UADMIN"}))
+    assert core.handle_text("thing drop x", ADMIN).card.title == "Not allowed"
+
+
 def test_a_rate_limited_request_is_refused_before_it_is_claimed(sqlite_engine, clock):
-    ran, limiter = Ran(), FakeRateLimiter(limited={"slack:U1"})
+    ran, limiter = Ran(), FakeRateLimiter(limited={"slack:T1:U1"})
     core = make_core(sqlite_engine, clock, ran, rate_limiter=limiter)
     refused = core.handle(Interaction.command(ADA, "look", "trigger-9"))
     assert refused is not None and "too fast" in refused.card.summary
@@ -241,7 +285,7 @@ def test_a_rate_limited_request_is_refused_before_it_is_claimed(sqlite_engine, c
     # Not claimed while limited: the same delivery runs once the limit lifts.
     assert core.handle(Interaction.command(ADA, "look", "trigger-9")) is not None
     assert [c[0] for c in ran.calls] == ["look"]
-    assert limiter.seen == ["slack:U1", "slack:U1"]
+    assert limiter.seen == ["slack:T1:U1", "slack:T1:U1"]
 
 
 def test_unknown_commands_and_buttons_get_a_helpful_refusal(sqlite_engine, clock):

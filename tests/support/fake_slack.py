@@ -63,7 +63,11 @@ class FakeSlack:
         #: Every view opened with `views.open` (modals).
         self.views: list[dict[str, Any]] = []
         self._scripts: dict[str, deque[Scripted]] = defaultdict(deque)
-        self._ts = itertools.count(1)
+        self._last_ts = 0
+        #: Seconds each response-URL answer takes to be accepted.
+        self.respond_delay = 0.0
+        #: Called after a scripted post was stored (e.g. a busy channel fills up meanwhile).
+        self.after_stored_post: Any = None
         self._file_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._arrived = asyncio.Condition()
@@ -160,6 +164,8 @@ class FakeSlack:
             scripted = self._scripts[method].popleft()
             if scripted.store and method == "chat.postMessage":
                 self._store_message(params)
+                if self.after_stored_post is not None:
+                    self.after_stored_post()
             if scripted.status == 0:  # drop the connection without answering
                 assert request.transport is not None
                 request.transport.close()
@@ -187,12 +193,7 @@ class FakeSlack:
         if method == "chat.update":
             return web.json_response(self._update_message(params))
         if method == "conversations.history":
-            with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
-            limit = int(params.get("limit", 100))
-            messages = list(reversed(self.channels[params["channel"]]))[:limit]
-            if not with_metadata:
-                messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
-            return web.json_response({"ok": True, "messages": messages, "has_more": False})
+            return web.json_response(self._history(params))
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._file_ids)}"
             return web.json_response(
@@ -232,8 +233,39 @@ class FakeSlack:
         self.last_post[channel] = now
         return None
 
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """conversations.history as Slack pages it: newest first, `oldest`, `limit` (100 by
+        default, at most 999), `cursor` / `response_metadata.next_cursor`, `has_more`."""
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        limit = min(int(params.get("limit", 100)), 999)
+        oldest = float(params.get("oldest") or 0)
+        newest_first = [
+            m for m in reversed(self.channels[params["channel"]]) if float(m["ts"]) > oldest
+        ]
+        start = int(params.get("cursor") or 0)
+        messages = newest_first[start : start + limit]
+        if not with_metadata:
+            messages = [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+        more = start + limit < len(newest_first)
+        answer: dict[str, Any] = {"ok": True, "messages": messages, "has_more": more}
+        if more:
+            answer["response_metadata"] = {"next_cursor": str(start + limit)}
+        return answer
+
+    def _next_ts(self) -> str:
+        """Message timestamps as Slack makes them: the time, unique and increasing."""
+        micros = max(int(time.time() * 1_000_000), self._last_ts + 1)
+        self._last_ts = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def post_filler(self, channel: str, count: int) -> None:
+        """`count` messages by other people in `channel` (a busy channel)."""
+        for n in range(count):
+            ts = self._next_ts()
+            self.channels[channel].append({"type": "message", "ts": ts, "text": f"chatter {n}"})
+
     def _store_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = self._next_ts()
         metadata = params.get("metadata")
         message = {
             "type": "message",
@@ -263,7 +295,10 @@ class FakeSlack:
 
     async def _respond(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
-        self.answers[name].append(await request.json())
+        body = await request.json()
+        if self.respond_delay:
+            await asyncio.sleep(self.respond_delay)  # a slow Slack: the answer is in flight
+        self.answers[name].append(body)
         self.answer_headers[name].append(dict(request.headers))
         async with self._arrived:
             self._arrived.notify_all()

@@ -7,7 +7,9 @@ so new endpoints (Advisor, Monitor metrics, reservations, retail prices) are one
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import inspect
 import json
 import re
 import time
@@ -158,9 +160,15 @@ class Router:
             fault = self._faults.pop((route.name, call), None)
             if fault is not None and fault.response is not None:
                 return fault.response
-            answer = route.handler(request, match)
-            if isinstance(answer, Awaitable):
-                answer = await answer
+            if inspect.iscoroutinefunction(route.handler):
+                answer = await route.handler(request, match)
+            else:
+                # Computing an answer (a cost query over the simulated estate) takes CPU: in a
+                # worker thread, the event loop keeps acking chat requests meanwhile (`serve`
+                # in demo mode ingests at start while people type commands).
+                answer = await asyncio.to_thread(route.handler, request, match)
+                if isinstance(answer, Awaitable):
+                    answer = await answer
             if fault is not None and fault.corrupt is not None and answer.status == 200:
                 body = copy.deepcopy(answer.body)
                 fault.corrupt(body)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from sqlalchemy import Column, Integer, String
+from sqlalchemy import Column, Double, Integer, String
 from sqlmodel import Field, SQLModel
 
 from core.kernel.db.types import UTCDateTime
@@ -40,3 +40,19 @@ class JobRun(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     duration_ms: int | None = Field(default=None, sa_column=Column(Integer))
     error: str | None = Field(default=None, sa_column=Column(String(2000)))
+    #: While running: the owner renews it (heartbeat); once it passed, another replica takes
+    #: the slot over.
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class RateBucket(SQLModel, table=True):
+    """One token bucket of the rate limits (`core.kernel.ratelimit`): a user or a workspace."""
+
+    __tablename__: ClassVar[str] = "rate_bucket"
+
+    #: `user:<principal>` or `workspace:<platform>:<workspace id>`.
+    key: str = Field(sa_column=Column(String(255), primary_key=True))
+    #: Tokens left at `updated_at` (fractions accrue between requests).
+    tokens: float = Field(sa_column=Column(Double, nullable=False))
+    #: Seconds since the Unix epoch (arithmetic in SQL, the same on SQLite and PostgreSQL).
+    updated_at: float = Field(sa_column=Column(Double, nullable=False, index=True))

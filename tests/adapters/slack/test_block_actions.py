@@ -112,7 +112,7 @@ async def test_user_without_permission_gets_a_private_refusal_and_the_message_st
     assert refusal["response_type"] == "ephemeral"
     assert refusal["replace_original"] is False
     assert "not allowed" in refusal["text"]
-    assert "slack:U222" in str(refusal["blocks"])
+    assert "slack:T1:U222" in str(refusal["blocks"])
 
 
 async def test_button_of_an_unknown_action_answers_privately_that_it_expired(server):

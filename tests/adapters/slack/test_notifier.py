@@ -6,7 +6,7 @@ What every notifier promises is the notifier contract: tests/contracts/test_noti
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -245,3 +245,55 @@ async def test_chart_is_a_sparkline_without_files_write(fake_slack, sleep):
 
     assert fake_slack.calls_to("files.getUploadURLExternal") == []
     assert "▁" in str(posts(fake_slack)[0].params["blocks"])
+
+
+def carrying(fake_slack, key: str) -> list[dict]:
+    return [
+        m
+        for m in fake_slack.channels[CHANNEL]
+        if (m.get("metadata") or {}).get("event_payload", {}).get("key") == key
+    ]
+
+
+async def test_an_uncertain_post_in_a_busy_channel_is_found_behind_150_messages(
+    notifier, fake_slack, sleep
+):
+    """The post landed, the connection dropped, and 150 messages arrived before the check:
+    the check pages back to the first attempt and nothing is posted twice."""
+    fake_slack.script("chat.postMessage", status=0, store=True)
+    fake_slack.after_stored_post = lambda: fake_slack.post_filler(CHANNEL, 150)
+
+    ts = await notifier.send(delivery("outbox-busy"))
+
+    assert len(posts(fake_slack)) == 1
+    [landed] = carrying(fake_slack, "outbox-busy")
+    assert landed["ts"] == ts and len(fake_slack.channels[CHANNEL]) == 151
+    checks = fake_slack.calls_to("conversations.history")
+    assert checks and all(float(c.params["oldest"]) < float(ts) for c in checks)
+
+
+async def test_the_outbox_check_pages_back_to_the_first_attempt(notifier, fake_slack):
+    before = datetime.now(UTC)
+    await notifier.send(delivery("outbox-7"))
+    fake_slack.post_filler(CHANNEL, 450)  # three pages of 200 to read through
+    queued = Delivery("outbox-7", Target(TargetKind.SLACK, CHANNEL), delivery().card, before)
+
+    assert await notifier.was_delivered(queued) is True
+    pages = fake_slack.calls_to("conversations.history")
+    assert [p.params.get("cursor") for p in pages] == [None, "200", "400"]
+    assert {p.params["oldest"] for p in pages} == {f"{before.timestamp() - 120:.6f}"}
+    # Not there at all: every page since the first attempt is read, and no more.
+    missing = Delivery("outbox-8", Target(TargetKind.SLACK, CHANNEL), delivery().card, before)
+    assert await notifier.was_delivered(missing) is False
+
+
+async def test_the_history_search_is_bounded(fake_slack, sleep, caplog):
+    notifier = SlackNotifier(
+        "xoxb-test", api_url=fake_slack.api_url, sleep=sleep, history_limit=50, history_max_pages=2
+    )
+    await notifier.send(delivery("outbox-old"))
+    fake_slack.post_filler(CHANNEL, 150)
+
+    assert await notifier.was_delivered(delivery("outbox-old")) is False
+    assert len(fake_slack.calls_to("conversations.history")) == 2
+    assert "searched 2 pages" in caplog.text

@@ -165,3 +165,21 @@ async def test_ack_goes_back_before_the_command_has_run(server, monkeypatch):
     release.set()
     await server.bot.drain()
     assert len(server.fake.answers["r1"]) == 1
+
+
+async def test_over_the_rate_limit_the_ack_is_immediate_and_the_answer_says_slow_down(
+    serve, engine
+):
+    server = await serve(engine, rate_limit_user_per_minute=6, rate_limit_user_burst=2)
+
+    acks = [await server.command("help", answer_to=f"r{i}") for i in range(3)]
+    await server.bot.drain()
+
+    assert [(a.status, await a.text()) for a in acks] == [(200, "")] * 3
+    answers = [server.fake.answers[f"r{i}"][0] for i in range(3)]
+    # Answers run concurrently after their acks: which one was third is not fixed.
+    [slow] = [a for a in answers if "Slow down" in a["text"]]
+    assert sum("costs" in a["text"] for a in answers) == 2
+    assert slow["response_type"] == "ephemeral"
+    assert "Slow down" in slow["text"] and "Retry in 10 s" in str(slow["blocks"])
+    assert_valid_message(slow)

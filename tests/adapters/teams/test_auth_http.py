@@ -43,6 +43,7 @@ async def test_missing_token_is_refused(start_teams, connector, identity):
         ("wrong issuer", {"iss": "https://attacker.example.com"}),
         ("expired", {"exp": int(time.time()) - 3600, "nbf": int(time.time()) - 7200}),
         ("not yet valid", {"nbf": int(time.time()) + 3600}),
+        ("no expiry", {"exp": None}),
     ],
 )
 async def test_tokens_with_bad_claims_are_refused(start_teams, connector, identity, case, claims):

@@ -12,6 +12,7 @@ import pytest
 from tests.support.teams import (
     ANN,
     BOB,
+    TENANT_ID,
     assert_valid_card,
     buttons,
     invoke,
@@ -51,7 +52,9 @@ async def test_drill_down_press_answers_with_the_updated_card(costs_card, connec
     assert "Drill-down requested by Ann Admin" in texts(updated)
     assert "By resource-group" not in buttons(updated)  # already grouped that way
     assert connector.calls == []  # the answer travels in the HTTP response
-    assert server.core.actions == [("costs.drilldown", button["data"]["value"], "teams:aad-ann")]
+    assert server.core.actions == [
+        ("costs.drilldown", button["data"]["value"], f"teams:{TENANT_ID}:aad-ann")
+    ]
 
 
 @sqlite_only
@@ -59,7 +62,8 @@ async def test_a_user_without_permission_is_refused_in_the_card(
     start_teams, connector, engine, clock
 ):
     await seed_costs(engine, clock)
-    server = await start_teams(viewers=["teams:aad-ann"])
+    # The short form means the one configured tenant's user.
+    server = await start_teams(viewers=["teams:aad-ann"], teams_tenants=[TENANT_ID])
     value = "costs 2026-10-28..2026-11-26 by location"
 
     status, body = await server.post(invoke("costs.drilldown", value, connector.url, sender=BOB))
@@ -68,7 +72,7 @@ async def test_a_user_without_permission_is_refused_in_the_card(
     refused = body["value"]
     assert_valid_card(refused)
     assert texts(refused)[0] == "Not allowed"
-    assert "teams:aad-bob" in " ".join(texts(refused))
+    assert f"teams:{TENANT_ID}:aad-bob" in " ".join(texts(refused))
 
 
 async def test_the_same_invoke_delivered_twice_runs_once(costs_card, connector):

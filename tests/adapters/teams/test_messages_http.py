@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.teams import ANN, BOT, CONVERSATIONS, message, seed_costs, sqlite_only, texts
+from tests.support.teams import (
+    ANN,
+    BOT,
+    CONVERSATIONS,
+    TENANT_ID,
+    message,
+    seed_costs,
+    sqlite_only,
+    texts,
+)
 
 # References and claims are covered on both databases in test_conversation_refs / card actions.
 pytestmark = sqlite_only
@@ -73,14 +82,14 @@ async def test_unknown_command_gets_a_helpful_card_not_an_error(start_teams, con
 
 
 async def test_a_viewer_list_refuses_others_in_the_card(start_teams, connector):
-    server = await start_teams(viewers=["teams:aad-someone-else"])
+    server = await start_teams(viewers=[f"teams:{TENANT_ID}:aad-someone-else"])
 
     status, _ = await server.post(message("costs", connector.url))
 
     assert status == 202
     [card] = connector.cards()
     assert texts(card)[0] == "Not allowed"
-    assert "teams:aad-ann" in " ".join(texts(card))
+    assert f"teams:{TENANT_ID}:aad-ann" in " ".join(texts(card))
 
 
 async def test_a_failing_send_never_leaks_exception_text(start_teams, connector):
