@@ -18,7 +18,7 @@ from core.anomalies.detect import DetectorConfig
 from core.anomalies.model import AnomaliesConfig
 from core.app import FeatureConfigs
 from core.approvals.grammar import parse_grant, parse_management_group
-from core.approvals.model import ApprovalsConfig
+from core.approvals.model import SLACK_GROUP_PREFIX, ApprovalsConfig
 from core.budgets.model import BudgetsConfig
 from core.costs.model import CostsConfig, CostType, ForecastProvider
 from core.delivery.dispatcher import DispatchConfig
@@ -511,6 +511,12 @@ class Settings(BaseSettings):
             for name in ("admins", "viewers")
             for entry in getattr(self, name) or ()
             if (problem := self._principal_problem(entry))
+        ]
+        granted = (parse_grant(text).who for text in self.approval_roles)
+        problems += [
+            f"{ENV_PREFIX}APPROVAL_ROLES: {problem}"
+            for who in granted
+            if not who.startswith(SLACK_GROUP_PREFIX) and (problem := self._principal_problem(who))
         ]
         if problems:
             raise ValueError("\n".join(problems))

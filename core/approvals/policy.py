@@ -1,7 +1,8 @@
 """Who may decide on which recommendation: viewer / approver / admin per Azure scope.
 
-Grants name principals exactly as the requester's (`Requester.principal`, opaque: `slack:U123`
-or a workspace-qualified form), Teams AAD object ids (`teams:<oid>`) or Slack user groups
+Grants name principals as the kernel's policy matches them (`slack:T123:U456`, or the short
+`slack:U456` in a deployment serving one workspace), Teams AAD object ids
+(`teams:<tenant>:<oid>`, or `teams:<oid>` with one tenant) or Slack user groups
 (`slack-group:S0123`, resolved through Slack's Web API and cached) — ids, never display names. A
 grant covers its scope and everything under it: a management group its subscriptions (as
 configured), a subscription its resource groups. The kernel's admins (`CLOUDOPTIMA_ADMINS`) are
@@ -17,9 +18,9 @@ from datetime import datetime, timedelta
 
 from core.approvals.model import SLACK_GROUP_PREFIX, ApprovalRole, ApprovalsConfig, RoleGrant
 from core.approvals.ports import GroupDirectory
-from core.kernel.authz import Role, has_role
+from core.kernel.authz import Role, has_role, is_principal
 from core.kernel.clock import Clock
-from core.kernel.context import CommandContext, Platform, Requester
+from core.kernel.context import CommandContext, Platform
 from core.kernel.errors import CloudOptimaError, PermissionDeniedError
 
 log = logging.getLogger(__name__)
@@ -95,13 +96,14 @@ class Policy:
         self.config = config
         self.groups = groups
 
-    def _is(self, grant: RoleGrant, who: Requester) -> bool:
+    def _is(self, grant: RoleGrant, ctx: CommandContext) -> bool:
+        who = ctx.requester
         if grant.who.startswith(SLACK_GROUP_PREFIX):
             if who.platform is not Platform.SLACK or self.groups is None:
                 return False
             group = grant.who[len(SLACK_GROUP_PREFIX) :]
             return who.user_id in self.groups.members(who.workspace_id, group)
-        return grant.who == who.principal
+        return is_principal(ctx.config, grant.who, who)
 
     def role(self, ctx: CommandContext, scope: str) -> ApprovalRole | None:
         """The highest role `ctx.requester` holds over `scope` (None: no grant)."""
@@ -113,7 +115,7 @@ class Policy:
         for grant in ordered:
             if best is not None and grant.role.rank <= best.rank:
                 continue
-            if covers(grant.scope, scope, self.config) and self._is(grant, ctx.requester):
+            if covers(grant.scope, scope, self.config) and self._is(grant, ctx):
                 best = grant.role
         return best
 

@@ -5,7 +5,8 @@ import pytest
 from core.app import FeatureConfigs, create_core
 from core.approvals.model import ApprovalRole, ApprovalsConfig, RoleGrant
 from core.kernel.clock import FixedClock
-from tests.support.decisions import NOW, SUB_A, store_recs
+from core.kernel.context import CoreConfig
+from tests.support.decisions import HOME_WORKSPACES, NOW, SUB_A, store_recs
 
 #: Ann approves everything in subscription A; Bob in subscription A too; Vic views only.
 GRANTS = (
@@ -28,7 +29,8 @@ def ids(engine) -> dict[str, int]:
 
 def make_core(engine, clock, *, grants=GRANTS, groups=None, **config):
     features = FeatureConfigs(approvals=ApprovalsConfig(grants=grants, **config))
-    return create_core(engine, clock, features=features, groups=groups)
+    config_ = CoreConfig(home_workspaces=HOME_WORKSPACES)
+    return create_core(engine, clock, config_, features=features, groups=groups)
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from core.kernel.cards_text import render_text as plain_text
 from core.kernel.context import CoreConfig
 from core.recommendations.actions import RecsAction
 from tests.approvals.conftest import make_core
-from tests.support.decisions import SUB_A, SUB_B, slack, teams
+from tests.support.decisions import HOME_WORKSPACES, SUB_A, SUB_B, slack, teams
 from tests.support.fake_slack import FakeSlack
 
 MG = "/providers/microsoft.management/managementgroups/mg-prod"
@@ -101,7 +101,10 @@ def test_kernel_admins_are_admins_everywhere(engine, fixed_clock, ids):
     from core.app import FeatureConfigs, create_core
 
     core = create_core(
-        engine, fixed_clock, CoreConfig(admins=frozenset({"slack:UROOT"})), FeatureConfigs()
+        engine,
+        fixed_clock,
+        CoreConfig(admins=frozenset({"slack:UROOT"}), home_workspaces=HOME_WORKSPACES),
+        FeatureConfigs(),
     )
     assert not press(core, slack("UROOT"), ids["vm-b-1"]).failed
 
@@ -115,8 +118,9 @@ def test_principals_are_matched_as_they_are_ids_never_names(engine, fixed_clock,
     # Teams: by AAD object id; a Slack user named like the Teams one gets nothing.
     assert not press(core, teams("0b1c-oid-ann", "Ann"), ids["vm-web-1"]).failed
     assert refused(press(core, slack("0b1c-oid-ann", "Ann"), ids["vm-web-2"]))
-    # An opaque principal matches only exactly (the requester's principal here is slack:U456).
-    assert refused(press(core, slack("U456", "Sam"), ids["vm-web-2"]))
+    # A workspace-qualified grant names one workspace's user: the same id elsewhere is not them.
+    assert refused(press(core, slack("U456", "Sam", team="T2"), ids["vm-web-2"]))
+    assert not press(core, slack("U456", "Sam"), ids["vm-web-2"]).failed
 
 
 def test_the_role_is_checked_at_click_time_not_when_the_card_was_drawn(engine, fixed_clock, ids):

@@ -25,7 +25,7 @@ from core.kernel.clock import FixedClock
 from core.kernel.context import CoreConfig
 from core.recommendations.actions import RecsAction
 from tests.bot.test_cli import run
-from tests.support.decisions import NOW, slack, store_recs
+from tests.support.decisions import HOME_WORKSPACES, NOW, slack, store_recs
 from tests.support.paths import REPO
 
 ADA = slack("UADA", "Ada")
@@ -37,7 +37,8 @@ def make(engine, clock):
     features = FeatureConfigs(
         approvals=ApprovalsConfig(grants=(RoleGrant(ApprovalRole.APPROVER, "slack:UANN", "*"),))
     )
-    return create_core(engine, clock, CoreConfig(admins=frozenset({"slack:UADA"})), features)
+    config = CoreConfig(admins=frozenset({"slack:UADA"}), home_workspaces=HOME_WORKSPACES)
+    return create_core(engine, clock, config, features)
 
 
 def busy_day(engine, clock):
@@ -161,7 +162,7 @@ def test_export_writes_csv_and_jsonl_oldest_first(engine):
     out = io.StringIO()
     write(rows, out, ExportFormat.JSONL)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert len(lines) == len(rows) and lines[0]["principal"] == "slack:UANN"
+    assert len(lines) == len(rows) and lines[0]["principal"] == "slack:T1:UANN"
 
 
 def test_a_csv_cell_never_becomes_a_formula():

@@ -68,6 +68,11 @@ def store_recs(engine: Engine, recs=DEFAULT_RECS, now: datetime = NOW) -> dict[s
     return {s.recommendation.resource_name: s.id for s in all_recommendations(engine)}
 
 
+#: The one Slack workspace and Teams tenant the approvals tests' deployment serves: short
+#: principals in grants (`slack:UANN`) mean their users (`CoreConfig.home_workspaces`).
+HOME_WORKSPACES = {"slack": "T1", "teams": "tenant-1"}
+
+
 def slack(user: str, name: str = "", team: str = "T1", channel: str = "C0APPROVE") -> Requester:
     return Requester(
         platform="slack",

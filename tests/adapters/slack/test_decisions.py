@@ -55,7 +55,7 @@ async def card_with_buttons(server, engine):
 async def test_dismiss_opens_a_modal_that_asks_why_and_its_submission_updates_the_card(
     serve, sqlite_engine
 ):
-    server = await serve(sqlite_engine, approval_roles=["approver=slack:U111@*"])
+    server = await serve(sqlite_engine, approval_roles=["approver=slack:T1:U111@*"])
     _ids, card = await card_with_buttons(server, sqlite_engine)
     assert_valid_message(card)
     assert {"Approve", "Dismiss", "Snooze"} <= set(buttons(card))
@@ -91,7 +91,7 @@ async def test_dismiss_opens_a_modal_that_asks_why_and_its_submission_updates_th
 
 
 async def test_snooze_modal_offers_the_durations(serve, sqlite_engine):
-    server = await serve(sqlite_engine, approval_roles=["approver=slack:U111@*"])
+    server = await serve(sqlite_engine, approval_roles=["approver=slack:T1:U111@*"])
     _ids, card = await card_with_buttons(server, sqlite_engine)
     block_id, snooze = buttons(card)["Snooze"]
     body = block_action_body(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.support.decisions import store_recs
 from tests.support.teams import (
+    TENANT_ID,
     assert_valid_card,
     buttons,
     invoke,
@@ -19,7 +20,7 @@ from tests.support.teams import (
 @sqlite_only
 async def test_snooze_inputs_in_the_card_and_the_updated_card(start_teams, connector, engine):
     ids = store_recs(engine)
-    server = await start_teams(approval_roles=["approver=teams:aad-ann@*"])
+    server = await start_teams(approval_roles=[f"approver=teams:{TENANT_ID}:aad-ann@*"])
     await server.post(message(f"rec {ids['vm-web-1']}", connector.url))
     [card] = connector.cards()
     assert_valid_card(card)
@@ -50,4 +51,4 @@ async def test_a_teams_refusal_names_the_aad_object_id(start_teams, connector, e
     server = await start_teams()
     status, body = await server.post(invoke("rec.approve", f"{ids['vm-web-1']}:0", connector.url))
     assert status == 200 and texts(body["value"])[0] == "Not allowed"
-    assert "teams:aad-ann" in " ".join(texts(body["value"]))
+    assert f"teams:{TENANT_ID}:aad-ann" in " ".join(texts(body["value"]))
