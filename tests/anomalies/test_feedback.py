@@ -21,7 +21,7 @@ SHIFT = date(2026, 11, 10)
 
 
 def app(engine, clock):
-    return create_core(engine, clock, CoreConfig(admins=frozenset({"slack:UADMIN"})))
+    return create_core(engine, clock, CoreConfig(admins=frozenset({"slack:T1:UADMIN"})))
 
 
 def shifted(day_from: date):
@@ -49,7 +49,7 @@ def test_expected_re_baselines_the_series_so_the_new_level_is_not_flagged(engine
     with engine.connect() as conn:
         [row] = conn.execute(select(FEEDBACK)).all()
     assert (row.kind, row.principal, row.name, row.from_day) == (
-        "expected", "slack:UADMIN", "Ada", SHIFT,
+        "expected", "slack:T1:UADMIN", "Ada", SHIFT,
     )  # fmt: skip
 
 

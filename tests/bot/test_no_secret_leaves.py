@@ -127,7 +127,7 @@ async def test_no_secret_appears_anywhere(
         smtp_password=SMTP_PASSWORD,
         smtp_ca_file=str(smtp_cert.cert_path),
         smtp_timeout_seconds=5,
-        admins=["slack:U111"],
+        admins=["slack:T1:U111"],
     )
     for secret in settings.secret_values():
         register_secret(secret)  # what `cloudoptima serve` does at start

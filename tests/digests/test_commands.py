@@ -45,7 +45,7 @@ def test_subscribe_in_a_slack_channel_with_time_and_zone(app, sqlite_engine):
     assert (sub.target.address, sub.filters, sub.created_by) == (
         "C0FINOPS1",
         ("rg:rg-web",),
-        "slack:UALICE",
+        "slack:T1:UALICE",
     )
 
 
